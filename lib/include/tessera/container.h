@@ -1,0 +1,165 @@
+// tessera/container.h — a Tessera container: one file holding named images over one
+// deduplicated chunk pool, with transactions.
+//
+// Guarantees
+//  - A container is one file (an LMDB environment with MDB_NOSUBDIR) plus "FILE-lock" beside it.
+//  - Snapshot isolation: a Snapshot sees the container exactly as the last commit before it
+//    began left it, for as long as it lives, whatever writers do meanwhile.
+//  - One writer at a time across all threads and processes (begin_write() waits for the
+//    write lock). Readers never block the writer and the writer never blocks readers.
+//  - commit() is atomic: all of a transaction's changes become visible together or none do.
+//    With OpenOptions::sync (the default) a commit is durable when it returns; a crash at any
+//    instant leaves the last committed state readable.
+//  - Every byte read from the file is checked before use (Verifier, checksums, bounds); a
+//    failed check is a Code::kCorrupt status naming the image, tile and chunk, never wrong pixels.
+//
+// Threads and processes
+//  - Container is thread-safe. Snapshots may be taken from any thread; one Snapshot may be
+//    read from several threads at once. A WriteTxn belongs to the thread that began it.
+//  - Keep snapshots short while a writer edits: pages a snapshot still sees cannot be reused,
+//    so a long-lived snapshot makes the file grow.
+//  - Do not use a Container across fork(): open it again in the child.
+//  - Reads decode tiles on the container's worker pool (OpenOptions::threads).
+#pragma once
+
+#include <cstdint>
+#include <functional>
+#include <memory>
+#include <optional>
+#include <string>
+#include <string_view>
+#include <vector>
+
+#include "tessera/status.h"
+#include "tessera/types.h"
+
+namespace tessera {
+
+namespace detail {
+class Env;
+class Txn;
+}  // namespace detail
+
+struct OpenOptions {
+  bool read_only = false;
+  // Open without the lock file: only for a file that no process writes (e.g. a copy on
+  // read-only shared storage). Requires read_only.
+  bool no_lock = false;
+  // Initial map size (address space, not disk). The map grows by itself when full.
+  uint64_t map_size = uint64_t(1) << 40;
+  // fsync on every commit. Off trades durability of the last commits for speed; the file
+  // stays consistent either way.
+  bool sync = true;
+  // Worker threads for tile decoding and compression; 0 = one per core.
+  unsigned threads = 0;
+};
+
+// Operations common to snapshots and write transactions: what images there are, and
+// reading pixels. A WriteTxn reads its own uncommitted writes.
+class View {
+ public:
+  virtual ~View();
+
+  std::vector<ImageInfo> images() const;
+  Result<ImageInfo> image(std::string_view name) const;
+
+  // Reads `region` of frame sel.frame, level sel.level, bands sel.bands (in that order) into
+  // the caller's buffer `dst` of `dst_size` bytes laid out as `interleave` (densely packed)
+  // or with explicit `strides`. Pixels of absent tiles read as the image's fill value.
+  // Errors: kNotFound (image, frame), kInvalidArgument (empty or overflowing region, band
+  // out of range, buffer too small), kCorrupt (a record or chunk failed its check).
+  Status read(std::string_view image, const Region& region, const Selection& sel, void* dst,
+              size_t dst_size, Interleave interleave = Interleave::kBIP) const;
+  Status read(std::string_view image, const Region& region, const Selection& sel, void* dst,
+              size_t dst_size, const Strides& strides) const;
+
+  // Tile and chunk counts of one frame of an image (scans its tile index).
+  Result<ImageStats> stats(std::string_view image, uint32_t frame = 0) const;
+  // Bounding box of the non-fill data of a frame; nullopt when the frame holds no data.
+  Result<std::optional<Region>> bounds(std::string_view image, uint32_t frame = 0,
+                                       Precision precision = Precision::kExact) const;
+
+  const std::string& path() const;
+
+ protected:
+  View(std::shared_ptr<detail::Env> env, std::unique_ptr<detail::Txn> txn);
+  View(View&&) noexcept;
+  View& operator=(View&&) noexcept;
+  std::shared_ptr<detail::Env> env_;
+  std::unique_ptr<detail::Txn> txn_;
+};
+
+// A consistent read-only view of the container as of the moment it was taken.
+class Snapshot : public View {
+ public:
+  Snapshot(Snapshot&&) noexcept;
+  Snapshot& operator=(Snapshot&&) noexcept;
+  ~Snapshot() override;
+
+ private:
+  friend class Container;
+  using View::View;
+};
+
+// The one write transaction. Nothing it does is visible to others until commit();
+// destroying it without commit() aborts it.
+class WriteTxn : public View {
+ public:
+  WriteTxn(WriteTxn&&) noexcept;
+  WriteTxn& operator=(WriteTxn&&) noexcept;
+  ~WriteTxn() override;
+
+  // Creates an empty image (0 frames). Errors: kAlreadyExists, kInvalidArgument (spec).
+  Status create_image(std::string_view name, const ImageSpec& spec);
+
+  // Writes `region` of bands sel.bands from the caller's buffer `src` (laid out as
+  // `interleave`, or with `strides`) into frame sel.frame. Writing frame == frames appends a
+  // new frame that starts as a copy of the previous one. Tiles only partly covered are
+  // read, modified and rewritten; tiles that end up equal to the fill value are removed,
+  // uniform tiles are stored inline, identical tiles share one chunk. Later frames that
+  // inherited a changed tile keep showing its old content.
+  // Errors: as View::read, plus kNoSpace (map or disk full: the transaction is then dead,
+  // abort it; Container::write() retries after growing the map).
+  Status write(std::string_view image, const Region& region, const Selection& sel,
+               const void* src, size_t src_size, Interleave interleave = Interleave::kBIP);
+  Status write(std::string_view image, const Region& region, const Selection& sel,
+               const void* src, size_t src_size, const Strides& strides);
+
+  // Makes every change durable and visible at once. The transaction is finished afterwards
+  // whatever the outcome; on error nothing of it was applied.
+  Status commit();
+  // Discards every change. Idempotent.
+  void abort();
+
+ private:
+  friend class Container;
+  using View::View;
+};
+
+class Container {
+ public:
+  // Creates a new container; kAlreadyExists if `path` exists.
+  static Result<Container> create(const std::string& path, const OpenOptions& options = {});
+  // Opens an existing container; kNotFound if missing, kCorrupt if it is not a Tessera
+  // container, kUnsupported if its format major version is unknown. Clears reader slots
+  // left by dead processes.
+  static Result<Container> open(const std::string& path, const OpenOptions& options = {});
+
+  Container(Container&&) noexcept;
+  Container& operator=(Container&&) noexcept;
+  ~Container();
+
+  const std::string& path() const;
+  Result<Snapshot> snapshot() const;
+  // Waits for the write lock (held by another WriteTxn in this or another process).
+  Result<WriteTxn> begin_write();
+  // Runs `body` in a write transaction and commits it. When the map fills up the attempt is
+  // aborted, the map is grown and `body` runs again, so `body` must be repeatable.
+  Status write(const std::function<Status(WriteTxn&)>& body);
+
+ private:
+  explicit Container(std::shared_ptr<detail::Env> env);
+  std::shared_ptr<detail::Env> env_;
+};
+
+}  // namespace tessera

@@ -1,0 +1,69 @@
+// tessera/envi.h — streaming import and export of raw rasters described by ENVI headers.
+//
+// Both directions stream: memory stays bounded (by OpenOptions threads and the batch size
+// here) whatever the size of the raster. Import commits in batches, so an interrupted import
+// leaves every finished batch committed.
+#pragma once
+
+#include <cstdint>
+#include <functional>
+#include <optional>
+#include <string>
+#include <vector>
+
+#include "tessera/container.h"
+
+namespace tessera {
+
+// The fields of an ENVI header that describe the raw samples.
+struct EnviHeader {
+  int64_t samples = 0;         // width
+  int64_t lines = 0;           // height
+  uint32_t bands = 0;
+  uint64_t header_offset = 0;  // bytes to skip at the start of the raw file
+  DataType type = DataType::kU8;
+  Interleave interleave = Interleave::kBSQ;
+  bool big_endian = false;     // "byte order = 1"
+};
+
+// ENVI "data type" codes: 1 u8, 2 i16, 3 i32, 4 f32, 5 f64, 12 u16, 13 u32, 14 i64, 15 u64.
+// i8 has no ENVI code: it is written as 1 with "tessera data type = i8" beside it.
+Result<DataType> envi_code_to_type(int code);
+int envi_type_to_code(DataType type);
+
+// The header of raw file `raw_path`: "RAW.hdr" if it exists, else RAW with its extension
+// replaced by ".hdr". kNotFound when neither exists.
+Result<std::string> find_envi_header(const std::string& raw_path);
+// Parses an ENVI header file. kInvalidArgument names the missing or malformed field.
+Result<EnviHeader> read_envi_header(const std::string& header_path);
+// Writes `header` (byte order 0) to `header_path`.
+Status write_envi_header(const std::string& header_path, const EnviHeader& header);
+
+using Progress = std::function<void(uint64_t done, uint64_t total)>;
+
+struct ImportOptions {
+  std::string image;                  // empty: the base name of the source without extension
+  uint32_t frame = 0;
+  std::optional<CodecSpec> codec;     // default: the image's codec (LZ4 for a new image)
+  uint32_t tile_size = 256;           // for a new image
+  int64_t origin_x = 0, origin_y = 0; // where the raster's pixel (0,0) lands
+  uint64_t batch_bytes = uint64_t(256) << 20;  // raw bytes per committed batch
+  Progress progress;                  // called after each batch
+};
+// Imports raw file `src` (with its ENVI header) into `container`, creating the image if it
+// does not exist (an existing image must match type and band count).
+Status import_envi(Container& container, const std::string& src, const ImportOptions& options);
+
+struct ExportOptions {
+  std::string image;                  // empty: the only image in the container
+  uint32_t frame = 0;
+  std::optional<Region> region;       // default: the exact bounds of the frame's data
+  std::vector<uint32_t> bands;        // default: all, in order
+  Interleave interleave = Interleave::kBIP;
+  Progress progress;
+};
+// Writes `out` (raw samples, little-endian) and `out`.hdr. Nothing is left behind on error.
+Status export_envi(const Container& container, const std::string& out,
+                   const ExportOptions& options);
+
+}  // namespace tessera

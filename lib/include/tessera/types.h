@@ -1,0 +1,125 @@
+// tessera/types.h — the small value types of the API: sample types, interleaves, codecs,
+// regions, strides and image descriptions. Their arithmetic lives here, in one place.
+#pragma once
+
+#include <cstddef>
+#include <cstdint>
+#include <string>
+#include <string_view>
+#include <vector>
+
+#include "tessera/status.h"
+
+namespace tessera {
+
+// Sample type of every band of an image. Samples are stored little-endian.
+enum class DataType : uint8_t { kU8, kU16, kU32, kU64, kI8, kI16, kI32, kI64, kF32, kF64 };
+
+size_t sample_size(DataType type);                 // bytes per sample: 1, 2, 4 or 8
+std::string_view data_type_name(DataType type);    // "u8", "i16", "f32", ...
+Result<DataType> parse_data_type(std::string_view name);
+
+// How the bands of a region are laid out in a caller's buffer.
+//  BIP: band interleaved by pixel  [y][x][band]  (chunky, the default)
+//  BIL: band interleaved by line   [y][band][x]
+//  BSQ: band sequential            [band][y][x]  (planar)
+enum class Interleave : uint8_t { kBIP, kBIL, kBSQ };
+std::string_view interleave_name(Interleave interleave);  // "bip", "bil", "bsq"
+Result<Interleave> parse_interleave(std::string_view name);
+
+// How samples are laid out inside a stored tile. Chunky suits reads of all bands at once,
+// planar suits reads of one band (a planar tile decodes into one plane per band).
+enum class StorageLayout : uint8_t { kChunky, kPlanar };
+std::string_view storage_layout_name(StorageLayout layout);  // "chunky", "planar"
+Result<StorageLayout> parse_storage_layout(std::string_view name);
+
+enum class Codec : uint8_t { kNone, kLz4, kZstd };
+struct CodecSpec {
+  Codec codec = Codec::kLz4;
+  int level = 0;  // zstd level (1..22; 0 means zstd's default 3); ignored otherwise
+  bool operator==(const CodecSpec&) const = default;
+};
+std::string codec_spec_name(const CodecSpec& spec);          // "none", "lz4", "zstd:5"
+Result<CodecSpec> parse_codec_spec(std::string_view text);   // "none" | "lz4" | "zstd[:LEVEL]"
+
+// A rectangle of pixels: origin (x, y) anywhere in signed 64-bit space, width and height
+// at least 1 for a valid region. x grows to the right, y grows downwards.
+struct Region {
+  int64_t x = 0, y = 0;
+  int64_t width = 0, height = 0;
+
+  bool empty() const { return width <= 0 || height <= 0; }
+  // Exclusive end coordinates; valid only when is_valid().
+  int64_t x_end() const { return x + width; }
+  int64_t y_end() const { return y + height; }
+  // Positive size and x + width, y + height representable without overflow.
+  bool is_valid() const;
+  uint64_t pixel_count() const { return uint64_t(width) * uint64_t(height); }
+  // Intersection; empty Region{} when they do not overlap.
+  Region intersect(const Region& other) const;
+  bool operator==(const Region&) const = default;
+};
+std::string to_string(const Region& region);  // "x,y,WxH"
+
+// Byte distances between neighbouring samples in a caller's buffer: next pixel on a line,
+// next line, next band. Any non-negative combination is allowed as long as distinct
+// (x, y, band) never share bytes; interleaves are presets of these.
+struct Strides {
+  int64_t pixel = 0, line = 0, band = 0;
+  // The strides of a densely packed width x height x bands buffer in `interleave`.
+  static Strides packed(Interleave interleave, int64_t width, int64_t height, size_t bands,
+                        size_t sample_bytes);
+  bool operator==(const Strides&) const = default;
+};
+// Bytes a buffer must have to hold a width x height x bands block with these strides.
+uint64_t required_bytes(const Strides& strides, int64_t width, int64_t height, size_t bands,
+                        size_t sample_bytes);
+
+// Which frame, pyramid level and bands a read or write addresses.
+struct Selection {
+  uint32_t frame = 0;
+  uint32_t level = 0;           // 0 = full resolution (the only level written so far)
+  std::vector<uint32_t> bands;  // any subset in any order; empty = every band in order
+};
+
+// What an image is. Fixed when the image is created.
+struct ImageSpec {
+  DataType type = DataType::kU8;
+  uint32_t bands = 1;                 // 1 .. 256
+  uint32_t tile_size = 256;           // power of two, 16 .. 4096
+  uint32_t macro_tiles = 16;          // tiles across a macro block: power of two, 1 .. 256
+  std::vector<double> fill = {0.0};   // value of absent pixels: one per band, or one for all
+  StorageLayout storage = StorageLayout::kChunky;
+  CodecSpec codec = {};               // codec of new chunks
+  bool shuffle = true;                // byte-shuffle 16/32/64-bit samples before the codec
+};
+
+// An image as a snapshot sees it.
+struct ImageInfo {
+  std::string name;
+  uint32_t id = 0;
+  ImageSpec spec;
+  uint32_t frames = 0;  // frames 0 .. frames-1 exist; an image with no write yet has 0
+
+  size_t pixel_bytes() const { return sample_size(spec.type) * spec.bands; }
+  size_t tile_bytes() const { return pixel_bytes() * spec.tile_size * spec.tile_size; }
+};
+
+// Counts over the tiles one frame of an image shows. Bytes are exact: bytes_raw is what the
+// stored tiles would take decoded, bytes_stored is the chunk records they reference
+// (each unique chunk counted once) plus the tile records themselves.
+struct ImageStats {
+  uint64_t tiles_uniform = 0;   // stored inline as one pixel value
+  uint64_t tiles_chunk = 0;     // referencing a chunk
+  uint64_t chunks_unique = 0;   // distinct chunks referenced
+  uint64_t bytes_raw = 0;       // (tiles_uniform + tiles_chunk) * tile bytes
+  uint64_t bytes_stored = 0;
+  uint64_t bytes_chunk_refs = 0;  // tiles_chunk * tile bytes: what chunks would take without dedup
+};
+
+// How exact a bounding box of an image's data is.
+//  kLeaf:  union of stored tiles (tile aligned; may include fill pixels at the edges)
+//  kExact: the smallest box holding every pixel that differs from the fill value
+enum class Precision : uint8_t { kLeaf, kExact };
+
+}  // namespace tessera
