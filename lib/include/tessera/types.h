@@ -114,7 +114,7 @@ struct ImageStats {
   uint64_t chunks_unique = 0;   // distinct chunks referenced
   uint64_t bytes_raw = 0;       // (tiles_uniform + tiles_chunk) * tile bytes
   uint64_t bytes_stored = 0;
-  uint64_t bytes_chunk_refs = 0;  // tiles_chunk * tile bytes: what chunks would take without dedup
+  uint64_t bytes_chunk_refs = 0;  // chunk bytes counted once per referencing tile: the size without dedup
 };
 
 // How exact a bounding box of an image's data is.

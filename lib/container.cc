@@ -1,0 +1,188 @@
+// The public Container, View, Snapshot and WriteTxn: argument plumbing over store/ and raster/.
+#include "tessera/container.h"
+
+#include "format/records.h"
+#include "raster/inspect.h"
+#include "raster/region_io.h"
+#include "store/env.h"
+
+namespace tessera {
+
+using detail::CallerBuffer;
+
+namespace {
+
+Strides packed_strides(const detail::Txn& txn, std::string_view image, const Region& region,
+                       const Selection& sel, Interleave interleave) {
+  for (const auto& info : txn.images())
+    if (info.name == image)
+      return Strides::packed(interleave, region.width, region.height,
+                             sel.bands.empty() ? info.spec.bands : sel.bands.size(),
+                             sample_size(info.spec.type));
+  return Strides{};  // unknown image: the call fails on the name first
+}
+
+Status finished(const detail::Env* env) {
+  return Status(Code::kInvalidArgument,
+                (env ? env->path() + ": " : std::string()) + "the transaction has finished");
+}
+
+}  // namespace
+
+// ---- View -------------------------------------------------------------------------------
+
+View::View(std::shared_ptr<detail::Env> env, std::unique_ptr<detail::Txn> txn)
+    : env_(std::move(env)), txn_(std::move(txn)) {}
+View::View(View&&) noexcept = default;
+View& View::operator=(View&&) noexcept = default;
+View::~View() = default;
+
+const std::string& View::path() const { return env_->path(); }
+
+std::vector<ImageInfo> View::images() const {
+  if (!txn_ || !txn_->active()) return {};
+  return txn_->images();
+}
+
+Result<ImageInfo> View::image(std::string_view name) const {
+  if (!txn_ || !txn_->active()) return finished(env_.get());
+  auto info = txn_->find_image(name);
+  if (!info) return info.status();
+  return **info;
+}
+
+Status View::read(std::string_view image, const Region& region, const Selection& sel, void* dst,
+                  size_t dst_size, Interleave interleave) const {
+  if (!txn_ || !txn_->active()) return finished(env_.get());
+  return read(image, region, sel, dst, dst_size, packed_strides(*txn_, image, region, sel, interleave));
+}
+
+Status View::read(std::string_view image, const Region& region, const Selection& sel, void* dst,
+                  size_t dst_size, const Strides& strides) const {
+  if (!txn_ || !txn_->active()) return finished(env_.get());
+  auto info = txn_->find_image(image);
+  if (!info) return info.status();
+  return detail::read_region(*txn_, **info, region, sel,
+                             CallerBuffer{static_cast<uint8_t*>(dst), dst_size, strides});
+}
+
+Result<ImageStats> View::stats(std::string_view image, uint32_t frame) const {
+  if (!txn_ || !txn_->active()) return finished(env_.get());
+  auto info = txn_->find_image(image);
+  if (!info) return info.status();
+  std::lock_guard lock(txn_->lmdb_mutex());
+  return detail::image_stats(*txn_, **info, frame);
+}
+
+Result<std::optional<Region>> View::bounds(std::string_view image, uint32_t frame,
+                                           Precision precision) const {
+  if (!txn_ || !txn_->active()) return finished(env_.get());
+  auto info = txn_->find_image(image);
+  if (!info) return info.status();
+  std::lock_guard lock(txn_->lmdb_mutex());
+  return detail::image_bounds(*txn_, **info, frame, precision);
+}
+
+// ---- Snapshot and WriteTxn ----------------------------------------------------------------
+
+Snapshot::Snapshot(Snapshot&&) noexcept = default;
+Snapshot& Snapshot::operator=(Snapshot&&) noexcept = default;
+Snapshot::~Snapshot() = default;
+
+WriteTxn::WriteTxn(WriteTxn&&) noexcept = default;
+WriteTxn& WriteTxn::operator=(WriteTxn&&) noexcept = default;
+WriteTxn::~WriteTxn() { abort(); }
+
+Status WriteTxn::create_image(std::string_view name, const ImageSpec& spec) {
+  if (!txn_ || !txn_->active()) return finished(env_.get());
+  if (name.empty() || name.size() > 255)
+    return env_->error(Code::kInvalidArgument, "image name must be 1 to 255 bytes long");
+  Status valid = detail::validate_image_spec(spec);
+  if (!valid.is_ok())
+    return valid.with_context(env_->path() + ": image '" + std::string(name) + "'");
+  if (txn_->find_image(name))
+    return env_->error(Code::kAlreadyExists, "an image named '" + std::string(name) + "' exists");
+  ImageInfo info;
+  info.name = std::string(name);
+  info.spec = spec;
+  for (const auto& other : txn_->images()) info.id = std::max(info.id, other.id + 1);
+  info.frames = 0;
+  return txn_->put_image(info);
+}
+
+Status WriteTxn::write(std::string_view image, const Region& region, const Selection& sel,
+                       const void* src, size_t src_size, Interleave interleave) {
+  if (!txn_ || !txn_->active()) return finished(env_.get());
+  return write(image, region, sel, src, src_size, packed_strides(*txn_, image, region, sel, interleave));
+}
+
+Status WriteTxn::write(std::string_view image, const Region& region, const Selection& sel,
+                       const void* src, size_t src_size, const Strides& strides) {
+  if (!txn_ || !txn_->active()) return finished(env_.get());
+  auto info = txn_->find_image(image);
+  if (!info) return info.status();
+  // Work on a copy so that a failed write leaves the cached image table as it was.
+  ImageInfo updated = **info;
+  return detail::write_region(*txn_, updated, region, sel,
+                              CallerBuffer{static_cast<uint8_t*>(const_cast<void*>(src)), src_size,
+                                           strides});
+}
+
+Status WriteTxn::commit() {
+  if (!txn_ || !txn_->active()) return finished(env_.get());
+  return txn_->commit();
+}
+
+void WriteTxn::abort() {
+  if (txn_) txn_->abort();
+}
+
+// ---- Container ------------------------------------------------------------------------------
+
+Container::Container(std::shared_ptr<detail::Env> env) : env_(std::move(env)) {}
+Container::Container(Container&&) noexcept = default;
+Container& Container::operator=(Container&&) noexcept = default;
+Container::~Container() = default;
+
+Result<Container> Container::create(const std::string& path, const OpenOptions& options) {
+  auto env = detail::Env::open(path, options, /*create=*/true);
+  if (!env) return env.status();
+  return Container(std::move(env.value()));
+}
+
+Result<Container> Container::open(const std::string& path, const OpenOptions& options) {
+  auto env = detail::Env::open(path, options, /*create=*/false);
+  if (!env) return env.status();
+  return Container(std::move(env.value()));
+}
+
+const std::string& Container::path() const { return env_->path(); }
+
+Result<Snapshot> Container::snapshot() const {
+  auto txn = detail::Txn::begin(env_, /*write=*/false);
+  if (!txn) return txn.status();
+  return Snapshot(env_, std::move(txn.value()));
+}
+
+Result<WriteTxn> Container::begin_write() {
+  auto txn = detail::Txn::begin(env_, /*write=*/true);
+  if (!txn) return txn.status();
+  return WriteTxn(env_, std::move(txn.value()));
+}
+
+Status Container::write(const std::function<Status(WriteTxn&)>& body) {
+  for (int attempt = 0;; ++attempt) {
+    auto txn = begin_write();
+    if (!txn) return txn.status();
+    Status s = body(*txn);
+    if (s.is_ok()) s = txn->commit();
+    else txn->abort();
+    if (s.code() != Code::kNoSpace || !env_->take_map_full() || attempt >= 40) return s;
+    // The map (not the disk) is full: grow it and run the body again.
+    txn->abort();
+    Status grown = env_->grow_map();
+    if (!grown.is_ok()) return s;
+  }
+}
+
+}  // namespace tessera

@@ -1,0 +1,246 @@
+#include "format/records.h"
+
+#include <flatbuffers/flatbuffers.h>
+
+#include <bit>
+#include <cmath>
+#include <cstring>
+
+#include "tessera_generated.h"
+#include "util/bytes.h"
+
+namespace tessera::detail {
+namespace {
+
+Status corrupt(std::string what) { return Status(Code::kCorrupt, std::move(what)); }
+
+// FlatBuffers needs its buffer aligned; LMDB values are only 2-byte aligned.
+AlignedBuffer& aligned_copy(const uint8_t* data, size_t size) {
+  thread_local AlignedBuffer buffer;
+  buffer.resize(size ? size : 1);
+  if (size) std::memcpy(buffer.data(), data, size);
+  return buffer;
+}
+
+template <typename T>
+std::vector<uint8_t> finish(flatbuffers::FlatBufferBuilder& fbb, flatbuffers::Offset<T> root) {
+  fbb.Finish(root);
+  return std::vector<uint8_t>(fbb.GetBufferPointer(), fbb.GetBufferPointer() + fbb.GetSize());
+}
+
+bool is_power_of_two(uint32_t v) { return v && !(v & (v - 1)); }
+
+template <typename T>
+bool store_exact(double v, uint8_t* out) {
+  T t;
+  if constexpr (std::is_floating_point_v<T>) {
+    t = T(v);
+    if (!std::isnan(v) && double(t) != v) return false;
+  } else {
+    if (!(v >= double(std::numeric_limits<T>::min()) && v <= double(std::numeric_limits<T>::max())))
+      return false;
+    t = T(v);
+    if (double(t) != v) return false;
+  }
+  std::memcpy(out, &t, sizeof t);  // little-endian host (checked at build time in bytes.h users)
+  return true;
+}
+
+template <typename T>
+double load_sample(const uint8_t* p) {
+  T t;
+  std::memcpy(&t, p, sizeof t);
+  return double(t);
+}
+
+double sample_to_double(DataType type, const uint8_t* p) {
+  switch (type) {
+    case DataType::kU8: return load_sample<uint8_t>(p);
+    case DataType::kU16: return load_sample<uint16_t>(p);
+    case DataType::kU32: return load_sample<uint32_t>(p);
+    case DataType::kU64: return load_sample<uint64_t>(p);
+    case DataType::kI8: return load_sample<int8_t>(p);
+    case DataType::kI16: return load_sample<int16_t>(p);
+    case DataType::kI32: return load_sample<int32_t>(p);
+    case DataType::kI64: return load_sample<int64_t>(p);
+    case DataType::kF32: return load_sample<float>(p);
+    case DataType::kF64: return load_sample<double>(p);
+  }
+  return 0;
+}
+
+bool double_to_sample(DataType type, double v, uint8_t* out) {
+  switch (type) {
+    case DataType::kU8: return store_exact<uint8_t>(v, out);
+    case DataType::kU16: return store_exact<uint16_t>(v, out);
+    case DataType::kU32: return store_exact<uint32_t>(v, out);
+    case DataType::kU64: return store_exact<uint64_t>(v, out);
+    case DataType::kI8: return store_exact<int8_t>(v, out);
+    case DataType::kI16: return store_exact<int16_t>(v, out);
+    case DataType::kI32: return store_exact<int32_t>(v, out);
+    case DataType::kI64: return store_exact<int64_t>(v, out);
+    case DataType::kF32: return store_exact<float>(v, out);
+    case DataType::kF64: return store_exact<double>(v, out);
+  }
+  return false;
+}
+
+}  // namespace
+
+static_assert(std::endian::native == std::endian::little,
+              "Tessera stores samples little-endian and supports little-endian hosts only");
+
+std::vector<uint8_t> build_format_header(const FormatHeader& header) {
+  flatbuffers::FlatBufferBuilder fbb(128);
+  auto magic = fbb.CreateString(kFormatMagic);
+  auto creator = fbb.CreateString(header.creator);
+  return finish(fbb, fb::CreateFormatHeader(fbb, magic, header.major, header.minor, creator,
+                                            header.created_unix));
+}
+
+Result<FormatHeader> parse_format_header(const uint8_t* data, size_t size) {
+  auto& buf = aligned_copy(data, size);
+  flatbuffers::Verifier verifier(buf.data(), size);
+  if (!verifier.VerifyBuffer<fb::FormatHeader>(nullptr)) return corrupt("format header fails verification");
+  const auto* h = flatbuffers::GetRoot<fb::FormatHeader>(buf.data());
+  if (!h->magic() || h->magic()->str() != kFormatMagic)
+    return corrupt("format header magic is not 'tessera'");
+  FormatHeader out;
+  out.major = h->major();
+  out.minor = h->minor();
+  out.creator = h->creator() ? h->creator()->str() : "";
+  out.created_unix = h->created_unix();
+  return out;
+}
+
+Status validate_image_spec(const ImageSpec& spec) {
+  auto invalid = [](std::string what) { return Status(Code::kInvalidArgument, std::move(what)); };
+  if (sample_size(spec.type) == 0) return invalid("unknown sample type");
+  if (spec.bands < 1 || spec.bands > kMaxBands)
+    return invalid("band count " + std::to_string(spec.bands) + " is not within 1.." +
+                   std::to_string(kMaxBands));
+  if (!is_power_of_two(spec.tile_size) || spec.tile_size < 16 || spec.tile_size > 4096)
+    return invalid("tile size " + std::to_string(spec.tile_size) +
+                   " is not a power of two from 16 to 4096");
+  if (!is_power_of_two(spec.macro_tiles) || spec.macro_tiles > 256)
+    return invalid("macro block size " + std::to_string(spec.macro_tiles) +
+                   " tiles is not a power of two from 1 to 256");
+  const uint64_t tile_bytes =
+      uint64_t(spec.tile_size) * spec.tile_size * spec.bands * sample_size(spec.type);
+  if (tile_bytes > kMaxTileBytes)
+    return invalid("a tile of " + std::to_string(tile_bytes) + " bytes exceeds the limit of " +
+                   std::to_string(kMaxTileBytes));
+  if (spec.fill.size() != 1 && spec.fill.size() != spec.bands)
+    return invalid("fill has " + std::to_string(spec.fill.size()) +
+                   " values; expected 1 or one per band (" + std::to_string(spec.bands) + ")");
+  if (spec.codec.codec == Codec::kZstd && (spec.codec.level < 0 || spec.codec.level > 22))
+    return invalid("zstd level " + std::to_string(spec.codec.level) + " is not within 0..22");
+  auto fill = fill_pixel(spec);
+  return fill ? Status::ok() : fill.status();
+}
+
+Result<std::vector<uint8_t>> fill_pixel(const ImageSpec& spec) {
+  const size_t s = sample_size(spec.type);
+  std::vector<uint8_t> pixel(s * spec.bands);
+  for (uint32_t b = 0; b < spec.bands; ++b) {
+    const double v = spec.fill.size() == 1 ? spec.fill[0] : spec.fill[b];
+    if (!double_to_sample(spec.type, v, pixel.data() + b * s))
+      return Status(Code::kInvalidArgument, "fill value " + std::to_string(v) + " of band " +
+                                                std::to_string(b) + " is not representable as " +
+                                                std::string(data_type_name(spec.type)));
+  }
+  return pixel;
+}
+
+std::vector<uint8_t> build_image_record(const ImageInfo& info) {
+  flatbuffers::FlatBufferBuilder fbb(256);
+  const ImageSpec& s = info.spec;
+  auto name = fbb.CreateString(info.name);
+  auto fill_bytes = fill_pixel(s);
+  auto fill = fbb.CreateVector(fill_bytes ? fill_bytes.value() : std::vector<uint8_t>{});
+  return finish(fbb, fb::CreateImage(fbb, info.id, name, static_cast<fb::DataType>(s.type),
+                                     uint16_t(s.bands), uint8_t(std::countr_zero(s.tile_size)),
+                                     uint8_t(std::countr_zero(s.macro_tiles)), fill,
+                                     static_cast<fb::StorageLayout>(s.storage),
+                                     static_cast<fb::Codec>(s.codec.codec), int8_t(s.codec.level),
+                                     s.shuffle, info.frames));
+}
+
+Result<ImageInfo> parse_image_record(const uint8_t* data, size_t size) {
+  auto& buf = aligned_copy(data, size);
+  flatbuffers::Verifier verifier(buf.data(), size);
+  if (!verifier.VerifyBuffer<fb::Image>(nullptr)) return corrupt("image record fails verification");
+  const fb::Image* r = flatbuffers::GetRoot<fb::Image>(buf.data());
+  ImageInfo info;
+  info.id = r->id();
+  info.name = r->name()->str();
+  info.frames = r->frames();
+  ImageSpec& s = info.spec;
+  const auto dtype = static_cast<uint8_t>(r->dtype());
+  if (dtype > static_cast<uint8_t>(fb::DataType::MAX))
+    return corrupt("image '" + info.name + "' has unknown sample type " + std::to_string(dtype));
+  s.type = static_cast<DataType>(dtype);
+  s.bands = r->bands();
+  if (r->tile_size_log2() < 4 || r->tile_size_log2() > 12 || r->macro_tiles_log2() > 8)
+    return corrupt("image '" + info.name + "' has tile size 2^" +
+                   std::to_string(r->tile_size_log2()) + " and macro size 2^" +
+                   std::to_string(r->macro_tiles_log2()) + " tiles, out of range");
+  s.tile_size = 1u << r->tile_size_log2();
+  s.macro_tiles = 1u << r->macro_tiles_log2();
+  if (static_cast<uint8_t>(r->storage()) > static_cast<uint8_t>(fb::StorageLayout::MAX) ||
+      static_cast<uint8_t>(r->codec()) > static_cast<uint8_t>(fb::Codec::MAX))
+    return corrupt("image '" + info.name + "' has an unknown storage layout or codec");
+  s.storage = static_cast<StorageLayout>(r->storage());
+  s.codec = CodecSpec{static_cast<Codec>(r->codec()), r->codec_level()};
+  s.shuffle = r->shuffle();
+  const size_t sample = sample_size(s.type);
+  if (!r->fill() || r->fill()->size() != sample * s.bands)
+    return corrupt("image '" + info.name + "' fill pixel is not " +
+                   std::to_string(sample * s.bands) + " bytes");
+  s.fill.resize(s.bands);
+  for (uint32_t b = 0; b < s.bands; ++b)
+    s.fill[b] = sample_to_double(s.type, r->fill()->data() + b * sample);
+  Status valid = validate_image_spec(s);
+  if (!valid.is_ok()) return corrupt("image '" + info.name + "': " + valid.message());
+  return info;
+}
+
+std::vector<uint8_t> build_tile_record(const TileValue& value) {
+  flatbuffers::FlatBufferBuilder fbb(64);
+  flatbuffers::Offset<flatbuffers::Vector<uint8_t>> uniform, chunk;
+  if (value.kind == TileKind::kUniform) uniform = fbb.CreateVector(value.uniform);
+  if (value.kind == TileKind::kChunk) chunk = fbb.CreateVector(value.chunk.data(), value.chunk.size());
+  return finish(fbb, fb::CreateTileRecord(fbb, static_cast<fb::TileKind>(value.kind), uniform, chunk));
+}
+
+Result<TileValue> parse_tile_record(const uint8_t* data, size_t size, size_t pixel_bytes) {
+  auto& buf = aligned_copy(data, size);
+  flatbuffers::Verifier verifier(buf.data(), size);
+  if (!verifier.VerifyBuffer<fb::TileRecord>(nullptr)) return corrupt("tile record fails verification");
+  const fb::TileRecord* r = flatbuffers::GetRoot<fb::TileRecord>(buf.data());
+  TileValue v;
+  switch (r->kind()) {
+    case fb::TileKind::tombstone: v.kind = TileKind::kTombstone; break;
+    case fb::TileKind::uniform:
+      if (!r->uniform() || r->uniform()->size() != pixel_bytes)
+        return corrupt("uniform tile record holds " +
+                       std::to_string(r->uniform() ? r->uniform()->size() : 0) +
+                       " bytes for a pixel of " + std::to_string(pixel_bytes));
+      v.kind = TileKind::kUniform;
+      v.uniform.assign(r->uniform()->begin(), r->uniform()->end());
+      break;
+    case fb::TileKind::chunk:
+      if (!r->chunk() || r->chunk()->size() != kChunkKeySize)
+        return corrupt("chunk tile record has a chunk key of " +
+                       std::to_string(r->chunk() ? r->chunk()->size() : 0) + " bytes, not 17");
+      v.kind = TileKind::kChunk;
+      std::memcpy(v.chunk.data(), r->chunk()->data(), kChunkKeySize);
+      break;
+    default:
+      return corrupt("tile record kind " + std::to_string(static_cast<int>(r->kind())) +
+                     " is unknown");
+  }
+  return v;
+}
+
+}  // namespace tessera::detail

@@ -1,0 +1,50 @@
+// The FlatBuffers records of format v1 (format/tessera.fbs): building them, and reading them
+// back only after the Verifier has accepted a copy in aligned memory.
+#pragma once
+
+#include <cstdint>
+#include <string>
+#include <vector>
+
+#include "format/keys.h"
+#include "tessera/status.h"
+#include "tessera/types.h"
+
+namespace tessera::detail {
+
+constexpr uint16_t kFormatMajor = 1;
+constexpr uint16_t kFormatMinor = 0;
+constexpr const char* kFormatMagic = "tessera";
+constexpr uint32_t kMaxBands = 1024;
+constexpr uint64_t kMaxTileBytes = uint64_t(1) << 28;
+
+struct FormatHeader {
+  uint16_t major = kFormatMajor, minor = kFormatMinor;
+  std::string creator;
+  uint64_t created_unix = 0;
+};
+std::vector<uint8_t> build_format_header(const FormatHeader& header);
+// kCorrupt when the bytes are not a valid header or the magic is wrong.
+Result<FormatHeader> parse_format_header(const uint8_t* data, size_t size);
+
+// Checks an ImageSpec for creation; the message names the bad field and value.
+Status validate_image_spec(const ImageSpec& spec);
+// The fill value as one pixel of raw little-endian samples. kInvalidArgument when a value
+// cannot be represented exactly in the sample type.
+Result<std::vector<uint8_t>> fill_pixel(const ImageSpec& spec);
+
+std::vector<uint8_t> build_image_record(const ImageInfo& info);
+Result<ImageInfo> parse_image_record(const uint8_t* data, size_t size);
+
+enum class TileKind : uint8_t { kTombstone = 0, kUniform = 1, kChunk = 2 };
+struct TileValue {
+  TileKind kind = TileKind::kTombstone;
+  std::vector<uint8_t> uniform;  // kUniform: one pixel
+  ChunkKey chunk{};              // kChunk
+  bool operator==(const TileValue&) const = default;
+};
+std::vector<uint8_t> build_tile_record(const TileValue& value);
+// pixel_bytes: the size a uniform pixel of this image must have.
+Result<TileValue> parse_tile_record(const uint8_t* data, size_t size, size_t pixel_bytes);
+
+}  // namespace tessera::detail

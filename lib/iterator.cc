@@ -1,0 +1,91 @@
+// BlockIterator: spatial (one band, tile-sized blocks) and spectral (one line, all bands)
+// walks over a region, each block read through View::read.
+#include "tessera/iterator.h"
+
+namespace tessera {
+
+struct BlockIterator::State {
+  const View* view;
+  std::string image;
+  Region region;
+  Selection sel;
+  IterationMode mode;
+  std::vector<uint32_t> bands;
+  size_t sample;
+  int64_t step;  // block edge (spatial)
+  uint64_t blocks_across, blocks_down, count, next = 0;
+  std::vector<uint8_t> buffer;
+  Block block;
+};
+
+Result<BlockIterator> BlockIterator::create(const View& view, std::string_view image,
+                                            const Region& region, const Selection& sel,
+                                            IterationMode mode) {
+  auto info = view.image(image);
+  if (!info) return info.status();
+  if (!region.is_valid())
+    return Status(Code::kInvalidArgument, view.path() + ": image '" + std::string(image) +
+                                              "': region " + to_string(region) + " is empty or overflows");
+  auto state = std::make_unique<State>();
+  state->view = &view;
+  state->image = std::string(image);
+  state->region = region;
+  state->sel = sel;
+  state->mode = mode;
+  state->bands = sel.bands;
+  if (state->bands.empty())
+    for (uint32_t b = 0; b < info->spec.bands; ++b) state->bands.push_back(b);
+  for (uint32_t b : state->bands)
+    if (b >= info->spec.bands)
+      return Status(Code::kInvalidArgument, view.path() + ": image '" + std::string(image) +
+                                                "': band " + std::to_string(b) + " is out of range");
+  state->sample = sample_size(info->spec.type);
+  state->step = info->spec.tile_size;
+  if (mode == IterationMode::kSpatial) {
+    state->blocks_across = uint64_t((region.width + state->step - 1) / state->step);
+    state->blocks_down = uint64_t((region.height + state->step - 1) / state->step);
+    state->count = state->blocks_across * state->blocks_down * state->bands.size();
+  } else {
+    state->blocks_across = 1;
+    state->blocks_down = uint64_t(region.height);
+    state->count = state->blocks_down;
+  }
+  return BlockIterator(std::move(state));
+}
+
+BlockIterator::BlockIterator(std::unique_ptr<State> state) : state_(std::move(state)) {}
+BlockIterator::BlockIterator(BlockIterator&&) noexcept = default;
+BlockIterator& BlockIterator::operator=(BlockIterator&&) noexcept = default;
+BlockIterator::~BlockIterator() = default;
+
+const Block& BlockIterator::block() const { return state_->block; }
+uint64_t BlockIterator::block_count() const { return state_->count; }
+
+Result<bool> BlockIterator::next() {
+  State& s = *state_;
+  if (s.next >= s.count) return false;
+  const uint64_t i = s.next++;
+  Block& b = s.block;
+  Selection sel = s.sel;
+  if (s.mode == IterationMode::kSpatial) {
+    const uint64_t per_band = s.blocks_across * s.blocks_down;
+    const uint64_t within = i % per_band;
+    const int64_t bx = int64_t(within % s.blocks_across), by = int64_t(within / s.blocks_across);
+    b.region = Region{s.region.x + bx * s.step, s.region.y + by * s.step, s.step, s.step}
+                   .intersect(s.region);
+    b.bands = {s.bands[i / per_band]};
+  } else {
+    b.region = Region{s.region.x, s.region.y + int64_t(i), s.region.width, 1};
+    b.bands = s.bands;
+  }
+  sel.bands = b.bands;
+  const Interleave layout = s.mode == IterationMode::kSpatial ? Interleave::kBSQ : Interleave::kBIL;
+  b.strides = Strides::packed(layout, b.region.width, b.region.height, b.bands.size(), s.sample);
+  b.size = size_t(b.region.pixel_count()) * b.bands.size() * s.sample;
+  s.buffer.resize(b.size);
+  b.data = s.buffer.data();
+  TESSERA_RETURN_IF_ERROR(s.view->read(s.image, b.region, sel, s.buffer.data(), b.size, b.strides));
+  return true;
+}
+
+}  // namespace tessera

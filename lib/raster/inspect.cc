@@ -1,0 +1,159 @@
+#include "raster/inspect.h"
+
+#include <cstring>
+#include <string>
+#include <unordered_set>
+
+#include "format/chunk_codec.h"
+#include "store/chunk_pool.h"
+#include "util/bytes.h"
+
+namespace tessera::detail {
+namespace {
+
+Status check_frame(const Txn& txn, const ImageInfo& image, uint32_t frame) {
+  if (frame < std::max(image.frames, 1u)) return Status::ok();
+  return txn.env().error(Code::kNotFound, "image '" + image.name + "' has no frame " +
+                                              std::to_string(frame) + " (it has " +
+                                              std::to_string(image.frames) + ")");
+}
+
+// The box of the pixels of a tile buffer that differ from `fill`, in tile coordinates.
+std::optional<Region> non_fill_extent(const TileLayout& t, const uint8_t* tile,
+                                      const std::vector<uint8_t>& fill) {
+  int64_t x0 = t.tile_size, y0 = t.tile_size, x1 = -1, y1 = -1;
+  for (int64_t y = 0; y < t.tile_size; ++y)
+    for (int64_t x = 0; x < t.tile_size; ++x) {
+      bool differs = false;
+      for (uint32_t b = 0; b < t.bands && !differs; ++b)
+        differs = std::memcmp(tile + t.sample_offset(x, y, b), fill.data() + b * t.sample, t.sample);
+      if (differs) {
+        x0 = std::min(x0, x), x1 = std::max(x1, x);
+        y0 = std::min(y0, y), y1 = std::max(y1, y);
+      }
+    }
+  if (x1 < 0) return std::nullopt;
+  return Region{x0, y0, x1 - x0 + 1, y1 - y0 + 1};
+}
+
+}  // namespace
+
+Status for_each_visible_tile(
+    const Txn& txn, const ImageInfo& image, uint32_t frame,
+    const std::function<Status(TileCoord, const TileVersion&, size_t record_bytes)>& visit) {
+  Cursor cursor(txn, txn.env().tiles);
+  TESSERA_RETURN_IF_ERROR(cursor.status());
+  uint8_t start[kLevelPrefixSize] = {};
+  put_be32(start, image.id);
+  start[4] = 0;
+  MDB_val k{sizeof start, start}, v;
+  uint8_t group[kTileKeyPrefixSize];
+  bool group_done = false;
+  std::memset(group, 0, sizeof group);
+  for (auto r = cursor.get(&k, &v, MDB_SET_RANGE);; r = cursor.get(&k, &v, MDB_NEXT)) {
+    if (!r) return r.status();
+    if (!*r || k.mv_size < kLevelPrefixSize || std::memcmp(k.mv_data, start, kLevelPrefixSize) != 0)
+      break;
+    if (k.mv_size != kTileKeySize)
+      return txn.env().error(Code::kCorrupt, "image '" + image.name + "': tile key of " +
+                                                 std::to_string(k.mv_size) + " bytes");
+    const bool same_group = std::memcmp(group, k.mv_data, kTileKeyPrefixSize) == 0;
+    if (!same_group) {
+      std::memcpy(group, k.mv_data, kTileKeyPrefixSize);
+      group_done = false;
+    }
+    if (group_done) continue;
+    const TileKey key = decode_tile_key(bytes_of(k));
+    if (key.frame > frame) continue;  // versions of later frames sort first
+    group_done = true;
+    auto value = parse_tile_record(bytes_of(v), v.mv_size, image.pixel_bytes());
+    if (!value)
+      return value.status().with_context(txn.env().path() + ": " +
+                                         tile_context(image, key.tile, key.frame));
+    if (value->kind == TileKind::kTombstone) continue;
+    TESSERA_RETURN_IF_ERROR(
+        visit(key.tile, TileVersion{key.frame, std::move(value.value())}, k.mv_size + v.mv_size));
+  }
+  return Status::ok();
+}
+
+Result<ImageStats> image_stats(const Txn& txn, const ImageInfo& image, uint32_t frame) {
+  TESSERA_RETURN_IF_ERROR(check_frame(txn, image, frame));
+  ImageStats stats;
+  std::unordered_set<std::string> seen;
+  ChunkPool pool(const_cast<Txn&>(txn));
+  const uint64_t tile_bytes = image.tile_bytes();
+  Status s = for_each_visible_tile(txn, image, frame, [&](TileCoord tile, const TileVersion& version,
+                                                          size_t record_bytes) -> Status {
+    stats.bytes_raw += tile_bytes;
+    stats.bytes_stored += record_bytes;
+    if (version.value.kind == TileKind::kUniform) {
+      ++stats.tiles_uniform;
+      return Status::ok();
+    }
+    ++stats.tiles_chunk;
+    auto chunk = pool.get(version.value.chunk);
+    if (!chunk) return chunk.status().with_context(tile_context(image, tile, version.frame));
+    stats.bytes_chunk_refs += chunk->mv_size;
+    if (seen.emplace(reinterpret_cast<const char*>(version.value.chunk.data()), kChunkKeySize).second) {
+      ++stats.chunks_unique;
+      stats.bytes_stored += chunk->mv_size;
+    }
+    return Status::ok();
+  });
+  if (!s.is_ok()) return s;
+  return stats;
+}
+
+Result<std::optional<Region>> image_bounds(const Txn& txn, const ImageInfo& image, uint32_t frame,
+                                           Precision precision) {
+  TESSERA_RETURN_IF_ERROR(check_frame(txn, image, frame));
+  const TileLayout t(image);
+  // Pass 1: the box of the stored tiles (rough leaf geometry).
+  TileRange leaf{INT64_MAX, INT64_MAX, INT64_MIN, INT64_MIN};
+  TESSERA_RETURN_IF_ERROR(
+      for_each_visible_tile(txn, image, frame, [&](TileCoord c, const TileVersion&, size_t) {
+        leaf.x0 = std::min(leaf.x0, c.x), leaf.x1 = std::max(leaf.x1, c.x);
+        leaf.y0 = std::min(leaf.y0, c.y), leaf.y1 = std::max(leaf.y1, c.y);
+        return Status::ok();
+      }));
+  if (leaf.x1 < leaf.x0) return std::optional<Region>();
+  const int64_t T = t.tile_size;
+  Region leaf_box{leaf.x0 * T, leaf.y0 * T, (leaf.x1 - leaf.x0 + 1) * T, (leaf.y1 - leaf.y0 + 1) * T};
+  if (precision == Precision::kLeaf) return std::optional<Region>(leaf_box);
+
+  // Pass 2: only tiles on the edge of the leaf box decide the exact box. Every stored tile
+  // holds at least one non-fill pixel, so the extreme column and row tiles bound it.
+  auto fill = fill_pixel(image.spec);
+  if (!fill) return fill.status();
+  int64_t x0 = INT64_MAX, y0 = INT64_MAX, x1 = INT64_MIN, y1 = INT64_MIN;  // inclusive pixels
+  AlignedBuffer buffer(t.tile_bytes());
+  ChunkPool pool(const_cast<Txn&>(txn));
+  Status s = for_each_visible_tile(txn, image, frame, [&](TileCoord c, const TileVersion& version,
+                                                          size_t) -> Status {
+    if (c.x != leaf.x0 && c.x != leaf.x1 && c.y != leaf.y0 && c.y != leaf.y1) return Status::ok();
+    std::optional<Region> local = Region{0, 0, T, T};
+    if (version.value.kind == TileKind::kChunk) {
+      auto chunk = pool.get(version.value.chunk);
+      if (!chunk) return chunk.status().with_context(tile_context(image, c, version.frame));
+      Status d = decode_chunk(bytes_of(*chunk), chunk->mv_size, buffer.data(), t.tile_bytes());
+      if (!d.is_ok())
+        return d.with_context(txn.env().path() + ": " + tile_context(image, c, version.frame));
+      local = non_fill_extent(t, buffer.data(), *fill);
+    } else if (version.value.uniform == *fill) {
+      local.reset();
+    }
+    if (!local) return Status::ok();
+    const int64_t ox = c.x * T, oy = c.y * T;
+    if (c.x == leaf.x0) x0 = std::min(x0, ox + local->x);
+    if (c.x == leaf.x1) x1 = std::max(x1, ox + local->x_end() - 1);
+    if (c.y == leaf.y0) y0 = std::min(y0, oy + local->y);
+    if (c.y == leaf.y1) y1 = std::max(y1, oy + local->y_end() - 1);
+    return Status::ok();
+  });
+  if (!s.is_ok()) return s;
+  if (x1 < x0 || y1 < y0) return std::optional<Region>();
+  return std::optional<Region>(Region{x0, y0, x1 - x0 + 1, y1 - y0 + 1});
+}
+
+}  // namespace tessera::detail

@@ -1,0 +1,390 @@
+#include "raster/region_io.h"
+
+#include <algorithm>
+#include <cstring>
+#include <mutex>
+
+#include "format/chunk_codec.h"
+#include "raster/tile_index.h"
+#include "store/chunk_pool.h"
+#include "util/bytes.h"
+
+namespace tessera::detail {
+namespace {
+
+// Raw bytes a write batch may hold at once (tile buffers plus their encoded chunks).
+constexpr size_t kWriteBatchBytes = size_t(64) << 20;
+
+// Sample planes of a tile buffer for the given bands, starting at pixel (x, y) of the tile.
+struct TilePlanes {
+  std::vector<const uint8_t*> band;
+  BandPlanes view(const TileLayout& t) const { return {band, t.pixel_stride(), t.line_stride()}; }
+};
+
+// Planes of the caller's buffer for bands 0..n-1, starting at pixel (x, y) of the region.
+std::vector<uint8_t*> caller_planes(const CallerBuffer& buf, size_t bands, int64_t x, int64_t y) {
+  std::vector<uint8_t*> planes(bands);
+  for (size_t i = 0; i < bands; ++i)
+    planes[i] = buf.data + i * buf.strides.band + y * buf.strides.line + x * buf.strides.pixel;
+  return planes;
+}
+
+// Fills the covered part of the caller's buffer with one pixel (fill or uniform value).
+void broadcast_pixel(const TileLayout& t, const uint8_t* pixel, const std::vector<uint32_t>& bands,
+                     const CallerBuffer& dst, const Region& part, const Region& region) {
+  std::vector<const uint8_t*> src(bands.size());
+  for (size_t i = 0; i < bands.size(); ++i) src[i] = pixel + bands[i] * t.sample;
+  auto out = caller_planes(dst, bands.size(), part.x - region.x, part.y - region.y);
+  copy_block(BandPlanes{src, 0, 0}, MutableBandPlanes{out, dst.strides.pixel, dst.strides.line},
+             part.width, part.height, t.sample);
+}
+
+// Expands one pixel over a whole tile buffer in storage layout.
+void fill_tile(const TileLayout& t, const uint8_t* pixel, uint8_t* tile) {
+  const size_t px = t.pixel_bytes(), n = size_t(t.tile_size) * t.tile_size;
+  if (t.storage == StorageLayout::kChunky) {
+    for (size_t i = 0; i < n; ++i) std::memcpy(tile + i * px, pixel, px);
+    return;
+  }
+  for (uint32_t b = 0; b < t.bands; ++b) {
+    uint8_t* plane = tile + t.band_offset(b);
+    for (size_t i = 0; i < n; ++i) std::memcpy(plane + i * t.sample, pixel + b * t.sample, t.sample);
+  }
+}
+
+// The one pixel every pixel of the tile holds, or false.
+bool uniform_pixel(const TileLayout& t, const uint8_t* tile, std::vector<uint8_t>& pixel) {
+  const size_t n = size_t(t.tile_size) * t.tile_size;
+  pixel.resize(t.pixel_bytes());
+  if (t.storage == StorageLayout::kChunky) {
+    // A buffer repeats with period p exactly when it equals itself shifted by p.
+    const size_t p = t.pixel_bytes();
+    if (std::memcmp(tile, tile + p, (n - 1) * p) != 0) return false;
+    std::memcpy(pixel.data(), tile, p);
+    return true;
+  }
+  for (uint32_t b = 0; b < t.bands; ++b) {
+    const uint8_t* plane = tile + t.band_offset(b);
+    if (std::memcmp(plane, plane + t.sample, (n - 1) * t.sample) != 0) return false;
+    std::memcpy(pixel.data() + b * t.sample, plane, t.sample);
+  }
+  return true;
+}
+
+Status decode_tile(const Txn& txn, const ImageInfo& image, TileCoord tile, uint32_t frame,
+                   const ChunkKey& key, const MDB_val& value, uint8_t* out, size_t size) {
+  Status s = decode_chunk(bytes_of(value), value.mv_size, out, size);
+  if (s.is_ok()) return s;
+  return Status(s.code(), txn.env().path() + ": " + tile_context(image, tile, frame) + ": chunk " +
+                              chunk_key_hex(key) + ": " + s.message());
+}
+
+}  // namespace
+
+Result<std::vector<uint32_t>> resolve_selection(const Txn& txn, const ImageInfo& image,
+                                                const Region& region, const Selection& sel,
+                                                const CallerBuffer& buffer) {
+  const Env& env = txn.env();
+  const std::string where = "image '" + image.name + "'";
+  if (!region.is_valid())
+    return env.error(Code::kInvalidArgument,
+                     where + ": region " + to_string(region) +
+                         " is empty or reaches past the signed 64-bit coordinate range");
+  if (sel.level != 0)
+    return env.error(Code::kNotFound, where + ": pyramid level " + std::to_string(sel.level) +
+                                          " has not been built");
+  std::vector<uint32_t> bands = sel.bands;
+  if (bands.empty())
+    for (uint32_t b = 0; b < image.spec.bands; ++b) bands.push_back(b);
+  for (uint32_t b : bands)
+    if (b >= image.spec.bands)
+      return env.error(Code::kInvalidArgument, where + ": band " + std::to_string(b) +
+                                                   " is out of range (the image has " +
+                                                   std::to_string(image.spec.bands) + " bands)");
+  const Strides& st = buffer.strides;
+  if (st.pixel < 0 || st.line < 0 || st.band < 0)
+    return env.error(Code::kInvalidArgument, where + ": negative buffer strides");
+  const size_t sample = sample_size(image.spec.type);
+  const uint64_t need = required_bytes(st, region.width, region.height, bands.size(), sample);
+  if (need > buffer.size)
+    return env.error(Code::kInvalidArgument,
+                     where + ": buffer of " + std::to_string(buffer.size) + " bytes is too small for region " +
+                         to_string(region) + " x " + std::to_string(bands.size()) + " bands (" +
+                         std::to_string(need) + " bytes)");
+  return bands;
+}
+
+// ---------------------------------------------------------------------------------------
+// Read path
+
+Status read_region(Txn& txn, const ImageInfo& image, const Region& region, const Selection& sel,
+                   const CallerBuffer& dst) {
+  auto bands = resolve_selection(txn, image, region, sel, dst);
+  if (!bands) return bands.status();
+  if (sel.frame >= std::max(image.frames, 1u))
+    return txn.env().error(Code::kNotFound, "image '" + image.name + "' has no frame " +
+                                                std::to_string(sel.frame) + " (it has " +
+                                                std::to_string(image.frames) + ")");
+  const TileLayout t(image);
+  const TileRange range = tiles_of(t, region);
+  auto fill = fill_pixel(image.spec);
+  if (!fill) return fill.status();
+
+  struct Job {
+    TileCoord tile;
+    Region part;
+    std::optional<TileVersion> version;
+    MDB_val chunk{};
+  };
+  std::vector<Job> jobs;
+  jobs.reserve(range.count());
+  {
+    // Lookups run on this thread, one at a time per transaction; decoding runs in parallel.
+    std::lock_guard lock(txn.lmdb_mutex());
+    Cursor cursor(txn, txn.env().tiles);
+    TESSERA_RETURN_IF_ERROR(cursor.status());
+    ChunkPool pool(txn);
+    for (int64_t ty = range.y0; ty <= range.y1; ++ty)
+      for (int64_t tx = range.x0; tx <= range.x1; ++tx) {
+        Job job{{tx, ty}, t.tile_region({tx, ty}).intersect(region), {}, {}};
+        auto version = find_version(txn, cursor, image, 0, job.tile, sel.frame);
+        if (!version) return version.status();
+        job.version = std::move(version.value());
+        if (job.version && job.version->value.kind == TileKind::kChunk) {
+          auto chunk = pool.get(job.version->value.chunk);
+          if (!chunk)
+            return chunk.status().with_context(tile_context(image, job.tile, job.version->frame));
+          job.chunk = *chunk;
+        }
+        jobs.push_back(std::move(job));
+      }
+  }
+
+  std::mutex error_mutex;
+  Status first_error;
+  auto run = [&](size_t i) {
+    const Job& job = jobs[i];
+    const TileValue* value = job.version ? &job.version->value : nullptr;
+    if (!value || value->kind == TileKind::kTombstone) {
+      broadcast_pixel(t, fill->data(), *bands, dst, job.part, region);
+      return;
+    }
+    if (value->kind == TileKind::kUniform) {
+      broadcast_pixel(t, value->uniform.data(), *bands, dst, job.part, region);
+      return;
+    }
+    thread_local AlignedBuffer tile;
+    tile.resize(t.tile_bytes());
+    Status s = decode_tile(txn, image, job.tile, job.version->frame, value->chunk, job.chunk,
+                           tile.data(), t.tile_bytes());
+    if (!s.is_ok()) {
+      std::lock_guard lock(error_mutex);
+      if (first_error.is_ok()) first_error = s;
+      return;
+    }
+    const int64_t x = job.part.x - job.tile.x * int64_t(t.tile_size);
+    const int64_t y = job.part.y - job.tile.y * int64_t(t.tile_size);
+    std::vector<const uint8_t*> src(bands->size());
+    for (size_t b = 0; b < bands->size(); ++b)
+      src[b] = tile.data() + t.sample_offset(x, y, (*bands)[b]);
+    auto out = caller_planes(dst, bands->size(), job.part.x - region.x, job.part.y - region.y);
+    copy_block(BandPlanes{src, t.pixel_stride(), t.line_stride()},
+               MutableBandPlanes{out, dst.strides.pixel, dst.strides.line}, job.part.width,
+               job.part.height, t.sample);
+  };
+  const bool any_chunk = std::any_of(jobs.begin(), jobs.end(), [](const Job& j) {
+    return j.version && j.version->value.kind == TileKind::kChunk;
+  });
+  if (any_chunk) txn.env().pool().parallel_for(jobs.size(), run);
+  else for (size_t i = 0; i < jobs.size(); ++i) run(i);
+  return first_error;
+}
+
+// ---------------------------------------------------------------------------------------
+// Write path
+
+namespace {
+
+struct WriteJob {
+  TileCoord tile;
+  Region part;
+  std::optional<TileVersion> visible;  // what the frame showed before this write
+  MDB_val old_chunk{};                 // its chunk, when the tile is only partly rewritten
+  TileValue next;                      // what it shows after
+  ContentHash hash;
+  AlignedBuffer raw;
+  std::vector<uint8_t> encoded;
+  Status status;
+};
+
+bool same_content(const std::optional<TileVersion>& before, const TileValue& after) {
+  const bool was_absent = !before || before->value.kind == TileKind::kTombstone;
+  if (after.kind == TileKind::kTombstone) return was_absent;
+  return !was_absent && before->value == after;
+}
+
+// Builds the new content of one tile and classifies it; runs on the pool.
+void prepare_tile(const Txn& txn, const ImageInfo& image, const TileLayout& t,
+                  const std::vector<uint8_t>& fill, const std::vector<uint32_t>& bands,
+                  const Region& region, const CallerBuffer& src, WriteJob& job) {
+  job.raw.resize(t.tile_bytes());
+  uint8_t* tile = job.raw.data();
+  const bool covers_all = job.part == t.tile_region(job.tile) && bands.size() == t.bands;
+  if (!covers_all) {
+    const TileValue* old = job.visible ? &job.visible->value : nullptr;
+    if (old && old->kind == TileKind::kChunk) {
+      job.status = decode_tile(txn, image, job.tile, job.visible->frame, old->chunk, job.old_chunk,
+                               tile, t.tile_bytes());
+      if (!job.status.is_ok()) return;
+    } else {
+      fill_tile(t, old && old->kind == TileKind::kUniform ? old->uniform.data() : fill.data(), tile);
+    }
+  }
+  const int64_t x = job.part.x - job.tile.x * int64_t(t.tile_size);
+  const int64_t y = job.part.y - job.tile.y * int64_t(t.tile_size);
+  std::vector<const uint8_t*> in(bands.size());
+  for (size_t i = 0; i < bands.size(); ++i)
+    in[i] = src.data + i * src.strides.band + (job.part.y - region.y) * src.strides.line +
+            (job.part.x - region.x) * src.strides.pixel;
+  std::vector<uint8_t*> out(bands.size());
+  for (size_t i = 0; i < bands.size(); ++i) out[i] = tile + t.sample_offset(x, y, bands[i]);
+  copy_block(BandPlanes{in, src.strides.pixel, src.strides.line},
+             MutableBandPlanes{out, t.pixel_stride(), t.line_stride()}, job.part.width,
+             job.part.height, t.sample);
+
+  std::vector<uint8_t> pixel;
+  if (uniform_pixel(t, tile, pixel)) {
+    job.next.kind = pixel == fill ? TileKind::kTombstone : TileKind::kUniform;
+    job.next.uniform = job.next.kind == TileKind::kUniform ? std::move(pixel) : std::vector<uint8_t>{};
+    return;
+  }
+  job.next.kind = TileKind::kChunk;
+  job.hash = content_hash(tile, t.tile_bytes());
+  encode_chunk(tile, t.tile_bytes(), t.sample, image.spec.codec, image.spec.shuffle, job.encoded);
+}
+
+// Puts `value` as the record of `tile` in `frame`, keeping chunk references right: the new
+// value's chunk reference is owned by the caller already; the replaced record's is dropped.
+Status put_version(Txn& txn, ChunkPool& chunks, const ImageInfo& image, TileCoord tile,
+                   uint32_t frame, const TileValue& value, const std::optional<TileVersion>& replaced) {
+  const TileKeyBytes key = encode_tile_key(TileKey{image.id, 0, tile, frame});
+  TESSERA_RETURN_IF_ERROR(txn.put(txn.env().tiles, key, build_tile_record(value)));
+  if (replaced && replaced->frame == frame && replaced->value.kind == TileKind::kChunk)
+    return chunks.release(replaced->value.chunk);
+  return Status::ok();
+}
+
+Status delete_version(Txn& txn, ChunkPool& chunks, const ImageInfo& image, TileCoord tile,
+                      const TileVersion& replaced) {
+  TESSERA_RETURN_IF_ERROR(
+      txn.del(txn.env().tiles, encode_tile_key(TileKey{image.id, 0, tile, replaced.frame})));
+  return replaced.value.kind == TileKind::kChunk ? chunks.release(replaced.value.chunk)
+                                                 : Status::ok();
+}
+
+// Applies one prepared tile to the transaction (single thread).
+Status apply_tile(Txn& txn, Cursor& cursor, ChunkPool& chunks, const ImageInfo& image,
+                  uint32_t frame, uint32_t frames_before, WriteJob& job) {
+  if (same_content(job.visible, job.next)) return Status::ok();
+  // Frames after this one that inherited the old content must keep showing it: pin it in
+  // frame + 1 unless that frame has its own version.
+  if (frame + 1 < frames_before) {
+    auto following = find_version(txn, cursor, image, 0, job.tile, frame + 1);
+    if (!following) return following.status();
+    if (!*following || (*following)->frame != frame + 1) {
+      TileValue pinned = job.visible ? job.visible->value : TileValue{};
+      if (pinned.kind == TileKind::kChunk) TESSERA_RETURN_IF_ERROR(chunks.add_ref(pinned.chunk));
+      TESSERA_RETURN_IF_ERROR(put_version(txn, chunks, image, job.tile, frame + 1, pinned, {}));
+    }
+  }
+  const bool exact = job.visible && job.visible->frame == frame;
+  if (job.next.kind == TileKind::kTombstone) {
+    // Absent: remove this frame's version; write a tombstone only if an earlier frame's
+    // version would otherwise show through.
+    bool earlier_shows = false;
+    if (frame > 0) {
+      auto earlier = exact ? find_version(txn, cursor, image, 0, job.tile, frame - 1)
+                           : Result<std::optional<TileVersion>>(job.visible);
+      if (!earlier) return earlier.status();
+      earlier_shows = *earlier && (*earlier)->value.kind != TileKind::kTombstone;
+    }
+    if (earlier_shows) return put_version(txn, chunks, image, job.tile, frame, job.next, job.visible);
+    return exact ? delete_version(txn, chunks, image, job.tile, *job.visible) : Status::ok();
+  }
+  if (job.next.kind == TileKind::kChunk) {
+    auto key = chunks.put_deduplicated({job.raw.data(), job.raw.size()}, job.hash, job.encoded);
+    if (!key) return key.status().with_context(tile_context(image, job.tile, frame));
+    job.next.chunk = *key;
+  }
+  return put_version(txn, chunks, image, job.tile, frame, job.next, exact ? job.visible : std::nullopt);
+}
+
+}  // namespace
+
+Status write_region(Txn& txn, ImageInfo& image, const Region& region, const Selection& sel,
+                    const CallerBuffer& src) {
+  Env& env = txn.env();
+  if (!txn.writable()) return env.error(Code::kReadOnly, "write outside a write transaction");
+  auto bands = resolve_selection(txn, image, region, sel, src);
+  if (!bands) return bands.status();
+  for (size_t i = 0; i < bands->size(); ++i)
+    for (size_t j = 0; j < i; ++j)
+      if ((*bands)[i] == (*bands)[j])
+        return env.error(Code::kInvalidArgument, "image '" + image.name + "': band " +
+                                                     std::to_string((*bands)[i]) +
+                                                     " is selected twice for a write");
+  if (sel.frame > image.frames)
+    return env.error(Code::kNotFound, "image '" + image.name + "' has no frame " +
+                                          std::to_string(sel.frame) + " to write (it has " +
+                                          std::to_string(image.frames) +
+                                          "; frames are appended in order)");
+  const TileLayout t(image);
+  auto fill = fill_pixel(image.spec);
+  if (!fill) return fill.status();
+  const uint32_t frames_before = image.frames;
+  const TileRange range = tiles_of(t, region);
+  const size_t per_batch =
+      std::max<size_t>(env.pool().size(), kWriteBatchBytes / (2 * t.tile_bytes()));
+
+  std::lock_guard lock(txn.lmdb_mutex());
+  Cursor cursor(txn, env.tiles);
+  TESSERA_RETURN_IF_ERROR(cursor.status());
+  ChunkPool chunks(txn);
+  std::vector<WriteJob> jobs(per_batch);
+  int64_t tx = range.x0, ty = range.y0;
+  while (ty <= range.y1) {
+    // Collect a batch of tiles with what they show now (pointers stay valid until we write).
+    size_t n = 0;
+    for (; n < per_batch && ty <= range.y1; ++n) {
+      WriteJob& job = jobs[n];
+      job.tile = {tx, ty};
+      job.part = t.tile_region(job.tile).intersect(region);
+      job.next = TileValue{};
+      job.encoded.clear();
+      job.status = Status::ok();
+      auto visible = find_version(txn, cursor, image, 0, job.tile, sel.frame);
+      if (!visible) return visible.status();
+      job.visible = std::move(visible.value());
+      if (job.visible && job.visible->value.kind == TileKind::kChunk) {
+        auto chunk = chunks.get(job.visible->value.chunk);
+        if (!chunk) return chunk.status().with_context(tile_context(image, job.tile, sel.frame));
+        job.old_chunk = *chunk;
+      }
+      if (++tx > range.x1) tx = range.x0, ++ty;
+    }
+    env.pool().parallel_for(n, [&](size_t i) {
+      prepare_tile(txn, image, t, *fill, *bands, region, src, jobs[i]);
+    });
+    for (size_t i = 0; i < n; ++i) {
+      TESSERA_RETURN_IF_ERROR(jobs[i].status);
+      TESSERA_RETURN_IF_ERROR(apply_tile(txn, cursor, chunks, image, sel.frame, frames_before, jobs[i]));
+    }
+  }
+  if (sel.frame == image.frames) {
+    ++image.frames;
+    TESSERA_RETURN_IF_ERROR(txn.put_image(image));
+  }
+  return Status::ok();
+}
+
+}  // namespace tessera::detail

@@ -1,0 +1,34 @@
+// Reading and writing regions: the read path (seek each touched tile, decode on the pool,
+// copy the covered part into the caller's buffer) and the write path (read-modify-write of
+// partly covered tiles, uniform and fill detection, hashing and compression on the pool, one
+// thread applying the results to the LMDB write transaction).
+#pragma once
+
+#include <cstdint>
+
+#include "store/env.h"
+#include "tessera/types.h"
+
+namespace tessera::detail {
+
+// The caller's side of a transfer: a buffer, its size, its strides.
+struct CallerBuffer {
+  uint8_t* data;
+  size_t size;
+  Strides strides;
+};
+
+Status read_region(Txn& txn, const ImageInfo& image, const Region& region, const Selection& sel,
+                   const CallerBuffer& dst);
+
+// `image` is updated (frames) when the write appends a frame.
+Status write_region(Txn& txn, ImageInfo& image, const Region& region, const Selection& sel,
+                    const CallerBuffer& src);
+
+// Checks region, level and bands for a read or write of `image`; returns the band list
+// (sel.bands, or every band in order).
+Result<std::vector<uint32_t>> resolve_selection(const Txn& txn, const ImageInfo& image,
+                                                const Region& region, const Selection& sel,
+                                                const CallerBuffer& buffer);
+
+}  // namespace tessera::detail

@@ -1,0 +1,54 @@
+#include "raster/tile_index.h"
+
+#include <cstring>
+
+namespace tessera::detail {
+
+TileLayout::TileLayout(const ImageInfo& info)
+    : tile_size(info.spec.tile_size),
+      shift(std::countr_zero(info.spec.tile_size)),
+      bands(info.spec.bands),
+      sample(sample_size(info.spec.type)),
+      storage(info.spec.storage) {}
+
+int64_t TileLayout::pixel_stride() const {
+  return storage == StorageLayout::kChunky ? int64_t(pixel_bytes()) : int64_t(sample);
+}
+int64_t TileLayout::line_stride() const { return pixel_stride() * tile_size; }
+size_t TileLayout::band_offset(uint32_t band) const {
+  return storage == StorageLayout::kChunky ? band * sample
+                                           : size_t(band) * tile_size * tile_size * sample;
+}
+
+TileRange tiles_of(const TileLayout& layout, const Region& region) {
+  const TileCoord a = layout.tile_of(region.x, region.y);
+  const TileCoord b = layout.tile_of(region.x_end() - 1, region.y_end() - 1);
+  return TileRange{a.x, a.y, b.x, b.y};
+}
+
+std::string tile_context(const ImageInfo& image, TileCoord tile, uint32_t frame) {
+  return "image '" + image.name + "' tile (" + std::to_string(tile.x) + "," +
+         std::to_string(tile.y) + ") frame " + std::to_string(frame);
+}
+
+Result<std::optional<TileVersion>> find_version(const Txn& txn, Cursor& cursor,
+                                                const ImageInfo& image, uint8_t level,
+                                                TileCoord tile, uint32_t frame) {
+  const TileKeyBytes key = encode_tile_key(TileKey{image.id, level, tile, frame});
+  MDB_val k = to_val(key), v;
+  auto found = cursor.get(&k, &v, MDB_SET_RANGE);
+  if (!found) return found.status();
+  if (!*found || k.mv_size != kTileKeySize ||
+      std::memcmp(k.mv_data, key.data(), kTileKeyPrefixSize) != 0)
+    return std::optional<TileVersion>();
+  TileVersion version;
+  version.frame = decode_tile_key(bytes_of(k)).frame;
+  auto value = parse_tile_record(bytes_of(v), v.mv_size, image.pixel_bytes());
+  if (!value)
+    return value.status().with_context(txn.env().path() + ": " +
+                                       tile_context(image, tile, version.frame));
+  version.value = std::move(value.value());
+  return std::optional<TileVersion>(std::move(version));
+}
+
+}  // namespace tessera::detail

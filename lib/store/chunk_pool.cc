@@ -1,0 +1,79 @@
+#include "store/chunk_pool.h"
+
+#include <cstring>
+
+#include "util/bytes.h"
+
+namespace tessera::detail {
+
+Result<MDB_val> ChunkPool::get(const ChunkKey& key) const {
+  auto value = txn_.get(txn_.env().chunks, key);
+  if (!value) return value.status();
+  if (!*value)
+    return txn_.env().error(Code::kCorrupt, "chunk " + chunk_key_hex(key) + " is missing");
+  return **value;
+}
+
+Result<uint64_t> ChunkPool::ref_count(const ChunkKey& key) const {
+  auto value = txn_.get(txn_.env().refs, key);
+  if (!value) return value.status();
+  if (!*value) return uint64_t(0);
+  if ((*value)->mv_size != 8)
+    return txn_.env().error(Code::kCorrupt, "reference count of chunk " + chunk_key_hex(key) +
+                                                " is " + std::to_string((*value)->mv_size) +
+                                                " bytes, not 8");
+  return get_le64(bytes_of(**value));
+}
+
+Status ChunkPool::set_ref_count(const ChunkKey& key, uint64_t count) {
+  uint8_t bytes[8];
+  put_le64(bytes, count);
+  return txn_.put(txn_.env().refs, key, bytes);
+}
+
+Status ChunkPool::add_ref(const ChunkKey& key) {
+  auto count = ref_count(key);
+  if (!count) return count.status();
+  if (*count == 0)
+    return txn_.env().error(Code::kCorrupt, "chunk " + chunk_key_hex(key) +
+                                                " is referenced but has no reference count");
+  return set_ref_count(key, *count + 1);
+}
+
+Status ChunkPool::release(const ChunkKey& key) {
+  auto count = ref_count(key);
+  if (!count) return count.status();
+  if (*count <= 1) {
+    TESSERA_RETURN_IF_ERROR(txn_.del(txn_.env().chunks, key));
+    return txn_.del(txn_.env().refs, key);
+  }
+  return set_ref_count(key, *count - 1);
+}
+
+Result<ChunkKey> ChunkPool::put_deduplicated(std::span<const uint8_t> raw, ContentHash hash,
+                                             std::span<const uint8_t> encoded) {
+  thread_local AlignedBuffer existing;
+  for (unsigned collision = 0; collision < 256; ++collision) {
+    const ChunkKey key = make_chunk_key(hash.hi, hash.lo, uint8_t(collision));
+    auto stored = txn_.get(txn_.env().chunks, key);
+    if (!stored) return stored.status();
+    if (!*stored) {
+      TESSERA_RETURN_IF_ERROR(txn_.put(txn_.env().chunks, key, encoded));
+      TESSERA_RETURN_IF_ERROR(set_ref_count(key, 1));
+      return key;
+    }
+    // Same hash: share the chunk only if its bytes are the same.
+    existing.resize(raw.size());
+    auto info = parse_chunk_header(bytes_of(**stored), (*stored)->mv_size);
+    if (info && info->raw_size == raw.size() &&
+        decode_chunk(bytes_of(**stored), (*stored)->mv_size, existing.data(), raw.size()).is_ok() &&
+        std::memcmp(existing.data(), raw.data(), raw.size()) == 0) {
+      TESSERA_RETURN_IF_ERROR(add_ref(key));
+      return key;
+    }
+  }
+  return txn_.env().error(Code::kInternal, "256 different tiles share content hash " +
+                                               chunk_key_hex(make_chunk_key(hash.hi, hash.lo, 0)));
+}
+
+}  // namespace tessera::detail

@@ -1,0 +1,131 @@
+// The LMDB environment behind a container, and the transactions over it.
+//
+// Env owns the MDB_env, the handles of the five named databases, the worker pool and the
+// map-growth protocol. Txn wraps one MDB_txn with the image table it sees. Nothing here
+// knows about pixels.
+#pragma once
+
+#include <lmdb.h>
+
+#include <atomic>
+#include <memory>
+#include <mutex>
+#include <optional>
+#include <shared_mutex>
+#include <span>
+#include <string>
+#include <string_view>
+#include <vector>
+
+#include "tessera/container.h"
+#include "util/worker_pool.h"
+
+namespace tessera::detail {
+
+class Env {
+ public:
+  static Result<std::shared_ptr<Env>> open(const std::string& path, const OpenOptions& options,
+                                           bool create);
+  ~Env();
+  Env(const Env&) = delete;
+  Env& operator=(const Env&) = delete;
+
+  const std::string& path() const { return path_; }
+  const OpenOptions& options() const { return options_; }
+  MDB_env* handle() const { return env_; }
+  WorkerPool& pool() { return pool_; }
+
+  MDB_dbi meta = 0, images = 0, tiles = 0, chunks = 0, refs = 0;
+
+  // An LMDB return code as a Status naming this file and what was being done.
+  Status lmdb_error(int rc, std::string_view what) const;
+  Status error(Code code, std::string_view message) const;
+
+  // Transactions hold this shared; changing the map size holds it exclusively (LMDB allows
+  // mdb_env_set_mapsize only while this process has no transaction open).
+  std::shared_timed_mutex& map_lock() { return map_lock_; }
+  // Doubles the map (at least). Fails with kNoSpace when transactions stay open in this
+  // process for too long to resize.
+  Status grow_map();
+  // Adopts a size another process grew the map to (after MDB_MAP_RESIZED).
+  Status adopt_map_size();
+  // Grows the map ahead of a write when less than a quarter of it is free.
+  void ensure_headroom();
+  // True once since an operation last failed because the map was full (not the disk).
+  bool take_map_full() { return map_full_.exchange(false); }
+
+ private:
+  Env(std::string path, const OpenOptions& options);
+  Status open_databases(bool create);
+
+  std::string path_;
+  OpenOptions options_;
+  MDB_env* env_ = nullptr;
+  WorkerPool pool_;
+  std::shared_timed_mutex map_lock_;
+  mutable std::atomic<bool> map_full_{false};
+};
+
+class Txn {
+ public:
+  static Result<std::unique_ptr<Txn>> begin(std::shared_ptr<Env> env, bool write);
+  ~Txn();
+  Txn(const Txn&) = delete;
+  Txn& operator=(const Txn&) = delete;
+
+  Env& env() const { return *env_; }
+  MDB_txn* handle() const { return txn_; }
+  bool writable() const { return write_; }
+  bool active() const { return txn_ != nullptr; }
+  // Serializes LMDB calls when several threads read through one snapshot.
+  std::mutex& lmdb_mutex() { return lmdb_mutex_; }
+
+  Status commit();
+  void abort();
+
+  // Raw access; values point into the map and stay valid until this transaction writes.
+  Result<std::optional<MDB_val>> get(MDB_dbi dbi, std::span<const uint8_t> key) const;
+  Status put(MDB_dbi dbi, std::span<const uint8_t> key, std::span<const uint8_t> value);
+  Status del(MDB_dbi dbi, std::span<const uint8_t> key);  // absent keys are fine
+
+  // The image table as this transaction sees it (loaded at begin, updated by writes).
+  const std::vector<ImageInfo>& images() const { return images_; }
+  Result<ImageInfo*> find_image(std::string_view name);
+  Status put_image(const ImageInfo& info);  // inserts or replaces by id
+
+ private:
+  Txn(std::shared_ptr<Env> env, bool write) : env_(std::move(env)), write_(write) {}
+  Status load_images();
+
+  std::shared_ptr<Env> env_;
+  std::shared_lock<std::shared_timed_mutex> map_guard_;
+  MDB_txn* txn_ = nullptr;
+  bool write_;
+  std::mutex lmdb_mutex_;
+  std::vector<ImageInfo> images_;
+};
+
+inline MDB_val to_val(std::span<const uint8_t> bytes) {
+  return MDB_val{bytes.size(), const_cast<uint8_t*>(bytes.data())};
+}
+inline const uint8_t* bytes_of(const MDB_val& v) { return static_cast<const uint8_t*>(v.mv_data); }
+
+// A cursor closed on scope exit.
+class Cursor {
+ public:
+  Cursor(const Txn& txn, MDB_dbi dbi);
+  ~Cursor();
+  Cursor(const Cursor&) = delete;
+  Cursor& operator=(const Cursor&) = delete;
+  MDB_cursor* handle() const { return cursor_; }
+  Status status() const { return status_; }
+  // mdb_cursor_get: true when positioned, false for MDB_NOTFOUND, or an error.
+  Result<bool> get(MDB_val* key, MDB_val* value, MDB_cursor_op op);
+
+ private:
+  const Txn& txn_;
+  MDB_cursor* cursor_ = nullptr;
+  Status status_;
+};
+
+}  // namespace tessera::detail

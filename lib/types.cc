@@ -1,0 +1,138 @@
+// Arithmetic and names of the API's small value types.
+#include "tessera/types.h"
+
+#include <array>
+#include <charconv>
+#include <limits>
+
+namespace tessera {
+namespace {
+
+struct TypeName {
+  DataType type;
+  std::string_view name;
+  size_t size;
+};
+constexpr std::array<TypeName, 10> kTypes = {{
+    {DataType::kU8, "u8", 1},   {DataType::kU16, "u16", 2}, {DataType::kU32, "u32", 4},
+    {DataType::kU64, "u64", 8}, {DataType::kI8, "i8", 1},   {DataType::kI16, "i16", 2},
+    {DataType::kI32, "i32", 4}, {DataType::kI64, "i64", 8}, {DataType::kF32, "f32", 4},
+    {DataType::kF64, "f64", 8},
+}};
+
+constexpr std::array<std::string_view, 3> kInterleaves = {"bip", "bil", "bsq"};
+constexpr std::array<std::string_view, 2> kLayouts = {"chunky", "planar"};
+
+bool add_overflows(int64_t a, int64_t b) {
+  int64_t sum;
+  return __builtin_add_overflow(a, b, &sum);
+}
+
+}  // namespace
+
+size_t sample_size(DataType type) {
+  for (const auto& t : kTypes)
+    if (t.type == type) return t.size;
+  return 0;
+}
+
+std::string_view data_type_name(DataType type) {
+  for (const auto& t : kTypes)
+    if (t.type == type) return t.name;
+  return "?";
+}
+
+Result<DataType> parse_data_type(std::string_view name) {
+  for (const auto& t : kTypes)
+    if (t.name == name) return t.type;
+  return Status(Code::kInvalidArgument, "unknown sample type '" + std::string(name) +
+                                            "' (expected u8, u16, u32, u64, i8, i16, i32, i64, f32 or f64)");
+}
+
+std::string_view interleave_name(Interleave interleave) {
+  return kInterleaves[static_cast<size_t>(interleave)];
+}
+
+Result<Interleave> parse_interleave(std::string_view name) {
+  for (size_t i = 0; i < kInterleaves.size(); ++i)
+    if (kInterleaves[i] == name) return static_cast<Interleave>(i);
+  return Status(Code::kInvalidArgument,
+                "unknown interleave '" + std::string(name) + "' (expected bip, bil or bsq)");
+}
+
+std::string_view storage_layout_name(StorageLayout layout) {
+  return kLayouts[static_cast<size_t>(layout)];
+}
+
+Result<StorageLayout> parse_storage_layout(std::string_view name) {
+  for (size_t i = 0; i < kLayouts.size(); ++i)
+    if (kLayouts[i] == name) return static_cast<StorageLayout>(i);
+  return Status(Code::kInvalidArgument,
+                "unknown storage layout '" + std::string(name) + "' (expected chunky or planar)");
+}
+
+std::string codec_spec_name(const CodecSpec& spec) {
+  switch (spec.codec) {
+    case Codec::kNone: return "none";
+    case Codec::kLz4: return "lz4";
+    case Codec::kZstd: return spec.level ? "zstd:" + std::to_string(spec.level) : "zstd";
+  }
+  return "?";
+}
+
+Result<CodecSpec> parse_codec_spec(std::string_view text) {
+  if (text == "none") return CodecSpec{Codec::kNone, 0};
+  if (text == "lz4") return CodecSpec{Codec::kLz4, 0};
+  if (text == "zstd") return CodecSpec{Codec::kZstd, 0};
+  if (text.starts_with("zstd:")) {
+    std::string_view digits = text.substr(5);
+    int level = 0;
+    auto [end, ec] = std::from_chars(digits.data(), digits.data() + digits.size(), level);
+    if (ec == std::errc() && end == digits.data() + digits.size() && level >= 1 && level <= 22)
+      return CodecSpec{Codec::kZstd, level};
+    return Status(Code::kInvalidArgument,
+                  "zstd level '" + std::string(digits) + "' is not a whole number from 1 to 22");
+  }
+  return Status(Code::kInvalidArgument,
+                "unknown codec '" + std::string(text) + "' (expected none, lz4 or zstd[:LEVEL])");
+}
+
+bool Region::is_valid() const {
+  return width > 0 && height > 0 && !add_overflows(x, width) && !add_overflows(y, height);
+}
+
+Region Region::intersect(const Region& o) const {
+  int64_t x0 = std::max(x, o.x), y0 = std::max(y, o.y);
+  int64_t x1 = std::min(x_end(), o.x_end()), y1 = std::min(y_end(), o.y_end());
+  if (x1 <= x0 || y1 <= y0) return Region{};
+  return Region{x0, y0, x1 - x0, y1 - y0};
+}
+
+std::string to_string(const Region& r) {
+  return std::to_string(r.x) + "," + std::to_string(r.y) + "," + std::to_string(r.width) + "x" +
+         std::to_string(r.height);
+}
+
+Strides Strides::packed(Interleave interleave, int64_t width, int64_t height, size_t bands,
+                        size_t sample_bytes) {
+  const int64_t s = int64_t(sample_bytes), b = int64_t(bands);
+  switch (interleave) {
+    case Interleave::kBIP: return Strides{s * b, s * b * width, s};
+    case Interleave::kBIL: return Strides{s, s * width * b, s * width};
+    case Interleave::kBSQ: return Strides{s, s * width, s * width * height};
+  }
+  return {};
+}
+
+uint64_t required_bytes(const Strides& st, int64_t width, int64_t height, size_t bands,
+                        size_t sample_bytes) {
+  if (width <= 0 || height <= 0 || bands == 0) return 0;
+  // Offset of the last sample plus its size; saturates instead of wrapping.
+  unsigned __int128 last = (unsigned __int128)uint64_t(st.pixel) * uint64_t(width - 1) +
+                           (unsigned __int128)uint64_t(st.line) * uint64_t(height - 1) +
+                           (unsigned __int128)uint64_t(st.band) * uint64_t(bands - 1) + sample_bytes;
+  if (last > std::numeric_limits<uint64_t>::max()) return std::numeric_limits<uint64_t>::max();
+  return uint64_t(last);
+}
+
+}  // namespace tessera
