@@ -45,6 +45,13 @@ bool filter_applies(size_t sample_size) {
 
 Status corrupt(std::string what) { return Status(Code::kCorrupt, std::move(what)); }
 
+// The checksum covers the header's first 16 bytes and the payload, so no single damaged
+// byte of a chunk value (a flipped filter or codec included) can go unnoticed.
+constexpr size_t kChecksummedHeaderBytes = 16;
+uint64_t chunk_checksum(const uint8_t* header, const uint8_t* payload, size_t payload_size) {
+  return XXH3_64bits_withSeed(payload, payload_size, XXH3_64bits(header, kChecksummedHeaderBytes));
+}
+
 }  // namespace
 
 ContentHash content_hash(const uint8_t* raw, size_t size) {
@@ -75,7 +82,7 @@ void unshuffle_bytes(const uint8_t* src, uint8_t* dst, size_t size, size_t s) {
 }
 
 void encode_chunk(const uint8_t* raw, size_t raw_size, size_t sample_size, const CodecSpec& codec,
-                  bool shuffle, std::vector<uint8_t>& out) {
+                  bool shuffle, AlignedBuffer& out) {
   const uint8_t* input = raw;
   const bool shuffled = shuffle && codec.codec != Codec::kNone && filter_applies(sample_size);
   if (shuffled) {
@@ -108,11 +115,15 @@ void encode_chunk(const uint8_t* raw, size_t raw_size, size_t sample_size, const
     stored = raw_size;
     std::memcpy(payload, raw, raw_size);
   }
-  const fb::ChunkHeader header(kChunkVersion, static_cast<fb::Codec>(used),
-                               keep_filter ? fb::Filter::shuffle : fb::Filter::none,
-                               uint8_t(sample_size), uint32_t(raw_size), uint32_t(stored), 0,
-                               XXH3_64bits(payload, stored));
-  std::memcpy(out.data(), &header, kChunkHeaderSize);
+  auto header = [&](uint64_t checksum) {
+    return fb::ChunkHeader(kChunkVersion, static_cast<fb::Codec>(used),
+                           keep_filter ? fb::Filter::shuffle : fb::Filter::none,
+                           uint8_t(sample_size), uint32_t(raw_size), uint32_t(stored), 0, checksum);
+  };
+  const fb::ChunkHeader unsummed = header(0);
+  std::memcpy(out.data(), &unsummed, kChunkHeaderSize);
+  const fb::ChunkHeader summed = header(chunk_checksum(out.data(), payload, stored));
+  std::memcpy(out.data(), &summed, kChunkHeaderSize);
   size_t total = kChunkHeaderSize + stored;
   // A value of exactly a multiple of the page size reuses free space badly in LMDB
   // (DESIGN.md section 3): one pad byte avoids it.
@@ -145,7 +156,7 @@ Result<ChunkInfo> parse_chunk_header(const uint8_t* value, size_t value_size) {
     return corrupt("chunk shuffle filter with sample size " + std::to_string(info.sample_size));
   info.raw_size = header.raw_size();
   info.stored_size = header.stored_size();
-  info.payload_xxh3 = header.payload_xxh3();
+  info.checksum = header.checksum();
   const uint64_t expected = kChunkHeaderSize + uint64_t(info.stored_size);
   if (value_size != expected && value_size != expected + 1)
     return corrupt("chunk value is " + std::to_string(value_size) + " bytes but its header says " +
@@ -163,8 +174,8 @@ Status decode_chunk(const uint8_t* value, size_t value_size, uint8_t* dst, size_
     return corrupt("chunk raw size " + std::to_string(info->raw_size) + " is not the tile size " +
                    std::to_string(dst_size));
   const uint8_t* payload = value + kChunkHeaderSize;
-  if (XXH3_64bits(payload, info->stored_size) != info->payload_xxh3)
-    return corrupt("chunk payload checksum mismatch");
+  if (chunk_checksum(value, payload, info->stored_size) != info->checksum)
+    return corrupt("chunk checksum mismatch");
 
   uint8_t* out = dst;
   if (info->shuffled) {

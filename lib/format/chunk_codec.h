@@ -23,7 +23,7 @@ struct ChunkInfo {
   uint8_t sample_size = 1;
   uint32_t raw_size = 0;
   uint32_t stored_size = 0;
-  uint64_t payload_xxh3 = 0;
+  uint64_t checksum = 0;  // XXH3-64 of the payload, seeded with XXH3-64 of header bytes 0..15
 };
 
 // 128-bit content hash of raw tile bytes (XXH3-128, seed 0).
@@ -36,7 +36,7 @@ ContentHash content_hash(const uint8_t* raw, size_t size);
 // codec none when compression does not shrink the tile. Shuffle applies only to samples of
 // 2, 4 or 8 bytes.
 void encode_chunk(const uint8_t* raw, size_t raw_size, size_t sample_size, const CodecSpec& codec,
-                  bool shuffle, std::vector<uint8_t>& out);
+                  bool shuffle, AlignedBuffer& out);
 
 // Parses and checks the header of a chunk value (version, codec, filter, sizes against the
 // value size). Does not touch the payload.
@@ -45,6 +45,7 @@ Result<ChunkInfo> parse_chunk_header(const uint8_t* value, size_t value_size);
 // Decodes a chunk value into dst, which must be exactly the header's raw_size. Verifies the
 // payload checksum first. Errors are kCorrupt with a message saying what failed; the caller
 // adds the file, image and tile.
+// (Verifies the checksum over header and payload before decoding anything.)
 Status decode_chunk(const uint8_t* value, size_t value_size, uint8_t* dst, size_t dst_size);
 
 // Byte shuffle (all first bytes of every sample, then all second bytes, ...) and its inverse.

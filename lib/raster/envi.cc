@@ -764,7 +764,8 @@ Result<ExportPlan> plan_export(const View& view, const ExportOptions& options) {
     plan.region = *options.region;
     if (plan.region.empty())
       return Status(Code::kInvalidArgument,
-                    image + ": region " + to_string(plan.region) + " has zero size");
+                    image + ": region " + to_string(plan.region) +
+                        " is empty (width and height must be at least 1)");
     if (!plan.region.is_valid())
       return Status(Code::kInvalidArgument,
                     image + ": region " + to_string(plan.region) + " overflows coordinates");

@@ -213,7 +213,7 @@ struct WriteJob {
   TileValue next;                      // what it shows after
   ContentHash hash;
   AlignedBuffer raw;
-  std::vector<uint8_t> encoded;
+  AlignedBuffer encoded;
   Status status;
 };
 
@@ -312,7 +312,7 @@ Status apply_tile(Txn& txn, Cursor& cursor, ChunkPool& chunks, const ImageInfo& 
     return exact ? delete_version(txn, chunks, image, job.tile, *job.visible) : Status::ok();
   }
   if (job.next.kind == TileKind::kChunk) {
-    auto key = chunks.put_deduplicated({job.raw.data(), job.raw.size()}, job.hash, job.encoded);
+    auto key = chunks.put_deduplicated({job.raw.data(), job.raw.size()}, job.hash, {job.encoded.data(), job.encoded.size()});
     if (!key) return key.status().with_context(tile_context(image, job.tile, frame));
     job.next.chunk = *key;
   }
@@ -360,7 +360,6 @@ Status write_region(Txn& txn, ImageInfo& image, const Region& region, const Sele
       job.tile = {tx, ty};
       job.part = t.tile_region(job.tile).intersect(region);
       job.next = TileValue{};
-      job.encoded.clear();
       job.status = Status::ok();
       auto visible = find_version(txn, cursor, image, 0, job.tile, sel.frame);
       if (!visible) return visible.status();
