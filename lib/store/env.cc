@@ -182,23 +182,25 @@ Status Env::open_databases(bool create) {
 }
 
 Status Env::grow_map() {
-  std::unique_lock lock(map_lock_, std::defer_lock);
-  if (!lock.try_lock_for(std::chrono::seconds(10)))
+  int rc = 0;
+  uint64_t bigger = 0;
+  const bool resized = gate_.exclusively(std::chrono::seconds(10), [&] {
+    MDB_envinfo info;
+    mdb_env_info(env_, &info);
+    bigger = std::max<uint64_t>(uint64_t(info.me_mapsize) * 2, uint64_t(1) << 26);
+    rc = mdb_env_set_mapsize(env_, bigger);
+  });
+  if (!resized)
     return error(Code::kNoSpace, "the map is full and cannot grow while snapshots or "
                                  "transactions of this process stay open");
-  MDB_envinfo info;
-  mdb_env_info(env_, &info);
-  const uint64_t bigger = std::max<uint64_t>(uint64_t(info.me_mapsize) * 2, uint64_t(1) << 26);
-  int rc = mdb_env_set_mapsize(env_, bigger);
   return rc ? lmdb_error(rc, "grow the map to " + std::to_string(bigger) + " bytes") : Status::ok();
 }
 
 Status Env::adopt_map_size() {
-  std::unique_lock lock(map_lock_, std::defer_lock);
-  if (!lock.try_lock_for(std::chrono::seconds(10)))
+  int rc = 0;
+  if (!gate_.exclusively(std::chrono::seconds(10), [&] { rc = mdb_env_set_mapsize(env_, 0); }))
     return error(Code::kBusy, "another process grew the map, and this one cannot follow while "
                               "its snapshots stay open");
-  int rc = mdb_env_set_mapsize(env_, 0);
   return rc ? lmdb_error(rc, "adopt the new map size") : Status::ok();
 }
 
@@ -218,11 +220,14 @@ Result<std::unique_ptr<Txn>> Txn::begin(std::shared_ptr<Env> env, bool write) {
   if (write) env->ensure_headroom();
   std::unique_ptr<Txn> txn(new Txn(env, write));
   for (int attempt = 0;; ++attempt) {
-    txn->map_guard_ = std::shared_lock(env->map_lock());
+    env->gate().enter();
     int rc = mdb_txn_begin(env->handle(), nullptr, write ? 0 : MDB_RDONLY, &txn->txn_);
-    if (rc == 0) break;
+    if (rc == 0) {
+      txn->entered_ = true;
+      break;
+    }
     txn->txn_ = nullptr;
-    txn->map_guard_.unlock();
+    env->gate().leave();
     if (rc == MDB_MAP_RESIZED && attempt < 3) {
       TESSERA_RETURN_IF_ERROR(env->adopt_map_size());
       continue;
@@ -239,14 +244,19 @@ Status Txn::commit() {
   if (!txn_) return env_->error(Code::kInvalidArgument, "commit of a finished transaction");
   int rc = mdb_txn_commit(txn_);
   txn_ = nullptr;
-  if (map_guard_.owns_lock()) map_guard_.unlock();
+  leave_gate();
   return rc ? env_->lmdb_error(rc, "commit") : Status::ok();
 }
 
 void Txn::abort() {
   if (txn_) mdb_txn_abort(txn_);
   txn_ = nullptr;
-  if (map_guard_.owns_lock()) map_guard_.unlock();
+  leave_gate();
+}
+
+void Txn::leave_gate() {
+  if (entered_) env_->gate().leave();
+  entered_ = false;
 }
 
 Result<std::optional<MDB_val>> Txn::get(MDB_dbi dbi, std::span<const uint8_t> key) const {

@@ -11,13 +11,13 @@
 #include <memory>
 #include <mutex>
 #include <optional>
-#include <shared_mutex>
 #include <span>
 #include <string>
 #include <string_view>
 #include <vector>
 
 #include "tessera/container.h"
+#include "util/txn_gate.h"
 #include "util/worker_pool.h"
 
 namespace tessera::detail {
@@ -41,9 +41,9 @@ class Env {
   Status lmdb_error(int rc, std::string_view what) const;
   Status error(Code code, std::string_view message) const;
 
-  // Transactions hold this shared; changing the map size holds it exclusively (LMDB allows
-  // mdb_env_set_mapsize only while this process has no transaction open).
-  std::shared_timed_mutex& map_lock() { return map_lock_; }
+  // Every transaction passes this gate; the map is resized only while none is open
+  // (LMDB allows mdb_env_set_mapsize only then).
+  TxnGate& gate() { return gate_; }
   // Doubles the map (at least). Fails with kNoSpace when transactions stay open in this
   // process for too long to resize.
   Status grow_map();
@@ -62,7 +62,7 @@ class Env {
   OpenOptions options_;
   MDB_env* env_ = nullptr;
   WorkerPool pool_;
-  std::shared_timed_mutex map_lock_;
+  TxnGate gate_;
   mutable std::atomic<bool> map_full_{false};
 };
 
@@ -96,9 +96,10 @@ class Txn {
  private:
   Txn(std::shared_ptr<Env> env, bool write) : env_(std::move(env)), write_(write) {}
   Status load_images();
+  void leave_gate();
 
   std::shared_ptr<Env> env_;
-  std::shared_lock<std::shared_timed_mutex> map_guard_;
+  bool entered_ = false;  // counted in the environment's gate
   MDB_txn* txn_ = nullptr;
   bool write_;
   std::mutex lmdb_mutex_;
