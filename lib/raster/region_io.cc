@@ -210,6 +210,7 @@ struct WriteJob {
   Region part;
   std::optional<TileVersion> visible;  // what the frame showed before this write
   MDB_val old_chunk{};                 // its chunk, when the tile is only partly rewritten
+  std::vector<uint8_t> old_copy;       // a copy of it when it is not in the map yet
   TileValue next;                      // what it shows after
   ContentHash hash;
   AlignedBuffer raw;
@@ -343,17 +344,28 @@ Status write_region(Txn& txn, ImageInfo& image, const Region& region, const Sele
   if (!fill) return fill.status();
   const uint32_t frames_before = image.frames;
   const TileRange range = tiles_of(t, region);
+  // Each batch holds raw tiles and their encoded chunks; two batches are in flight.
   const size_t per_batch =
-      std::max<size_t>(env.pool().size(), kWriteBatchBytes / (2 * t.tile_bytes()));
+      std::max<size_t>(env.pool().size(), kWriteBatchBytes / (4 * t.tile_bytes()));
 
   std::lock_guard lock(txn.lmdb_mutex());
   Cursor cursor(txn, env.tiles);
   TESSERA_RETURN_IF_ERROR(cursor.status());
   ChunkPool chunks(txn);
-  std::vector<WriteJob> jobs(per_batch);
+  MDB_envinfo map;
+  mdb_env_info(env.handle(), &map);
+  const auto* map_begin = static_cast<const uint8_t*>(map.me_mapaddr);
+  const auto* map_end = map_begin + map.me_mapsize;
+
+  // Two batches in flight: the workers prepare batch k+1 (copy, classify, hash, compress)
+  // while this thread applies batch k to the transaction.
+  std::vector<WriteJob> batches[2] = {std::vector<WriteJob>(per_batch), std::vector<WriteJob>(per_batch)};
+  size_t sizes[2] = {0, 0};
   int64_t tx = range.x0, ty = range.y0;
-  while (ty <= range.y1) {
-    // Collect a batch of tiles with what they show now (pointers stay valid until we write).
+  // Looks up what the next batch's tiles show now. Chunks already committed are read in
+  // place from the map, which this transaction does not change; a chunk written earlier in
+  // this transaction lives in a dirty page that applying a batch may recycle, so it is copied.
+  auto collect = [&](std::vector<WriteJob>& jobs) -> Result<size_t> {
     size_t n = 0;
     for (; n < per_batch && ty <= range.y1; ++n) {
       WriteJob& job = jobs[n];
@@ -361,6 +373,7 @@ Status write_region(Txn& txn, ImageInfo& image, const Region& region, const Sele
       job.part = t.tile_region(job.tile).intersect(region);
       job.next = TileValue{};
       job.status = Status::ok();
+      job.old_copy.clear();
       auto visible = find_version(txn, cursor, image, 0, job.tile, sel.frame);
       if (!visible) return visible.status();
       job.visible = std::move(visible.value());
@@ -368,15 +381,39 @@ Status write_region(Txn& txn, ImageInfo& image, const Region& region, const Sele
         auto chunk = chunks.get(job.visible->value.chunk);
         if (!chunk) return chunk.status().with_context(tile_context(image, job.tile, sel.frame));
         job.old_chunk = *chunk;
+        const auto* p = bytes_of(*chunk);
+        if (p < map_begin || p + chunk->mv_size > map_end) {
+          job.old_copy.assign(p, p + chunk->mv_size);
+          job.old_chunk.mv_data = job.old_copy.data();
+        }
       }
       if (++tx > range.x1) tx = range.x0, ++ty;
     }
-    env.pool().parallel_for(n, [&](size_t i) {
-      prepare_tile(txn, image, t, *fill, *bands, region, src, jobs[i]);
-    });
-    for (size_t i = 0; i < n; ++i) {
-      TESSERA_RETURN_IF_ERROR(jobs[i].status);
-      TESSERA_RETURN_IF_ERROR(apply_tile(txn, cursor, chunks, image, sel.frame, frames_before, jobs[i]));
+    return n;
+  };
+  std::function<void(size_t)> prepare[2];
+  for (int b = 0; b < 2; ++b)
+    prepare[b] = [&, b](size_t i) { prepare_tile(txn, image, t, *fill, *bands, region, src, batches[b][i]); };
+
+  auto first = collect(batches[0]);
+  if (!first) return first.status();
+  sizes[0] = *first;
+  WorkerPool::Pending pending = env.pool().start(sizes[0], prepare[0]);
+  for (int cur = 0; sizes[cur] > 0; cur ^= 1) {
+    pending.wait();
+    auto next = collect(batches[cur ^ 1]);
+    if (!next) return next.status();
+    sizes[cur ^ 1] = *next;
+    pending = env.pool().start(sizes[cur ^ 1], prepare[cur ^ 1]);
+    Status applied;
+    for (size_t i = 0; i < sizes[cur] && applied.is_ok(); ++i) {
+      applied = batches[cur][i].status;
+      if (applied.is_ok())
+        applied = apply_tile(txn, cursor, chunks, image, sel.frame, frames_before, batches[cur][i]);
+    }
+    if (!applied.is_ok()) {
+      pending.wait();  // the workers still use this frame's buffers
+      return applied;
     }
   }
   if (sel.frame == image.frames) {

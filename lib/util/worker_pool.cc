@@ -33,45 +33,59 @@ void WorkerPool::run_worker() {
   }
 }
 
+struct WorkerPool::Pending::Loop {
+  std::atomic<size_t> next{0};
+  std::atomic<size_t> done{0};
+  size_t count = 0;
+  const std::function<void(size_t)>* body = nullptr;
+  std::mutex mutex;
+  std::condition_variable finished;
+
+  // Claims indices from the shared counter until none is left; whoever finishes the last
+  // one wakes the waiter. Helpers that start late simply find nothing left.
+  void drain() {
+    size_t finished_here = 0;
+    for (size_t i; (i = next.fetch_add(1)) < count;) {
+      (*body)(i);
+      ++finished_here;
+    }
+    if (finished_here && done.fetch_add(finished_here) + finished_here == count) {
+      std::lock_guard lock(mutex);
+      finished.notify_all();
+    }
+  }
+};
+
+WorkerPool::Pending WorkerPool::start(size_t count, const std::function<void(size_t)>& body) {
+  Pending pending;
+  pending.loop_ = std::make_shared<Pending::Loop>();
+  pending.loop_->count = count;
+  pending.loop_->body = &body;
+  const size_t helpers = std::min(workers_.size(), count);
+  if (helpers == 0) return pending;
+  {
+    std::lock_guard lock(mutex_);
+    for (size_t i = 0; i < helpers; ++i) queue_.push_back([loop = pending.loop_] { loop->drain(); });
+  }
+  if (helpers == 1) wake_.notify_one();
+  else wake_.notify_all();
+  return pending;
+}
+
+void WorkerPool::Pending::wait() {
+  if (!loop_) return;
+  loop_->drain();
+  std::unique_lock lock(loop_->mutex);
+  loop_->finished.wait(lock, [&] { return loop_->done.load() == loop_->count; });
+  loop_.reset();
+}
+
 void WorkerPool::parallel_for(size_t count, const std::function<void(size_t)>& body) {
-  if (count == 0) return;
   if (count == 1 || workers_.empty()) {
     for (size_t i = 0; i < count; ++i) body(i);
     return;
   }
-  // Work is claimed index by index from a shared counter; helpers that start after the
-  // caller finished everything simply find nothing left.
-  struct Loop {
-    std::atomic<size_t> next{0};
-    std::atomic<size_t> done{0};
-    size_t count;
-    const std::function<void(size_t)>* body;
-    std::mutex mutex;
-    std::condition_variable finished;
-  };
-  auto loop = std::make_shared<Loop>();
-  loop->count = count;
-  loop->body = &body;
-  auto drain = [loop] {
-    size_t finished_here = 0;
-    for (size_t i; (i = loop->next.fetch_add(1)) < loop->count;) {
-      (*loop->body)(i);
-      ++finished_here;
-    }
-    if (finished_here && loop->done.fetch_add(finished_here) + finished_here == loop->count) {
-      std::lock_guard lock(loop->mutex);
-      loop->finished.notify_all();
-    }
-  };
-  size_t helpers = std::min(workers_.size(), count - 1);
-  {
-    std::lock_guard lock(mutex_);
-    for (size_t i = 0; i < helpers; ++i) queue_.push_back(drain);
-  }
-  if (helpers == 1) wake_.notify_one(); else wake_.notify_all();
-  drain();
-  std::unique_lock lock(loop->mutex);
-  loop->finished.wait(lock, [&] { return loop->done.load() == loop->count; });
+  start(count, body).wait();
 }
 
 }  // namespace tessera::detail

@@ -7,6 +7,7 @@
 #include <cstddef>
 #include <deque>
 #include <functional>
+#include <memory>
 #include <mutex>
 #include <thread>
 #include <vector>
@@ -24,6 +25,21 @@ class WorkerPool {
   // Calls body(i) for every i in [0, count) on the workers and the calling thread; returns
   // when all calls have returned. body must not throw.
   void parallel_for(size_t count, const std::function<void(size_t)>& body);
+
+  // A loop started on the workers that the caller joins later with wait(), doing other
+  // work meanwhile. `body` must stay alive until wait() returns.
+  class Pending {
+   public:
+    Pending() = default;
+    // Runs what is left of the loop on this thread too, then waits for the rest.
+    void wait();
+
+   private:
+    friend class WorkerPool;
+    struct Loop;
+    std::shared_ptr<Loop> loop_;
+  };
+  Pending start(size_t count, const std::function<void(size_t)>& body);
 
  private:
   void run_worker();
