@@ -106,7 +106,8 @@ Status WriteTxn::create_image(std::string_view name, const ImageSpec& spec) {
   info.name = std::string(name);
   info.spec = spec;
   for (const auto& other : txn_->images()) info.id = std::max(info.id, other.id + 1);
-  info.frames = 0;
+  info.frames = 1;
+  info.fill_pixel = detail::fill_pixel(spec).value();  // validated above
   return txn_->put_image(info);
 }
 
@@ -121,11 +122,10 @@ Status WriteTxn::write(std::string_view image, const Region& region, const Selec
   if (!txn_ || !txn_->active()) return finished(env_.get());
   auto info = txn_->find_image(image);
   if (!info) return info.status();
-  // Work on a copy so that a failed write leaves the cached image table as it was.
+  // A failed write changes nothing: it runs in a nested transaction, on a copy of the image.
   ImageInfo updated = **info;
-  return detail::write_region(*txn_, updated, region, sel,
-                              CallerBuffer{static_cast<uint8_t*>(const_cast<void*>(src)), src_size,
-                                           strides});
+  const CallerBuffer buffer{static_cast<uint8_t*>(const_cast<void*>(src)), src_size, strides};
+  return txn_->nested([&] { return detail::write_region(*txn_, updated, region, sel, buffer); });
 }
 
 Status WriteTxn::commit() {

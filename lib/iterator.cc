@@ -26,6 +26,10 @@ Result<BlockIterator> BlockIterator::create(const View& view, std::string_view i
   if (!region.is_valid())
     return Status(Code::kInvalidArgument, view.path() + ": image '" + std::string(image) +
                                               "': region " + to_string(region) + " is empty or overflows");
+  if (sel.frame >= info->frames)
+    return Status(Code::kNotFound, view.path() + ": image '" + std::string(image) +
+                                       "' has no frame " + std::to_string(sel.frame) + " (it has " +
+                                       std::to_string(info->frames) + ")");
   auto state = std::make_unique<State>();
   state->view = &view;
   state->image = std::string(image);

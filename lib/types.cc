@@ -102,10 +102,13 @@ bool Region::is_valid() const {
 }
 
 Region Region::intersect(const Region& o) const {
-  int64_t x0 = std::max(x, o.x), y0 = std::max(y, o.y);
-  int64_t x1 = std::min(x_end(), o.x_end()), y1 = std::min(y_end(), o.y_end());
+  // Ends in 128 bits: a tile at the very edge of the coordinate space ends at 2^63.
+  using Wide = __int128;
+  const int64_t x0 = std::max(x, o.x), y0 = std::max(y, o.y);
+  const Wide x1 = std::min(Wide(x) + width, Wide(o.x) + o.width);
+  const Wide y1 = std::min(Wide(y) + height, Wide(o.y) + o.height);
   if (x1 <= x0 || y1 <= y0) return Region{};
-  return Region{x0, y0, x1 - x0, y1 - y0};
+  return Region{x0, y0, int64_t(x1 - x0), int64_t(y1 - y0)};
 }
 
 std::string to_string(const Region& r) {

@@ -157,8 +157,12 @@ Result<ChunkInfo> parse_chunk_header(const uint8_t* value, size_t value_size) {
   info.raw_size = header.raw_size();
   info.stored_size = header.stored_size();
   info.checksum = header.checksum();
-  const uint64_t expected = kChunkHeaderSize + uint64_t(info.stored_size);
-  if (value_size != expected && value_size != expected + 1)
+  // Values of an exact multiple of 4096 bytes carry one zero pad byte, and only those.
+  uint64_t expected = kChunkHeaderSize + uint64_t(info.stored_size);
+  if (expected % 4096 == 0) ++expected;
+  if (value_size == expected && expected % 4096 == 1 && value[expected - 1] != 0)
+    return corrupt("chunk pad byte is not zero");
+  if (value_size != expected)
     return corrupt("chunk value is " + std::to_string(value_size) + " bytes but its header says " +
                    std::to_string(expected));
   if (info.codec == Codec::kNone && info.stored_size != info.raw_size)

@@ -1,6 +1,7 @@
 #include "format/records.h"
 
 #include <flatbuffers/flatbuffers.h>
+#include <xxhash.h>
 
 #include <bit>
 #include <cmath>
@@ -37,8 +38,9 @@ bool store_exact(double v, uint8_t* out) {
     t = T(v);
     if (!std::isnan(v) && double(t) != v) return false;
   } else {
-    if (!(v >= double(std::numeric_limits<T>::min()) && v <= double(std::numeric_limits<T>::max())))
-      return false;
+    // [min, 2^digits): the upper end exclusive, so that no out-of-range cast can happen.
+    const double end = std::ldexp(1.0, std::numeric_limits<T>::digits);
+    if (!(v >= double(std::numeric_limits<T>::min()) && v < end)) return false;
     t = T(v);
     if (double(t) != v) return false;
   }
@@ -113,7 +115,8 @@ Result<FormatHeader> parse_format_header(const uint8_t* data, size_t size) {
   return out;
 }
 
-Status validate_image_spec(const ImageSpec& spec) {
+namespace {
+Status validate_structure(const ImageSpec& spec) {
   auto invalid = [](std::string what) { return Status(Code::kInvalidArgument, std::move(what)); };
   if (sample_size(spec.type) == 0) return invalid("unknown sample type");
   if (spec.bands < 1 || spec.bands > kMaxBands)
@@ -130,11 +133,20 @@ Status validate_image_spec(const ImageSpec& spec) {
   if (tile_bytes > kMaxTileBytes)
     return invalid("a tile of " + std::to_string(tile_bytes) + " bytes exceeds the limit of " +
                    std::to_string(kMaxTileBytes));
-  if (spec.fill.size() != 1 && spec.fill.size() != spec.bands)
-    return invalid("fill has " + std::to_string(spec.fill.size()) +
-                   " values; expected 1 or one per band (" + std::to_string(spec.bands) + ")");
   if (spec.codec.codec == Codec::kZstd && (spec.codec.level < 0 || spec.codec.level > 22))
     return invalid("zstd level " + std::to_string(spec.codec.level) + " is not within 0..22");
+  if (spec.codec.codec != Codec::kZstd && spec.codec.level != 0)
+    return invalid("codec " + codec_spec_name(spec.codec) + " takes no level");
+  return Status::ok();
+}
+}  // namespace
+
+Status validate_image_spec(const ImageSpec& spec) {
+  TESSERA_RETURN_IF_ERROR(validate_structure(spec));
+  if (spec.fill.size() != 1 && spec.fill.size() != spec.bands)
+    return Status(Code::kInvalidArgument,
+                  "fill has " + std::to_string(spec.fill.size()) + " values; expected 1 or one per band (" +
+                      std::to_string(spec.bands) + ")");
   auto fill = fill_pixel(spec);
   return fill ? Status::ok() : fill.status();
 }
@@ -152,12 +164,13 @@ Result<std::vector<uint8_t>> fill_pixel(const ImageSpec& spec) {
   return pixel;
 }
 
+const std::vector<uint8_t>& fill_of(const ImageInfo& info) { return info.fill_pixel; }
+
 std::vector<uint8_t> build_image_record(const ImageInfo& info) {
   flatbuffers::FlatBufferBuilder fbb(256);
   const ImageSpec& s = info.spec;
   auto name = fbb.CreateString(info.name);
-  auto fill_bytes = fill_pixel(s);
-  auto fill = fbb.CreateVector(fill_bytes ? fill_bytes.value() : std::vector<uint8_t>{});
+  auto fill = fbb.CreateVector(info.fill_pixel);
   return finish(fbb, fb::CreateImage(fbb, info.id, name, static_cast<fb::DataType>(s.type),
                                      uint16_t(s.bands), uint8_t(std::countr_zero(s.tile_size)),
                                      uint8_t(std::countr_zero(s.macro_tiles)), fill,
@@ -197,27 +210,52 @@ Result<ImageInfo> parse_image_record(const uint8_t* data, size_t size) {
   if (!r->fill() || r->fill()->size() != sample * s.bands)
     return corrupt("image '" + info.name + "' fill pixel is not " +
                    std::to_string(sample * s.bands) + " bytes");
+  // The stored bytes are the fill value; the doubles only describe it (an i64 above 2^53 or a
+  // signalling NaN may not survive a trip through double).
+  info.fill_pixel.assign(r->fill()->begin(), r->fill()->end());
   s.fill.resize(s.bands);
   for (uint32_t b = 0; b < s.bands; ++b)
     s.fill[b] = sample_to_double(s.type, r->fill()->data() + b * sample);
-  Status valid = validate_image_spec(s);
+  Status valid = validate_structure(s);
   if (!valid.is_ok()) return corrupt("image '" + info.name + "': " + valid.message());
   return info;
 }
 
-std::vector<uint8_t> build_tile_record(const TileValue& value) {
-  flatbuffers::FlatBufferBuilder fbb(64);
-  flatbuffers::Offset<flatbuffers::Vector<uint8_t>> uniform, chunk;
-  if (value.kind == TileKind::kUniform) uniform = fbb.CreateVector(value.uniform);
-  if (value.kind == TileKind::kChunk) chunk = fbb.CreateVector(value.chunk.data(), value.chunk.size());
-  return finish(fbb, fb::CreateTileRecord(fbb, static_cast<fb::TileKind>(value.kind), uniform, chunk));
+uint64_t tile_record_check(const TileKeyBytes& key, TileKind kind, const uint8_t* uniform,
+                           size_t uniform_size, const uint8_t* chunk, size_t chunk_size) {
+  uint8_t head[kTileKeySize + 1];
+  std::memcpy(head, key.data(), kTileKeySize);
+  head[kTileKeySize] = static_cast<uint8_t>(kind);
+  uint64_t h = XXH3_64bits(head, sizeof head);
+  h = XXH3_64bits_withSeed(uniform, uniform_size, h);
+  return XXH3_64bits_withSeed(chunk, chunk_size, h);
 }
 
-Result<TileValue> parse_tile_record(const uint8_t* data, size_t size, size_t pixel_bytes) {
+std::vector<uint8_t> build_tile_record(const TileKeyBytes& key, const TileValue& value) {
+  flatbuffers::FlatBufferBuilder fbb(64);
+  flatbuffers::Offset<flatbuffers::Vector<uint8_t>> uniform, chunk;
+  const bool is_uniform = value.kind == TileKind::kUniform, is_chunk = value.kind == TileKind::kChunk;
+  if (is_uniform) uniform = fbb.CreateVector(value.uniform);
+  if (is_chunk) chunk = fbb.CreateVector(value.chunk.data(), value.chunk.size());
+  const uint64_t check =
+      tile_record_check(key, value.kind, is_uniform ? value.uniform.data() : nullptr,
+                        is_uniform ? value.uniform.size() : 0, is_chunk ? value.chunk.data() : nullptr,
+                        is_chunk ? value.chunk.size() : 0);
+  return finish(fbb, fb::CreateTileRecord(fbb, static_cast<fb::TileKind>(value.kind), uniform,
+                                          chunk, check));
+}
+
+Result<TileValue> parse_tile_record(const TileKeyBytes& key, const uint8_t* data, size_t size,
+                                    size_t pixel_bytes) {
   auto& buf = aligned_copy(data, size);
   flatbuffers::Verifier verifier(buf.data(), size);
   if (!verifier.VerifyBuffer<fb::TileRecord>(nullptr)) return corrupt("tile record fails verification");
   const fb::TileRecord* r = flatbuffers::GetRoot<fb::TileRecord>(buf.data());
+  const auto* u = r->uniform();
+  const auto* c = r->chunk();
+  if (tile_record_check(key, static_cast<TileKind>(r->kind()), u ? u->data() : nullptr,
+                        u ? u->size() : 0, c ? c->data() : nullptr, c ? c->size() : 0) != r->check())
+    return corrupt("tile record checksum mismatch");
   TileValue v;
   switch (r->kind()) {
     case fb::TileKind::tombstone: v.kind = TileKind::kTombstone; break;

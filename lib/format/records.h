@@ -32,6 +32,8 @@ Status validate_image_spec(const ImageSpec& spec);
 // The fill value as one pixel of raw little-endian samples. kInvalidArgument when a value
 // cannot be represented exactly in the sample type.
 Result<std::vector<uint8_t>> fill_pixel(const ImageSpec& spec);
+// The stored fill pixel of an image (exact, whatever its type).
+const std::vector<uint8_t>& fill_of(const ImageInfo& info);
 
 std::vector<uint8_t> build_image_record(const ImageInfo& info);
 Result<ImageInfo> parse_image_record(const uint8_t* data, size_t size);
@@ -43,8 +45,11 @@ struct TileValue {
   ChunkKey chunk{};              // kChunk
   bool operator==(const TileValue&) const = default;
 };
-std::vector<uint8_t> build_tile_record(const TileValue& value);
+// A tile record carries a checksum over its content and the key it is stored under, so a
+// damaged pixel value or a record under the wrong key is caught on read.
+std::vector<uint8_t> build_tile_record(const TileKeyBytes& key, const TileValue& value);
 // pixel_bytes: the size a uniform pixel of this image must have.
-Result<TileValue> parse_tile_record(const uint8_t* data, size_t size, size_t pixel_bytes);
+Result<TileValue> parse_tile_record(const TileKeyBytes& key, const uint8_t* data, size_t size,
+                                    size_t pixel_bytes);
 
 }  // namespace tessera::detail

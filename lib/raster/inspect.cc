@@ -12,7 +12,7 @@ namespace tessera::detail {
 namespace {
 
 Status check_frame(const Txn& txn, const ImageInfo& image, uint32_t frame) {
-  if (frame < std::max(image.frames, 1u)) return Status::ok();
+  if (frame < image.frames) return Status::ok();
   return txn.env().error(Code::kNotFound, "image '" + image.name + "' has no frame " +
                                               std::to_string(frame) + " (it has " +
                                               std::to_string(image.frames) + ")");
@@ -66,7 +66,9 @@ Status for_each_visible_tile(
     const TileKey key = decode_tile_key(bytes_of(k));
     if (key.frame > frame) continue;  // versions of later frames sort first
     group_done = true;
-    auto value = parse_tile_record(bytes_of(v), v.mv_size, image.pixel_bytes());
+    TileKeyBytes key_bytes;
+    std::memcpy(key_bytes.data(), k.mv_data, kTileKeySize);
+    auto value = parse_tile_record(key_bytes, bytes_of(v), v.mv_size, image.pixel_bytes());
     if (!value)
       return value.status().with_context(txn.env().path() + ": " +
                                          tile_context(image, key.tile, key.frame));
@@ -124,8 +126,7 @@ Result<std::optional<Region>> image_bounds(const Txn& txn, const ImageInfo& imag
 
   // Pass 2: only tiles on the edge of the leaf box decide the exact box. Every stored tile
   // holds at least one non-fill pixel, so the extreme column and row tiles bound it.
-  auto fill = fill_pixel(image.spec);
-  if (!fill) return fill.status();
+  const std::vector<uint8_t>* fill = &image.fill_pixel;
   int64_t x0 = INT64_MAX, y0 = INT64_MAX, x1 = INT64_MIN, y1 = INT64_MIN;  // inclusive pixels
   AlignedBuffer buffer(t.tile_bytes());
   ChunkPool pool(const_cast<Txn&>(txn));

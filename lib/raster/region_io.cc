@@ -121,14 +121,13 @@ Status read_region(Txn& txn, const ImageInfo& image, const Region& region, const
                    const CallerBuffer& dst) {
   auto bands = resolve_selection(txn, image, region, sel, dst);
   if (!bands) return bands.status();
-  if (sel.frame >= std::max(image.frames, 1u))
+  if (sel.frame >= image.frames)
     return txn.env().error(Code::kNotFound, "image '" + image.name + "' has no frame " +
                                                 std::to_string(sel.frame) + " (it has " +
                                                 std::to_string(image.frames) + ")");
   const TileLayout t(image);
   const TileRange range = tiles_of(t, region);
-  auto fill = fill_pixel(image.spec);
-  if (!fill) return fill.status();
+  const std::vector<uint8_t>* fill = &image.fill_pixel;
 
   struct Job {
     TileCoord tile;
@@ -269,7 +268,7 @@ void prepare_tile(const Txn& txn, const ImageInfo& image, const TileLayout& t,
 Status put_version(Txn& txn, ChunkPool& chunks, const ImageInfo& image, TileCoord tile,
                    uint32_t frame, const TileValue& value, const std::optional<TileVersion>& replaced) {
   const TileKeyBytes key = encode_tile_key(TileKey{image.id, 0, tile, frame});
-  TESSERA_RETURN_IF_ERROR(txn.put(txn.env().tiles, key, build_tile_record(value)));
+  TESSERA_RETURN_IF_ERROR(txn.put(txn.env().tiles, key, build_tile_record(key, value)));
   if (replaced && replaced->frame == frame && replaced->value.kind == TileKind::kChunk)
     return chunks.release(replaced->value.chunk);
   return Status::ok();
@@ -286,7 +285,15 @@ Status delete_version(Txn& txn, ChunkPool& chunks, const ImageInfo& image, TileC
 // Applies one prepared tile to the transaction (single thread).
 Status apply_tile(Txn& txn, Cursor& cursor, ChunkPool& chunks, const ImageInfo& image,
                   uint32_t frame, uint32_t frames_before, WriteJob& job) {
-  if (same_content(job.visible, job.next)) return Status::ok();
+  if (job.next.kind == TileKind::kChunk) {
+    // Dedup first: rewriting a tile with the content it has must change nothing.
+    auto key = chunks.put_deduplicated({job.raw.data(), job.raw.size()}, job.hash,
+                                       {job.encoded.data(), job.encoded.size()});
+    if (!key) return key.status().with_context(tile_context(image, job.tile, frame));
+    job.next.chunk = *key;
+  }
+  if (same_content(job.visible, job.next))
+    return job.next.kind == TileKind::kChunk ? chunks.release(job.next.chunk) : Status::ok();
   // Frames after this one that inherited the old content must keep showing it: pin it in
   // frame + 1 unless that frame has its own version.
   if (frame + 1 < frames_before) {
@@ -312,11 +319,6 @@ Status apply_tile(Txn& txn, Cursor& cursor, ChunkPool& chunks, const ImageInfo& 
     if (earlier_shows) return put_version(txn, chunks, image, job.tile, frame, job.next, job.visible);
     return exact ? delete_version(txn, chunks, image, job.tile, *job.visible) : Status::ok();
   }
-  if (job.next.kind == TileKind::kChunk) {
-    auto key = chunks.put_deduplicated({job.raw.data(), job.raw.size()}, job.hash, {job.encoded.data(), job.encoded.size()});
-    if (!key) return key.status().with_context(tile_context(image, job.tile, frame));
-    job.next.chunk = *key;
-  }
   return put_version(txn, chunks, image, job.tile, frame, job.next, exact ? job.visible : std::nullopt);
 }
 
@@ -334,14 +336,16 @@ Status write_region(Txn& txn, ImageInfo& image, const Region& region, const Sele
         return env.error(Code::kInvalidArgument, "image '" + image.name + "': band " +
                                                      std::to_string((*bands)[i]) +
                                                      " is selected twice for a write");
+  if (sel.frame == UINT32_MAX)
+    return env.error(Code::kInvalidArgument, "image '" + image.name + "': frame numbers end at " +
+                                                 std::to_string(UINT32_MAX - 1));
   if (sel.frame > image.frames)
     return env.error(Code::kNotFound, "image '" + image.name + "' has no frame " +
                                           std::to_string(sel.frame) + " to write (it has " +
                                           std::to_string(image.frames) +
                                           "; frames are appended in order)");
   const TileLayout t(image);
-  auto fill = fill_pixel(image.spec);
-  if (!fill) return fill.status();
+  const std::vector<uint8_t>* fill = &image.fill_pixel;
   const uint32_t frames_before = image.frames;
   const TileRange range = tiles_of(t, region);
   // Each batch holds raw tiles and their encoded chunks; two batches are in flight.

@@ -38,12 +38,17 @@ Result<std::optional<TileVersion>> find_version(const Txn& txn, Cursor& cursor,
   MDB_val k = to_val(key), v;
   auto found = cursor.get(&k, &v, MDB_SET_RANGE);
   if (!found) return found.status();
-  if (!*found || k.mv_size != kTileKeySize ||
+  if (!*found || k.mv_size < kTileKeyPrefixSize ||
       std::memcmp(k.mv_data, key.data(), kTileKeyPrefixSize) != 0)
     return std::optional<TileVersion>();
+  if (k.mv_size != kTileKeySize)
+    return txn.env().error(Code::kCorrupt, tile_context(image, tile, frame) + ": tile key of " +
+                                               std::to_string(k.mv_size) + " bytes, not 25");
+  TileKeyBytes found_key;
+  std::memcpy(found_key.data(), k.mv_data, kTileKeySize);
   TileVersion version;
   version.frame = decode_tile_key(bytes_of(k)).frame;
-  auto value = parse_tile_record(bytes_of(v), v.mv_size, image.pixel_bytes());
+  auto value = parse_tile_record(found_key, bytes_of(v), v.mv_size, image.pixel_bytes());
   if (!value)
     return value.status().with_context(txn.env().path() + ": " +
                                        tile_context(image, tile, version.frame));

@@ -62,12 +62,17 @@ Result<ChunkKey> ChunkPool::put_deduplicated(std::span<const uint8_t> raw, Conte
       TESSERA_RETURN_IF_ERROR(set_ref_count(key, 1));
       return key;
     }
-    // Same hash: share the chunk only if its bytes are the same.
-    existing.resize(raw.size());
+    // Same hash: share the chunk only if its bytes are the same. A damaged chunk is reported,
+    // not papered over with a second copy.
     auto info = parse_chunk_header(bytes_of(**stored), (*stored)->mv_size);
-    if (info && info->raw_size == raw.size() &&
-        decode_chunk(bytes_of(**stored), (*stored)->mv_size, existing.data(), raw.size()).is_ok() &&
-        std::memcmp(existing.data(), raw.data(), raw.size()) == 0) {
+    if (!info)
+      return info.status().with_context(txn_.env().path() + ": chunk " + chunk_key_hex(key));
+    if (info->raw_size != raw.size()) continue;
+    existing.resize(raw.size());
+    Status decoded = decode_chunk(bytes_of(**stored), (*stored)->mv_size, existing.data(), raw.size());
+    if (!decoded.is_ok())
+      return decoded.with_context(txn_.env().path() + ": chunk " + chunk_key_hex(key));
+    if (std::memcmp(existing.data(), raw.data(), raw.size()) == 0) {
       TESSERA_RETURN_IF_ERROR(add_ref(key));
       return key;
     }

@@ -178,6 +178,10 @@ Status Env::open_databases(bool create) {
     return error(Code::kUnsupported, "format version " + std::to_string(header->major) + "." +
                                          std::to_string(header->minor) +
                                          " is not supported (this build reads major version 1)");
+  if (!options_.read_only && header->minor > kFormatMinor)
+    return error(Code::kUnsupported, "format version 1." + std::to_string(header->minor) +
+                                         " is newer than this build writes (1." +
+                                         std::to_string(kFormatMinor) + "): open it read-only");
   return rc ? lmdb_error(rc, "commit database handles") : Status::ok();
 }
 
@@ -252,6 +256,26 @@ void Txn::abort() {
   if (txn_) mdb_txn_abort(txn_);
   txn_ = nullptr;
   leave_gate();
+}
+
+Status Txn::nested(const std::function<Status()>& body) {
+  MDB_txn* parent = txn_;
+  MDB_txn* child = nullptr;
+  int rc = mdb_txn_begin(env_->handle(), parent, 0, &child);
+  if (rc) return env_->lmdb_error(rc, "begin nested transaction");
+  const std::vector<ImageInfo> images_before = images_;
+  txn_ = child;
+  Status s = body();
+  txn_ = parent;
+  if (s.is_ok()) {
+    rc = mdb_txn_commit(child);
+    if (rc == 0) return s;
+    s = env_->lmdb_error(rc, "commit nested transaction");
+  } else {
+    mdb_txn_abort(child);
+  }
+  images_ = images_before;
+  return s;
 }
 
 void Txn::leave_gate() {

@@ -8,6 +8,7 @@
 #include <lmdb.h>
 
 #include <atomic>
+#include <functional>
 #include <memory>
 #include <mutex>
 #include <optional>
@@ -82,6 +83,10 @@ class Txn {
 
   Status commit();
   void abort();
+
+  // Runs `body` in a nested write transaction: when it fails, everything it did (records and
+  // the image table) is undone and the outer transaction goes on as before.
+  Status nested(const std::function<Status()>& body);
 
   // Raw access; values point into the map and stay valid until this transaction writes.
   Result<std::optional<MDB_val>> get(MDB_dbi dbi, std::span<const uint8_t> key) const;

@@ -10,8 +10,10 @@
 //  - commit() is atomic: all of a transaction's changes become visible together or none do.
 //    With OpenOptions::sync (the default) a commit is durable when it returns; a crash at any
 //    instant leaves the last committed state readable.
-//  - Every byte read from the file is checked before use (Verifier, checksums, bounds); a
-//    failed check is a Code::kCorrupt status naming the image, tile and chunk, never wrong pixels.
+//  - What a read uses is checked before use: chunks and tile records carry checksums (a tile
+//    record's covers the key it is stored under), every FlatBuffers record passes the
+//    Verifier and range checks, every length is bounded. A failed check is a Code::kCorrupt
+//    status naming the file, image, tile and chunk, never wrong pixels.
 //
 // Threads and processes
 //  - Container is thread-safe. Snapshots may be taken from any thread; one Snapshot may be
@@ -47,8 +49,9 @@ struct OpenOptions {
   bool no_lock = false;
   // Initial map size (address space, not disk). The map grows by itself when full.
   uint64_t map_size = uint64_t(1) << 40;
-  // fsync on every commit. Off trades durability of the last commits for speed; the file
-  // stays consistent either way.
+  // fsync on every commit. Off (LMDB's MDB_NOSYNC) is safe against a crash of the process,
+  // but an operating system crash or power loss may then lose recent commits or corrupt
+  // the file. Leave it on for anything you cannot regenerate.
   bool sync = true;
   // Worker threads for tile decoding and compression; 0 = one per core.
   unsigned threads = 0;
@@ -109,7 +112,7 @@ class WriteTxn : public View {
   WriteTxn& operator=(WriteTxn&&) noexcept;
   ~WriteTxn() override;
 
-  // Creates an empty image (0 frames). Errors: kAlreadyExists, kInvalidArgument (spec).
+  // Creates an image with one empty frame (frame 0). Errors: kAlreadyExists, kInvalidArgument (spec).
   Status create_image(std::string_view name, const ImageSpec& spec);
 
   // Writes `region` of bands sel.bands from the caller's buffer `src` (laid out as
@@ -117,9 +120,10 @@ class WriteTxn : public View {
   // new frame that starts as a copy of the previous one. Tiles only partly covered are
   // read, modified and rewritten; tiles that end up equal to the fill value are removed,
   // uniform tiles are stored inline, identical tiles share one chunk. Later frames that
-  // inherited a changed tile keep showing its old content.
-  // Errors: as View::read, plus kNoSpace (map or disk full: the transaction is then dead,
-  // abort it; Container::write() retries after growing the map).
+  // inherited a changed tile keep showing its old content. A write that fails changes
+  // nothing (it runs in a nested transaction); the transaction can go on.
+  // Errors: as View::read, plus kNoSpace (map or disk full; Container::write() retries after
+  // growing the map).
   Status write(std::string_view image, const Region& region, const Selection& sel,
                const void* src, size_t src_size, Interleave interleave = Interleave::kBIP);
   Status write(std::string_view image, const Region& region, const Selection& sel,

@@ -85,12 +85,12 @@ struct Selection {
 // What an image is. Fixed when the image is created.
 struct ImageSpec {
   DataType type = DataType::kU8;
-  uint32_t bands = 1;                 // 1 .. 256
+  uint32_t bands = 1;                 // 1 .. 1024
   uint32_t tile_size = 256;           // power of two, 16 .. 4096
   uint32_t macro_tiles = 16;          // tiles across a macro block: power of two, 1 .. 256
   std::vector<double> fill = {0.0};   // value of absent pixels: one per band, or one for all
   StorageLayout storage = StorageLayout::kChunky;
-  CodecSpec codec = {};               // codec of new chunks
+  CodecSpec codec = {};               // codec of new chunks (a level only with zstd)
   bool shuffle = true;                // byte-shuffle 16/32/64-bit samples before the codec
 };
 
@@ -99,7 +99,8 @@ struct ImageInfo {
   std::string name;
   uint32_t id = 0;
   ImageSpec spec;
-  uint32_t frames = 0;  // frames 0 .. frames-1 exist; an image with no write yet has 0
+  uint32_t frames = 0;  // frames 0 .. frames-1 exist; a new image has one empty frame, 0
+  std::vector<uint8_t> fill_pixel;  // the fill value exactly as stored: one pixel, little-endian
 
   size_t pixel_bytes() const { return sample_size(spec.type) * spec.bands; }
   size_t tile_bytes() const { return pixel_bytes() * spec.tile_size * spec.tile_size; }
