@@ -1,0 +1,89 @@
+// Fuzz target: arbitrary bytes as a chunk value (chunks[key] in the file). parse_chunk_header
+// and decode_chunk must refuse anything malformed with kCorrupt, and must never read past the
+// value or write past the caller's buffer: both are heap allocations of exactly the sizes
+// passed, so AddressSanitizer catches a single byte too many.
+//
+// A mutated value almost never matches its checksum, which decode_chunk verifies first; left
+// alone, the fuzzer would never get past it. So every input whose header parses is decoded
+// twice: as given, and with the checksum recomputed the way format/tessera.fbs defines it,
+// which lets the codecs and the unshuffle behind the check see the mutated bytes.
+#include <algorithm>
+#include <cstddef>
+#include <cstdint>
+#include <cstring>
+#include <string>
+
+#include <xxhash.h>
+
+#include "format/chunk_codec.h"
+#include "fuzz_helpers.h"
+
+namespace tessera::fuzz {
+namespace {
+
+using detail::ChunkInfo;
+using detail::kChunkHeaderSize;
+
+// Decoded tiles bigger than this are refused by the buffer size check instead of decoded.
+constexpr size_t kMaxRawSize = size_t(1) << 20;
+// ChunkHeader.checksum (format/tessera.fbs): XXH3-64 of the payload, seeded with XXH3-64 of
+// header bytes 0..15; it is stored at bytes 16..23, little-endian.
+constexpr size_t kChecksumOffset = 16;
+
+uint64_t chunk_checksum(const uint8_t* value, size_t payload_size) {
+  return XXH3_64bits_withSeed(value + kChunkHeaderSize, payload_size,
+                              XXH3_64bits(value, kChecksumOffset));
+}
+
+void check_decode(const uint8_t* value, size_t size, const ChunkInfo& info) {
+  const size_t dst_size = std::min<size_t>(info.raw_size, kMaxRawSize);
+  auto dst = exact_buffer(dst_size);
+  const Status status = detail::decode_chunk(value, size, dst.get(), dst_size);
+  if (!status.is_ok()) {
+    FUZZ_CHECK(status.code() == Code::kCorrupt, status.to_string());
+    return;
+  }
+  FUZZ_CHECK(dst_size == info.raw_size, "decoded into a buffer of the wrong size");
+  if (info.codec == Codec::kNone && !info.shuffled)
+    FUZZ_CHECK(dst_size == 0 || std::memcmp(dst.get(), value + kChunkHeaderSize, dst_size) == 0,
+               "an uncompressed chunk does not decode to its payload");
+  // The buffer size must match the header exactly: one byte short is refused, not truncated.
+  if (dst_size > 0) {
+    auto short_dst = exact_buffer(dst_size - 1);
+    FUZZ_CHECK(!detail::decode_chunk(value, size, short_dst.get(), dst_size - 1).is_ok(),
+               "decoded into a buffer one byte short of the raw size");
+  }
+}
+
+}  // namespace
+}  // namespace tessera::fuzz
+
+extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
+  using namespace tessera;
+  using namespace tessera::fuzz;
+
+  auto info = detail::parse_chunk_header(data, size);
+  if (!info.is_ok()) {
+    FUZZ_CHECK(info.status().code() == Code::kCorrupt, info.status().to_string());
+    // decode_chunk runs the same checks: it must refuse the value too.
+    auto dst = exact_buffer(64);
+    FUZZ_CHECK(!detail::decode_chunk(data, size, dst.get(), 64).is_ok(),
+               "decode_chunk accepted a value parse_chunk_header refuses");
+    return 0;
+  }
+  // Exactly header + payload, plus one (zero) pad byte when that is a multiple of 4096.
+  const uint64_t unpadded = kChunkHeaderSize + uint64_t(info->stored_size);
+  FUZZ_CHECK(size == unpadded + (unpadded % 4096 == 0 ? 1 : 0),
+             "parse_chunk_header accepted a value of " + std::to_string(size) +
+                 " bytes for a payload of " + std::to_string(info->stored_size));
+  check_decode(data, size, *info);
+
+  // The same value with a checksum that matches its payload.
+  auto fixed = exact_copy(data, size);
+  const uint64_t checksum = chunk_checksum(fixed.get(), info->stored_size);
+  std::memcpy(fixed.get() + kChecksumOffset, &checksum, sizeof checksum);  // little-endian
+  auto fixed_info = detail::parse_chunk_header(fixed.get(), size);
+  FUZZ_CHECK(fixed_info.is_ok(), "the checksum field changed whether the header parses");
+  check_decode(fixed.get(), size, *fixed_info);
+  return 0;
+}

@@ -1,0 +1,92 @@
+// Fuzz target: arbitrary bytes as a raw tile. The first three bytes choose how it is encoded
+// (sample size, codec, shuffle, zstd level); the rest is the tile. encode_chunk followed by
+// decode_chunk must give back exactly the tile, and the chunk must satisfy the invariants
+// spec/FORMAT.md states for it: a header that parses, never stored larger than raw, the
+// shuffle filter only with a codec and 2/4/8-byte samples, no value a multiple of 4096 bytes.
+//
+// Input: [sample size][codec and shuffle][level][tile bytes...]
+#include <cstddef>
+#include <cstdint>
+#include <cstring>
+#include <string>
+
+#include "format/chunk_codec.h"
+#include "fuzz_helpers.h"
+
+namespace tessera::fuzz {
+namespace {
+
+struct EncodeParams {
+  size_t sample_size = 1;
+  CodecSpec codec;
+  bool shuffle = false;
+};
+
+// Mostly the sample sizes of real images; with the high bit set, any size 0..127 (which the
+// filter must skip rather than mangle).
+EncodeParams read_params(FuzzInput& in) {
+  EncodeParams p;
+  const uint8_t size_byte = in.u8();
+  static constexpr size_t kSampleSizes[] = {1, 2, 4, 8};
+  p.sample_size = size_byte & 0x80 ? size_byte & 0x7F : kSampleSizes[size_byte & 3];
+  const uint8_t codec_byte = in.u8();
+  p.codec.codec = static_cast<Codec>((codec_byte & 0x7F) % 3);
+  p.shuffle = codec_byte & 0x80;
+  p.codec.level = int(int8_t(in.u8())) % 23;  // zstd levels -22..22 (negative: fast modes)
+  return p;
+}
+
+bool filter_applies(size_t sample_size) {
+  return sample_size == 2 || sample_size == 4 || sample_size == 8;
+}
+
+void check_shuffle_round_trip(const uint8_t* raw, size_t size, size_t sample_size) {
+  if (sample_size == 0) return;  // the functions divide by the sample size: not a valid call
+  auto shuffled = exact_buffer(size);
+  auto back = exact_buffer(size);
+  detail::shuffle_bytes(raw, shuffled.get(), size, sample_size);
+  detail::unshuffle_bytes(shuffled.get(), back.get(), size, sample_size);
+  FUZZ_CHECK(size == 0 || std::memcmp(raw, back.get(), size) == 0,
+             "unshuffle(shuffle(x)) != x for sample size " + std::to_string(sample_size));
+}
+
+}  // namespace
+}  // namespace tessera::fuzz
+
+extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
+  using namespace tessera;
+  using namespace tessera::fuzz;
+  if (size < 3) return 0;
+  FuzzInput in(data, size);
+  const EncodeParams p = read_params(in);
+  const uint8_t* raw = in.rest();
+  const size_t raw_size = in.rest_size();
+
+  detail::AlignedBuffer encoded;
+  detail::encode_chunk(raw, raw_size, p.sample_size, p.codec, p.shuffle, encoded);
+  // An exact copy: the encoder's buffer may be larger than the value, which would hide a read
+  // past its end from ASan.
+  const size_t value_size = encoded.size();
+  const auto value = exact_copy(encoded.data(), value_size);
+
+  auto info = detail::parse_chunk_header(value.get(), value_size);
+  FUZZ_CHECK(info.is_ok(), "an encoded chunk does not parse: " + info.status().to_string());
+  FUZZ_CHECK(info->raw_size == raw_size, "raw_size " + std::to_string(info->raw_size));
+  FUZZ_CHECK(info->stored_size <= raw_size, "stored " + std::to_string(info->stored_size) +
+                                                " bytes for a tile of " + std::to_string(raw_size));
+  FUZZ_CHECK(info->codec == Codec::kNone || info->codec == p.codec.codec);
+  FUZZ_CHECK(!info->shuffled || (info->codec != Codec::kNone && filter_applies(p.sample_size)));
+  FUZZ_CHECK(info->sample_size == uint8_t(p.sample_size));
+  FUZZ_CHECK(value_size % 4096 != 0, "a chunk value of " + std::to_string(value_size) +
+                                         " bytes, a multiple of the page size");
+
+  auto decoded = exact_buffer(raw_size);
+  const Status status = detail::decode_chunk(value.get(), value_size, decoded.get(), raw_size);
+  FUZZ_CHECK(status.is_ok(), "an encoded chunk does not decode: " + status.to_string());
+  FUZZ_CHECK(raw_size == 0 || std::memcmp(raw, decoded.get(), raw_size) == 0,
+             "decode(encode(x)) != x; codec " + codec_spec_name(p.codec) + " sample size " +
+                 std::to_string(p.sample_size) + " shuffle " + std::to_string(p.shuffle));
+
+  check_shuffle_round_trip(raw, raw_size, p.sample_size);
+  return 0;
+}

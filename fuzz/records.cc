@@ -1,0 +1,161 @@
+// Fuzz target: arbitrary bytes through the three FlatBuffers record parsers (format header,
+// image record, tile record). Each must refuse what its Verifier or its own checks reject with
+// kCorrupt, and must never read outside the bytes it was given. What one accepts must survive
+// a round trip: build(parsed) parses back to the same value, and building that again gives
+// the same bytes (the builders are canonical). A tile record is bound to its key: the same
+// bytes under any other key are refused.
+//
+// A mutated tile record almost never matches its `check` field, which parse_tile_record
+// verifies before anything else; so a record that verifies as a TileRecord with a check field
+// is parsed twice: as given, and with the check recomputed for its key and content.
+//
+// Input: [pixel bytes for parse_tile_record][25-byte tile key][record bytes...]. The record
+// starts at an even, not 8-aligned, offset on purpose: the parsers must copy into aligned
+// memory rather than trust the caller's (LMDB values are only 2-byte aligned).
+#include <flatbuffers/flatbuffers.h>
+#include <xxhash.h>
+
+#include <cmath>
+#include <cstddef>
+#include <cstdint>
+#include <cstring>
+#include <string>
+#include <vector>
+
+#include "format/keys.h"
+#include "format/records.h"
+#include "fuzz_helpers.h"
+#include "tessera_generated.h"
+
+namespace tessera::fuzz {
+namespace {
+
+using detail::kTileKeySize;
+using detail::TileKeyBytes;
+using detail::TileValue;
+
+void check_format_header(const uint8_t* data, size_t size) {
+  auto parsed = detail::parse_format_header(data, size);
+  if (!parsed.is_ok()) {
+    FUZZ_CHECK(parsed.status().code() == Code::kCorrupt, parsed.status().to_string());
+    return;
+  }
+  const std::vector<uint8_t> built = detail::build_format_header(*parsed);
+  auto again = detail::parse_format_header(built.data(), built.size());
+  FUZZ_CHECK(again.is_ok(), again.status().to_string());
+  FUZZ_CHECK(again->major == parsed->major && again->minor == parsed->minor &&
+                 again->creator == parsed->creator && again->created_unix == parsed->created_unix,
+             "format header changed in a round trip");
+  FUZZ_CHECK(detail::build_format_header(*again) == built, "format header builder not canonical");
+}
+
+// Same sample value: bit for bit, except that any NaN equals any NaN (the stored fill bytes are
+// compared exactly; the doubles only describe them).
+bool same_sample(double a, double b) {
+  if (std::isnan(a) || std::isnan(b)) return std::isnan(a) && std::isnan(b);
+  return std::memcmp(&a, &b, sizeof a) == 0;
+}
+
+bool same_image(const ImageInfo& a, const ImageInfo& b) {
+  const ImageSpec &s = a.spec, &t = b.spec;
+  if (a.name != b.name || a.id != b.id || a.frames != b.frames || a.fill_pixel != b.fill_pixel ||
+      s.type != t.type || s.bands != t.bands || s.tile_size != t.tile_size ||
+      s.macro_tiles != t.macro_tiles || s.storage != t.storage || !(s.codec == t.codec) ||
+      s.shuffle != t.shuffle || s.fill.size() != t.fill.size())
+    return false;
+  for (size_t i = 0; i < s.fill.size(); ++i)
+    if (!same_sample(s.fill[i], t.fill[i])) return false;
+  return true;
+}
+
+void check_image_record(const uint8_t* data, size_t size) {
+  auto parsed = detail::parse_image_record(data, size);
+  if (!parsed.is_ok()) {
+    FUZZ_CHECK(parsed.status().code() == Code::kCorrupt, parsed.status().to_string());
+    return;
+  }
+  FUZZ_CHECK(parsed->fill_pixel.size() == parsed->pixel_bytes(),
+             "fill pixel of " + std::to_string(parsed->fill_pixel.size()) + " bytes for " +
+                 std::to_string(parsed->pixel_bytes()) + "-byte pixels");
+  FUZZ_CHECK(parsed->spec.fill.size() == parsed->spec.bands);
+
+  const std::vector<uint8_t> built = detail::build_image_record(*parsed);
+  auto again = detail::parse_image_record(built.data(), built.size());
+  FUZZ_CHECK(again.is_ok(), "rebuilt image record does not parse: " + again.status().to_string());
+  FUZZ_CHECK(same_image(*parsed, *again), "image record changed in a round trip");
+  FUZZ_CHECK(detail::build_image_record(*again) == built, "image record builder not canonical");
+}
+
+// TileRecord.check (format/tessera.fbs), as lib/format/records.cc computes it: XXH3-64 of the
+// key and the kind byte, then chained as the seed over the uniform bytes, then the chunk bytes.
+uint64_t tile_record_check(const TileKeyBytes& key, const fb::TileRecord& r) {
+  uint8_t head[kTileKeySize + 1];
+  std::memcpy(head, key.data(), kTileKeySize);
+  head[kTileKeySize] = static_cast<uint8_t>(r.kind());
+  uint64_t h = XXH3_64bits(head, sizeof head);
+  h = XXH3_64bits_withSeed(r.uniform() ? r.uniform()->data() : nullptr,
+                           r.uniform() ? r.uniform()->size() : 0, h);
+  return XXH3_64bits_withSeed(r.chunk() ? r.chunk()->data() : nullptr,
+                              r.chunk() ? r.chunk()->size() : 0, h);
+}
+
+// A copy of the record with its check recomputed for `key`, or an empty vector when the bytes
+// are not a TileRecord or have no check field to patch.
+std::vector<uint8_t> with_matching_check(const TileKeyBytes& key, const uint8_t* data,
+                                         size_t size) {
+  // The vector's storage is suitably aligned for the Verifier (operator new: 16 bytes).
+  std::vector<uint8_t> copy(data, data + size);
+  flatbuffers::Verifier verifier(copy.data(), copy.size());
+  if (size == 0 || !verifier.VerifyBuffer<fb::TileRecord>(nullptr)) return {};
+  auto* record = flatbuffers::GetMutableRoot<fb::TileRecord>(copy.data());
+  // GetRoot's own cast: a generated table is a flatbuffers::Table (privately).
+  auto* table = reinterpret_cast<flatbuffers::Table*>(record);
+  if (!table->SetField<uint64_t>(fb::TileRecord::VT_CHECK, tile_record_check(key, *record)))
+    return {};
+  return copy;
+}
+
+void check_tile_record(const TileKeyBytes& key, const uint8_t* data, size_t size,
+                       size_t pixel_bytes) {
+  auto parsed = detail::parse_tile_record(key, data, size, pixel_bytes);
+  if (!parsed.is_ok()) {
+    FUZZ_CHECK(parsed.status().code() == Code::kCorrupt, parsed.status().to_string());
+    return;
+  }
+  if (parsed->kind == detail::TileKind::kUniform)
+    FUZZ_CHECK(parsed->uniform.size() == pixel_bytes);
+  TileKeyBytes other_key = key;
+  other_key[size % kTileKeySize] ^= uint8_t(1) << (size % 8);
+  FUZZ_CHECK(!detail::parse_tile_record(other_key, data, size, pixel_bytes).is_ok(),
+             "a tile record parses under a key it was not written for");
+
+  const std::vector<uint8_t> built = detail::build_tile_record(key, *parsed);
+  auto again = detail::parse_tile_record(key, built.data(), built.size(), pixel_bytes);
+  FUZZ_CHECK(again.is_ok(), "rebuilt tile record does not parse: " + again.status().to_string());
+  FUZZ_CHECK(*again == *parsed, "tile record changed in a round trip");
+  FUZZ_CHECK(detail::build_tile_record(key, *again) == built, "tile record builder not canonical");
+}
+
+}  // namespace
+}  // namespace tessera::fuzz
+
+extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
+  using namespace tessera::fuzz;
+  constexpr size_t kPrefix = 1 + tessera::detail::kTileKeySize;
+  if (size < kPrefix) return 0;
+  const size_t pixel_bytes = data[0];
+  TileKeyBytes key;
+  std::memcpy(key.data(), data + 1, key.size());
+  const uint8_t* record = data + kPrefix;
+  const size_t record_size = size - kPrefix;
+
+  check_format_header(record, record_size);
+  check_image_record(record, record_size);
+  check_tile_record(key, record, record_size, pixel_bytes);
+  const std::vector<uint8_t> fixed = with_matching_check(key, record, record_size);
+  if (!fixed.empty()) {
+    const auto exact = exact_copy(fixed.data(), fixed.size());
+    check_tile_record(key, exact.get(), fixed.size(), pixel_bytes);
+  }
+  return 0;
+}

@@ -1,0 +1,40 @@
+#!/usr/bin/env bash
+# Installs the Debian 12 packages Tessera needs to build, test, fuzz and run its demo.
+# Installs only what is missing (and runs apt-get update only then). Run as root, or as a
+# user with sudo.
+set -euo pipefail
+
+packages=(
+  build-essential cmake pkg-config git
+  liblmdb-dev lmdb-utils liblz4-dev libzstd-dev libxxhash-dev
+  libflatbuffers-dev flatbuffers-compiler libboost-dev libgtest-dev nlohmann-json3-dev
+  time                                  # /usr/bin/time -v: peak memory in scripts/demo.sh
+  clang libclang-rt-14-dev llvm         # libFuzzer targets in fuzz/
+)
+
+missing=()
+for p in "${packages[@]}"; do
+  status=$(dpkg-query -W -f='${Status}' "$p" 2>/dev/null || true)
+  [ "$status" = "install ok installed" ] || missing+=("$p")
+done
+
+if [ ${#missing[@]} -eq 0 ]; then
+  echo "install-deps: all ${#packages[@]} packages present"
+  exit 0
+fi
+
+if [ "$(id -u)" -eq 0 ]; then
+  as_root=()
+elif command -v sudo >/dev/null 2>&1; then
+  as_root=(sudo)
+else
+  echo "install-deps: missing ${missing[*]}; run as root or install sudo" >&2
+  exit 1
+fi
+
+echo "install-deps: installing ${missing[*]}"
+export DEBIAN_FRONTEND=noninteractive
+"${as_root[@]}" env DEBIAN_FRONTEND=noninteractive apt-get update -qq
+"${as_root[@]}" env DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends \
+  "${missing[@]}" >/dev/null
+echo "install-deps: done"

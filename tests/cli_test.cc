@@ -1,0 +1,746 @@
+// cli_test.cc — the `tessera` command-line contract, tested by running the real binary
+// (TESSERA_CLI_PATH) the way scripts do: exit codes, the one stderr line on error, nothing
+// written on error, and byte-exact ENVI round trips checked against rasters generated here.
+//
+// Everything expected is computed in this file from the generated source arrays (file
+// layouts, byte swapping, region and band selection), independently of the library.
+#include <fcntl.h>
+#include <spawn.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+#include <gtest/gtest.h>
+
+#include <algorithm>
+#include <cstdint>
+#include <cstdlib>
+#include <cstring>
+#include <filesystem>
+#include <fstream>
+#include <iterator>
+#include <map>
+#include <optional>
+#include <sstream>
+#include <string>
+#include <vector>
+
+#include <nlohmann/json.hpp>
+
+extern char** environ;
+
+namespace {
+
+namespace fs = std::filesystem;
+
+// ---------------------------------------------------------------------------------------------
+// Files and processes
+
+std::string read_file(const std::string& path) {
+  std::ifstream in(path, std::ios::binary);
+  return std::string(std::istreambuf_iterator<char>(in), std::istreambuf_iterator<char>());
+}
+
+void write_file(const std::string& path, const std::string& bytes) {
+  std::ofstream out(path, std::ios::binary | std::ios::trunc);
+  out.write(bytes.data(), std::streamsize(bytes.size()));
+  ASSERT_TRUE(out.good()) << "cannot write " << path;
+}
+
+struct RunResult {
+  int code = -1;  // exit code, or 128 + signal number
+  std::string out, err;
+};
+
+std::ostream& operator<<(std::ostream& os, const RunResult& r) {
+  return os << "exit " << r.code << "\n--- stdout ---\n" << r.out << "--- stderr ---\n" << r.err;
+}
+
+// Names and contents of the files in a directory ("-lock" files by name only: opening a
+// container legitimately updates its lock file's reader table).
+std::map<std::string, std::string> directory_state(const std::string& dir) {
+  std::map<std::string, std::string> state;
+  for (const auto& entry : fs::directory_iterator(dir)) {
+    const std::string name = entry.path().filename().string();
+    state[name] = name.ends_with("-lock") ? "" : read_file(entry.path().string());
+  }
+  return state;
+}
+
+std::vector<std::string> names_of(const std::map<std::string, std::string>& state) {
+  std::vector<std::string> names;
+  for (const auto& [name, bytes] : state) names.push_back(name);
+  return names;
+}
+
+// A fresh directory per test: work/ holds the files the CLI reads and writes, capture/ its
+// stdout and stderr (kept apart so that "nothing written" can compare all of work/).
+class CliTest : public ::testing::Test {
+ protected:
+  void SetUp() override {
+    std::string pattern = ::testing::TempDir() + "tessera_cli_XXXXXX";
+    ASSERT_NE(::mkdtemp(pattern.data()), nullptr) << pattern << ": " << std::strerror(errno);
+    root_ = pattern;
+    fs::create_directory(root_ + "/work");
+    fs::create_directory(root_ + "/capture");
+  }
+  void TearDown() override {
+    if (!std::getenv("TESSERA_KEEP_TEST_DIRS")) {
+      std::error_code ec;
+      fs::remove_all(root_, ec);
+    }
+  }
+
+  std::string path(const std::string& name) const { return root_ + "/work/" + name; }
+  std::string work_dir() const { return root_ + "/work"; }
+
+  RunResult tessera(const std::vector<std::string>& args) {
+    const std::string out_path = root_ + "/capture/stdout", err_path = root_ + "/capture/stderr";
+    posix_spawn_file_actions_t actions;
+    posix_spawn_file_actions_init(&actions);
+    posix_spawn_file_actions_addopen(&actions, 0, "/dev/null", O_RDONLY, 0);
+    posix_spawn_file_actions_addopen(&actions, 1, out_path.c_str(),
+                                     O_WRONLY | O_CREAT | O_TRUNC, 0644);
+    posix_spawn_file_actions_addopen(&actions, 2, err_path.c_str(),
+                                     O_WRONLY | O_CREAT | O_TRUNC, 0644);
+    std::vector<std::string> all = {TESSERA_CLI_PATH};
+    all.insert(all.end(), args.begin(), args.end());
+    std::vector<char*> argv;
+    for (std::string& a : all) argv.push_back(a.data());
+    argv.push_back(nullptr);
+    RunResult result;
+    pid_t pid = 0;
+    const int rc = ::posix_spawn(&pid, TESSERA_CLI_PATH, &actions, nullptr, argv.data(), environ);
+    posix_spawn_file_actions_destroy(&actions);
+    if (rc != 0) {
+      ADD_FAILURE() << "cannot run " << TESSERA_CLI_PATH << ": " << std::strerror(rc);
+      return result;
+    }
+    int status = 0;
+    while (::waitpid(pid, &status, 0) < 0 && errno == EINTR) {
+    }
+    result.code = WIFEXITED(status) ? WEXITSTATUS(status) : 128 + WTERMSIG(status);
+    result.out = read_file(out_path);
+    result.err = read_file(err_path);
+    return result;
+  }
+
+  // Runs a command that must succeed quietly on stderr.
+  RunResult expect_success(const std::vector<std::string>& args) {
+    RunResult r = tessera(args);
+    EXPECT_EQ(r.code, 0) << join(args) << "\n" << r;
+    return r;
+  }
+
+  // Runs a command that must fail with `exit_code` (1 or 2), one stderr line naming
+  // `mentions`, nothing on stdout and nothing changed in work/.
+  RunResult expect_failure(const std::vector<std::string>& args, int exit_code,
+                           const std::vector<std::string>& mentions) {
+    const auto before = directory_state(work_dir());
+    RunResult r = tessera(args);
+    const std::string what = join(args);
+    EXPECT_EQ(r.code, exit_code) << what << "\n" << r;
+    EXPECT_TRUE(r.code >= 1 && r.code <= 127) << what << "\n" << r;
+    EXPECT_TRUE(r.err.starts_with("tessera: ")) << what << "\n" << r;
+    EXPECT_EQ(std::count(r.err.begin(), r.err.end(), '\n'), 1) << what << "\n" << r;
+    EXPECT_TRUE(r.err.ends_with("\n")) << what << "\n" << r;
+    for (const std::string& m : mentions)
+      EXPECT_NE(r.err.find(m), std::string::npos) << what << ": stderr does not name '" << m
+                                                   << "'\n" << r;
+    if (exit_code != 2 || !r.out.starts_with("usage:")) {  // only a bare `tessera` shows usage
+      EXPECT_EQ(r.out, "") << what << "\n" << r;
+    }
+    const auto after = directory_state(work_dir());
+    EXPECT_EQ(names_of(after), names_of(before)) << what << ": files appeared or vanished";
+    EXPECT_TRUE(after == before) << what << ": a file changed";
+    return r;
+  }
+
+  static std::string join(const std::vector<std::string>& args) {
+    std::string s = "tessera";
+    for (const auto& a : args) s += " " + a;
+    return s;
+  }
+
+  std::string root_;
+};
+
+// ---------------------------------------------------------------------------------------------
+// Rasters and their ENVI files
+
+struct EnviType {
+  int code;
+  const char* name;  // Tessera's name for it
+  size_t size;
+  bool is_float;
+};
+const EnviType kEnviTypes[] = {
+    {1, "u8", 1, false},  {2, "i16", 2, false},  {3, "i32", 4, false},
+    {4, "f32", 4, true},  {5, "f64", 8, true},   {12, "u16", 2, false},
+    {13, "u32", 4, false}, {14, "i64", 8, false}, {15, "u64", 8, false},
+};
+const char* const kInterleaves[] = {"bsq", "bil", "bip"};
+
+uint64_t mix(uint64_t x) {  // splitmix64: deterministic pseudo-random samples
+  x += 0x9E3779B97F4A7C15ull;
+  x = (x ^ (x >> 30)) * 0xBF58476D1CE4E5B9ull;
+  x = (x ^ (x >> 27)) * 0x94D049BB133111EBull;
+  return x ^ (x >> 31);
+}
+
+// A width x height x bands raster held as [band][y][x] little-endian samples.
+struct Raster {
+  size_t sample_bytes = 1;
+  int64_t width = 0, height = 0;
+  uint32_t bands = 1;
+  std::vector<uint8_t> samples;
+
+  Raster(size_t sample_bytes_, int64_t w, int64_t h, uint32_t b)
+      : sample_bytes(sample_bytes_), width(w), height(h), bands(b),
+        samples(size_t(w * h) * b * sample_bytes_, 0) {}
+  uint8_t* at(uint32_t band, int64_t x, int64_t y) {
+    return samples.data() + ((size_t(band) * height + y) * width + x) * sample_bytes;
+  }
+  const uint8_t* at(uint32_t band, int64_t x, int64_t y) const {
+    return samples.data() + ((size_t(band) * height + y) * width + x) * sample_bytes;
+  }
+};
+
+// Every sample non-zero (so the exact bounds are the whole raster) and finite for floats.
+Raster random_raster(const EnviType& type, int64_t w, int64_t h, uint32_t bands, uint64_t seed) {
+  Raster r(type.size, w, h, bands);
+  for (size_t i = 0; i < r.samples.size() / type.size; ++i) {
+    uint64_t v = mix(seed * 1000003 + i);
+    uint8_t* p = r.samples.data() + i * type.size;
+    if (type.is_float && type.size == 4) {
+      float f = float(int64_t(v % 2000001) - 1000000) / 8.0f;
+      if (f == 0.0f) f = 0.5f;
+      std::memcpy(p, &f, 4);
+    } else if (type.is_float) {
+      double d = double(int64_t(v % 2000000001) - 1000000000) / 1024.0;
+      if (d == 0.0) d = 0.25;
+      std::memcpy(p, &d, 8);
+    } else {
+      v |= 1;
+      for (size_t k = 0; k < type.size; ++k) p[k] = uint8_t(v >> (8 * k));
+    }
+  }
+  return r;
+}
+
+// Offset of sample (band, x, y) in a packed file of w x h x bands in `interleave`.
+size_t file_offset(const std::string& interleave, size_t w, size_t h, size_t bands, size_t b,
+                   size_t x, size_t y, size_t sample_bytes) {
+  if (interleave == "bip") return ((y * w + x) * bands + b) * sample_bytes;
+  if (interleave == "bil") return ((y * bands + b) * w + x) * sample_bytes;
+  return ((b * h + y) * w + x) * sample_bytes;
+}
+
+// The raster's bytes as a raw ENVI file in `interleave` and byte order.
+std::string encode(const Raster& r, const std::string& interleave, bool big_endian = false) {
+  std::string out(r.samples.size(), '\0');
+  for (uint32_t b = 0; b < r.bands; ++b)
+    for (int64_t y = 0; y < r.height; ++y)
+      for (int64_t x = 0; x < r.width; ++x) {
+        const uint8_t* s = r.at(b, x, y);
+        char* d = out.data() + file_offset(interleave, size_t(r.width), size_t(r.height), r.bands,
+                                           b, size_t(x), size_t(y), r.sample_bytes);
+        for (size_t k = 0; k < r.sample_bytes; ++k)
+          d[k] = char(s[big_endian ? r.sample_bytes - 1 - k : k]);
+      }
+  return out;
+}
+
+// What `tessera export` must write for `region` (in image coordinates) and `bands` of a
+// raster imported at (ox, oy): the raster's samples where it lies, zero (the fill) elsewhere.
+std::string expected_export(const Raster& r, int64_t ox, int64_t oy, int64_t rx, int64_t ry,
+                            int64_t rw, int64_t rh, const std::vector<uint32_t>& bands,
+                            const std::string& interleave) {
+  std::string out(size_t(rw * rh) * bands.size() * r.sample_bytes, '\0');
+  for (size_t i = 0; i < bands.size(); ++i)
+    for (int64_t y = 0; y < rh; ++y)
+      for (int64_t x = 0; x < rw; ++x) {
+        const int64_t sx = rx + x - ox, sy = ry + y - oy;
+        if (sx < 0 || sy < 0 || sx >= r.width || sy >= r.height) continue;
+        std::memcpy(out.data() + file_offset(interleave, size_t(rw), size_t(rh), bands.size(), i,
+                                             size_t(x), size_t(y), r.sample_bytes),
+                    r.at(bands[i], sx, sy), r.sample_bytes);
+      }
+  return out;
+}
+
+std::string envi_header(const Raster& r, int code, const std::string& interleave,
+                        int byte_order = 0, const std::string& extra = "") {
+  std::ostringstream h;
+  h << "ENVI\nsamples = " << r.width << "\nlines = " << r.height << "\nbands = " << r.bands
+    << "\nheader offset = 0\nfile type = ENVI Standard\ndata type = " << code
+    << "\ninterleave = " << interleave << "\nbyte order = " << byte_order << "\n"
+    << extra;
+  return h.str();
+}
+
+// The key = value lines of an ENVI header written by export (simple values only).
+std::map<std::string, std::string> parse_header(const std::string& text) {
+  std::map<std::string, std::string> fields;
+  std::istringstream in(text);
+  std::string line;
+  while (std::getline(in, line)) {
+    const size_t eq = line.find('=');
+    if (eq == std::string::npos) continue;
+    auto trim = [](std::string s) {
+      s.erase(0, s.find_first_not_of(' '));
+      s.erase(s.find_last_not_of(' ') + 1);
+      return s;
+    };
+    fields[trim(line.substr(0, eq))] = trim(line.substr(eq + 1));
+  }
+  return fields;
+}
+
+void expect_header(const std::string& path, int64_t w, int64_t h, size_t bands, int code,
+                   const std::string& interleave) {
+  const std::string text = read_file(path);
+  ASSERT_TRUE(text.starts_with("ENVI\n")) << path << ":\n" << text;
+  auto f = parse_header(text);
+  EXPECT_EQ(f["samples"], std::to_string(w)) << text;
+  EXPECT_EQ(f["lines"], std::to_string(h)) << text;
+  EXPECT_EQ(f["bands"], std::to_string(bands)) << text;
+  EXPECT_EQ(f["data type"], std::to_string(code)) << text;
+  EXPECT_EQ(f["interleave"], interleave) << text;
+  EXPECT_EQ(f["byte order"], "0") << text;
+  EXPECT_EQ(f.count("header offset") ? f["header offset"] : "0", "0") << text;
+}
+
+// Compares two byte strings, reporting the first difference rather than dumping them.
+::testing::AssertionResult same_bytes(const std::string& expected, const std::string& actual) {
+  if (expected == actual) return ::testing::AssertionSuccess();
+  if (expected.size() != actual.size())
+    return ::testing::AssertionFailure()
+           << "size " << actual.size() << ", expected " << expected.size();
+  size_t i = 0;
+  while (expected[i] == actual[i]) ++i;
+  return ::testing::AssertionFailure() << "first difference at byte " << i << ": "
+                                       << int(uint8_t(actual[i])) << ", expected "
+                                       << int(uint8_t(expected[i]));
+}
+
+// ---------------------------------------------------------------------------------------------
+// Round trips
+
+class CliRoundTripTest : public CliTest, public ::testing::WithParamInterface<EnviType> {};
+
+// Every ENVI type in every interleave (and big-endian) comes back byte for byte.
+TEST_P(CliRoundTripTest, ImportExportIsByteIdentical) {
+  const EnviType& type = GetParam();
+  const Raster raster = random_raster(type, 37, 29, 3, uint64_t(type.code));
+  const std::string file = path("rt.tsr");
+  expect_success({"create", file});
+  for (const char* name : kInterleaves) {
+    const std::string interleave = name;
+    const std::string src = path("src_" + interleave + ".raw");
+    write_file(src, encode(raster, interleave));
+    write_file(src + ".hdr", envi_header(raster, type.code, interleave));
+    expect_success({"import", file, src, "--tile", "16"});  // image "src_<interleave>"
+    const std::string out = path("out_" + interleave);
+    expect_success({"export", file, out, "--image", "src_" + interleave, "--interleave",
+                    interleave, "--region", "0,0,37,29"});
+    EXPECT_TRUE(same_bytes(encode(raster, interleave), read_file(out))) << interleave;
+    expect_header(out + ".hdr", 37, 29, 3, type.code, interleave);
+    EXPECT_FALSE(fs::exists(out + ".part"));
+    EXPECT_FALSE(fs::exists(out + ".hdr.part"));
+  }
+  if (type.size > 1) {  // byte order 1 in, little-endian out
+    const std::string src = path("big.raw");
+    write_file(src, encode(raster, "bil", /*big_endian=*/true));
+    write_file(src + ".hdr", envi_header(raster, type.code, "bil", 1));
+    expect_success({"import", file, src, "--tile", "16", "--image", "big"});
+    const std::string out = path("out_big");
+    expect_success({"export", file, out, "--image", "big", "--interleave", "bil"});
+    EXPECT_TRUE(same_bytes(encode(raster, "bil"), read_file(out)));
+    expect_header(out + ".hdr", 37, 29, 3, type.code, "bil");
+  }
+  const RunResult info = expect_success({"info", file, "--json"});
+  for (const auto& image : nlohmann::json::parse(info.out)["images"])
+    EXPECT_EQ(image["dtype"], type.name) << image.dump();
+}
+
+INSTANTIATE_TEST_SUITE_P(CliEveryEnviType, CliRoundTripTest, ::testing::ValuesIn(kEnviTypes),
+                         [](const ::testing::TestParamInfo<EnviType>& info) {
+                           return std::string(info.param.name);
+                         });
+
+// i8 has no ENVI code: "tessera data type = i8" beside code 1, both ways.
+TEST_F(CliTest, SignedBytesUseTheTesseraDataTypeField) {
+  const EnviType i8{1, "i8", 1, false};
+  const Raster raster = random_raster(i8, 20, 18, 2, 8);
+  const std::string file = path("i8.tsr"), src = path("signed.raw"), out = path("signed_out");
+  write_file(src, encode(raster, "bip"));
+  write_file(src + ".hdr", envi_header(raster, 1, "bip", 0, "tessera data type = i8\n"));
+  expect_success({"import", file, src, "--tile", "16"});  // creates the missing FILE
+  const auto json = nlohmann::json::parse(expect_success({"info", file, "--json"}).out);
+  ASSERT_EQ(json["images"].size(), 1u);
+  EXPECT_EQ(json["images"][0]["name"], "signed");
+  EXPECT_EQ(json["images"][0]["dtype"], "i8");
+  expect_success({"export", file, out});
+  EXPECT_TRUE(same_bytes(encode(raster, "bip"), read_file(out)));
+  EXPECT_EQ(parse_header(read_file(out + ".hdr"))["tessera data type"], "i8");
+}
+
+// Header syntax: the .hdr found by replacing the extension, case-insensitive keys with
+// several spaces, comments, braced values over several lines, a header offset.
+TEST_F(CliTest, ImportReadsRealWorldHeaders) {
+  const Raster raster = random_raster(kEnviTypes[5], 33, 17, 4, 77);  // u16
+  const std::string src = path("scene.img"), file = path("h.tsr"), out = path("scene_out");
+  write_file(src, std::string(100, 'H') + encode(raster, "bil", true));
+  write_file(path("scene.hdr"),
+             "ENVI\r\n"
+             "description = {\r\n  A scene, with = signs and\r\n  several lines }\r\n"
+             "; a comment\r\n"
+             "Samples = 33\r\nLINES=17\r\n  BANDS   =  4\r\n"
+             "Header   Offset = 100\r\n"
+             "file type = ENVI Standard\r\n"
+             "Data Type = 12\r\n"
+             "Interleave = BIL\r\n"
+             "sensor type = Unknown\r\n"
+             "Byte Order = 1\r\n"
+             "wavelength = {\r\n 450.0, 550.0,\r\n 650.0, 750.0}\r\n");
+  expect_success({"import", file, src, "--tile", "16", "--codec", "zstd:5"});
+  expect_success({"export", file, out, "--image", "scene", "--interleave", "bsq"});
+  EXPECT_TRUE(same_bytes(encode(raster, "bsq"), read_file(out)));
+  const auto json = nlohmann::json::parse(expect_success({"info", file, "--json"}).out);
+  EXPECT_EQ(json["images"][0]["codec"], "zstd:5");
+  EXPECT_EQ(json["images"][0]["dtype"], "u16");
+  EXPECT_EQ(json["images"][0]["bands"], 4);
+}
+
+// ---------------------------------------------------------------------------------------------
+// Export: regions, bands, interleaves
+
+// A raster imported at a negative origin, read back through regions that cross its edges,
+// band subsets in any order and every interleave.
+TEST_F(CliTest, ExportRegionBandsAndInterleave) {
+  const Raster raster = random_raster(kEnviTypes[5], 50, 40, 4, 5);  // u16
+  const std::string file = path("r.tsr"), src = path("img.raw");
+  write_file(src, encode(raster, "bsq"));
+  write_file(src + ".hdr", envi_header(raster, 12, "bsq"));
+  expect_success({"create", file});
+  expect_success({"import", file, src, "--tile", "16", "--origin", "-20,-7"});
+
+  struct Case {
+    int64_t x, y, w, h;
+    std::vector<uint32_t> bands;
+    std::string interleave;
+  };
+  const Case cases[] = {
+      {-25, -10, 30, 20, {2, 0}, "bsq"},      // crosses the top-left corner
+      {10, 5, 40, 38, {3}, "bil"},            // beyond the bottom-right corner
+      {-20, -7, 50, 40, {3, 2, 1, 0}, "bip"}, // exactly the raster, bands reversed
+      {0, 0, 1, 1, {1, 3}, "bil"},            // one pixel
+      {-3, 1, 17, 33, {0, 1, 2, 3}, "bsq"},   // inside, unaligned
+      {100, 100, 8, 8, {0}, "bip"},           // wholly outside: all fill
+  };
+  for (const Case& c : cases) {
+    const std::string out = path("out"), region = std::to_string(c.x) + "," +
+                                                  std::to_string(c.y) + "," +
+                                                  std::to_string(c.w) + "," + std::to_string(c.h);
+    std::string bands;
+    for (uint32_t b : c.bands) bands += (bands.empty() ? "" : ",") + std::to_string(b);
+    expect_success({"export", file, out, "--region", region, "--bands", bands, "--interleave",
+                    c.interleave});
+    EXPECT_TRUE(same_bytes(expected_export(raster, -20, -7, c.x, c.y, c.w, c.h, c.bands,
+                                           c.interleave),
+                           read_file(out)))
+        << region << " bands " << bands << " " << c.interleave;
+    expect_header(out + ".hdr", c.w, c.h, c.bands.size(), 12, c.interleave);
+  }
+
+  // Defaults: the exact bounds of the data, every band, bip.
+  const std::string out = path("default_out");
+  expect_success({"export", file, out});
+  EXPECT_TRUE(same_bytes(expected_export(raster, -20, -7, -20, -7, 50, 40, {0, 1, 2, 3}, "bip"),
+                         read_file(out)));
+  expect_header(out + ".hdr", 50, 40, 4, 12, "bip");
+}
+
+// Without --region the export covers the exact bounding box of the non-fill pixels.
+TEST_F(CliTest, ExportDefaultsToExactBounds) {
+  Raster raster(1, 40, 30, 2);
+  for (int64_t y = 7; y < 25; ++y)
+    for (int64_t x = 5; x < 33; ++x) *raster.at(uint32_t((x + y) % 2), x, y) = uint8_t(1 + (x * y) % 200);
+  const std::string file = path("b.tsr"), src = path("sparse.raw"), out = path("sparse_out");
+  write_file(src, encode(raster, "bip"));
+  write_file(src + ".hdr", envi_header(raster, 1, "bip"));
+  expect_success({"import", file, src, "--tile", "16", "--origin", "1000,-1000"});
+  expect_success({"export", file, out, "--interleave", "bsq"});
+  EXPECT_TRUE(same_bytes(expected_export(raster, 1000, -1000, 1005, -993, 28, 18, {0, 1}, "bsq"),
+                         read_file(out)));
+  expect_header(out + ".hdr", 28, 18, 2, 1, "bsq");
+  const auto json = nlohmann::json::parse(expect_success({"info", file, "--json"}).out);
+  EXPECT_EQ(json["images"][0]["bounds"],
+            (nlohmann::json{{"x", 1005}, {"y", -993}, {"width", 28}, {"height", 18}}));
+}
+
+// Coordinates far from the origin work end to end.
+TEST_F(CliTest, ImportAndExportAtHugeCoordinates) {
+  const Raster raster = random_raster(kEnviTypes[2], 21, 19, 2, 9);  // i32
+  const std::string file = path("huge.tsr"), src = path("far.raw"), out = path("far_out");
+  write_file(src, encode(raster, "bip"));
+  write_file(src + ".hdr", envi_header(raster, 3, "bip"));
+  const int64_t x = int64_t(1) << 62, y = -(int64_t(1) << 62) + 5;
+  expect_success({"import", file, src, "--tile", "16", "--origin",
+                  std::to_string(x) + "," + std::to_string(y)});
+  expect_success({"export", file, out});
+  EXPECT_TRUE(same_bytes(encode(raster, "bip"), read_file(out)));
+  expect_success({"export", file, out, "--region",
+                  std::to_string(x - 3) + "," + std::to_string(y + 2) + ",10,30", "--bands", "1"});
+  EXPECT_TRUE(same_bytes(expected_export(raster, x, y, x - 3, y + 2, 10, 30, {1}, "bip"),
+                         read_file(out)));
+}
+
+// --frame appends a frame to an existing image; each frame exports what was imported into it.
+TEST_F(CliTest, ImportIntoFramesExportsEachFrame) {
+  const Raster first = random_raster(kEnviTypes[0], 24, 20, 2, 11);
+  Raster second = first;
+  for (int64_t x = 3; x < 9; ++x) *second.at(1, x, 4) = 0xEE;  // frame 1 edits a few pixels
+  const std::string file = path("f.tsr"), a = path("a.raw"), b = path("b.raw");
+  write_file(a, encode(first, "bil"));
+  write_file(a + ".hdr", envi_header(first, 1, "bil"));
+  write_file(b, encode(second, "bil"));
+  write_file(b + ".hdr", envi_header(second, 1, "bil"));
+  expect_success({"import", file, a, "--tile", "16", "--image", "anim"});
+  expect_success({"import", file, b, "--image", "anim", "--frame", "1"});
+  const auto json = nlohmann::json::parse(expect_success({"info", file, "--json"}).out);
+  EXPECT_EQ(json["images"][0]["frames"], 2);
+  const std::pair<std::string, const Raster*> frames[] = {{"0", &first}, {"1", &second}};
+  for (const auto& [frame, raster] : frames) {
+    const std::string out = path("frame" + frame);
+    expect_success({"export", file, out, "--frame", frame, "--interleave", "bil"});
+    EXPECT_TRUE(same_bytes(encode(*raster, "bil"), read_file(out))) << "frame " << frame;
+  }
+}
+
+// ---------------------------------------------------------------------------------------------
+// info
+
+// A 64x64 u8 image of 16x16 tiles with a known mix: 4 distinct tiles, 4 copies of one tile,
+// 4 uniform tiles (two values) and a row of 4 all-fill tiles (absent).
+TEST_F(CliTest, InfoCountsTilesChunksAndBytes) {
+  Raster raster(1, 64, 64, 1);
+  for (int64_t y = 0; y < 64; ++y)
+    for (int64_t x = 0; x < 64; ++x) {
+      const int64_t tx = x / 16, ty = y / 16, px = x % 16, py = y % 16;
+      uint8_t v = 0;
+      if (ty == 0) v = uint8_t(1 + mix(uint64_t(y * 64 + x)) % 255);       // distinct
+      if (ty == 1) v = uint8_t(1 + mix(uint64_t(py * 16 + px + 5000)) % 255);  // duplicates
+      if (ty == 2) v = tx < 2 ? 7 : 9;                                         // uniform
+      *raster.at(0, x, y) = v;
+    }
+  const std::string file = path("info.tsr"), src = path("known.raw");
+  write_file(src, encode(raster, "bsq"));
+  write_file(src + ".hdr", envi_header(raster, 1, "bsq"));
+  expect_success({"create", file});
+  expect_success({"import", file, src, "--tile", "16", "--codec", "none"});
+
+  const RunResult json_run = expect_success({"info", file, "--json"});
+  EXPECT_EQ(json_run.err, "");
+  const auto json = nlohmann::json::parse(json_run.out);
+  EXPECT_EQ(json["file"], file);
+  ASSERT_EQ(json["images"].size(), 1u);
+  const auto& image = json["images"][0];
+  for (const char* key : {"name", "dtype", "bands", "tile_size", "interleave", "frames", "bounds",
+                          "codec", "tiles_uniform", "tiles_chunk", "chunks_unique", "bytes_raw",
+                          "bytes_stored", "compression_ratio", "dedup_ratio"})
+    EXPECT_TRUE(image.contains(key)) << key << " missing from " << image.dump();
+  EXPECT_EQ(image["name"], "known");
+  EXPECT_EQ(image["dtype"], "u8");
+  EXPECT_EQ(image["bands"], 1);
+  EXPECT_EQ(image["tile_size"], 16);
+  EXPECT_EQ(image["codec"], "none");
+  EXPECT_EQ(image["frames"], 1);
+  EXPECT_EQ(image["bounds"], (nlohmann::json{{"x", 0}, {"y", 0}, {"width", 64}, {"height", 48}}));
+  EXPECT_EQ(image["tiles_uniform"], 4);
+  EXPECT_EQ(image["tiles_chunk"], 8);
+  EXPECT_EQ(image["chunks_unique"], 5);
+  EXPECT_EQ(image["bytes_raw"], 12 * 256);
+  const uint64_t stored = image["bytes_stored"].get<uint64_t>();
+  EXPECT_GE(stored, 5u * 256) << "5 uncompressed chunks of 256 bytes";
+  EXPECT_LT(stored, 12u * 256) << "uniform and duplicate tiles must cost less than raw";
+  EXPECT_DOUBLE_EQ(image["compression_ratio"].get<double>(), 3072.0 / double(stored));
+  EXPECT_DOUBLE_EQ(image["dedup_ratio"].get<double>(), 8.0 / 5.0);
+
+  const RunResult text = expect_success({"info", file});
+  EXPECT_EQ(text.err, "");
+  for (const char* needle : {"image 'known'", "u8", "4 uniform, 8 chunk", "5 unique",
+                             "0,0,64x48", "3072", "1.60"})
+    EXPECT_NE(text.out.find(needle), std::string::npos) << needle << " not in:\n" << text.out;
+}
+
+TEST_F(CliTest, InfoOfAnEmptyContainer) {
+  const std::string file = path("empty.tsr");
+  expect_success({"create", file});
+  const auto json = nlohmann::json::parse(expect_success({"info", file, "--json"}).out);
+  EXPECT_EQ(json["file"], file);
+  EXPECT_TRUE(json["images"].is_array());
+  EXPECT_TRUE(json["images"].empty());
+}
+
+TEST_F(CliTest, HelpGoesToStdout) {
+  const RunResult r = tessera({"--help"});
+  EXPECT_EQ(r.code, 0) << r;
+  EXPECT_EQ(r.err, "");
+  for (const char* needle : {"usage: tessera", "create FILE", "import FILE SRC", "export FILE OUT",
+                             "info FILE", "--json", "--origin X,Y", "--region X,Y,W,H"})
+    EXPECT_NE(r.out.find(needle), std::string::npos) << needle;
+  const RunResult sub = tessera({"export", "--help"});
+  EXPECT_EQ(sub.code, 0) << sub;
+  EXPECT_NE(sub.out.find("usage: tessera"), std::string::npos);
+}
+
+// ---------------------------------------------------------------------------------------------
+// Errors: exit code 1 (failed) or 2 (command line), one line, nothing written
+
+TEST_F(CliTest, UsageErrors) {
+  const std::string file = path("u.tsr"), out = path("u_out"), src = path("u.raw");
+  const RunResult none = expect_failure({}, 2, {"command"});
+  EXPECT_TRUE(none.out.starts_with("usage: tessera")) << none;
+  expect_failure({"frobnicate", file}, 2, {"frobnicate"});
+  expect_failure({"create"}, 2, {"FILE"});
+  expect_failure({"create", file, "extra"}, 2, {"extra"});
+  expect_failure({"import", file}, 2, {"SRC"});
+  expect_failure({"info", file, "--bogus"}, 2, {"--bogus"});
+  expect_failure({"info", file, "--json=1"}, 2, {"--json"});
+  expect_failure({"export", file, out, "--frame"}, 2, {"--frame"});
+  expect_failure({"export", file, out, "--frame", "abc"}, 2, {"--frame", "abc"});
+  expect_failure({"export", file, out, "--frame", "-1"}, 2, {"--frame", "-1"});
+  expect_failure({"export", file, out, "--frame", "1 "}, 2, {"--frame"});
+  expect_failure({"export", file, out, "--frame", "99999999999"}, 2, {"--frame"});
+  expect_failure({"export", file, out, "--frame", "1", "--frame", "2"}, 2, {"--frame"});
+  expect_failure({"export", file, out, "--region", "1,2,3"}, 2, {"--region", "1,2,3"});
+  expect_failure({"export", file, out, "--region", "1,2,3,x"}, 2, {"--region"});
+  expect_failure({"export", file, out, "--region", "1,2,3,4,"}, 2, {"--region"});
+  expect_failure({"export", file, out, "--bands", "1,,2"}, 2, {"--bands", "1,,2"});
+  expect_failure({"export", file, out, "--bands", ""}, 2, {"--bands"});
+  expect_failure({"export", file, out, "--bands", "0,-1"}, 2, {"--bands"});
+  expect_failure({"export", file, out, "--interleave", "bpi"}, 2, {"bpi"});
+  expect_failure({"export", file, out, "--image", ""}, 2, {"--image"});
+  expect_failure({"import", file, src, "--tile", "16x"}, 2, {"--tile", "16x"});
+  expect_failure({"import", file, src, "--origin", "5"}, 2, {"--origin"});
+  expect_failure({"import", file, src, "--origin", "5,y"}, 2, {"--origin"});
+  expect_failure({"import", file, src, "--codec", "gzip"}, 2, {"gzip"});
+  expect_failure({"import", file, src, "--codec", "zstd:99"}, 2, {"99"});
+}
+
+TEST_F(CliTest, CreateRefusesAnExistingFile) {
+  const std::string file = path("c.tsr"), text = path("notes.txt");
+  expect_success({"create", file});
+  expect_failure({"create", file}, 1, {file});
+  write_file(text, "not a container\n");
+  expect_failure({"create", text}, 1, {text});
+  expect_failure({"create", path("no/such/dir.tsr")}, 1, {"dir.tsr"});
+}
+
+TEST_F(CliTest, NotAContainerIsRefusedWithoutALockFile) {
+  const std::string text = path("notes.txt"), missing = path("missing.tsr"), out = path("o");
+  write_file(text, std::string(8192, 'x'));
+  expect_failure({"info", text}, 1, {text});
+  const Raster raster = random_raster(kEnviTypes[0], 4, 4, 1, 1);
+  write_file(path("ok.raw"), encode(raster, "bsq"));
+  write_file(path("ok.raw.hdr"), envi_header(raster, 1, "bsq"));
+  expect_failure({"import", text, path("ok.raw")}, 1, {text});
+  expect_failure({"export", text, out}, 1, {text});
+  expect_failure({"info", missing}, 1, {missing});
+  expect_failure({"export", missing, out}, 1, {missing});
+  write_file(path("empty"), "");
+  expect_failure({"info", path("empty")}, 1, {path("empty")});
+}
+
+// A header that cannot be used must neither create FILE nor touch an existing one.
+TEST_F(CliTest, MalformedHeadersAreRefusedBeforeTouchingTheContainer) {
+  const Raster raster = random_raster(kEnviTypes[0], 10, 8, 2, 1);
+  const std::string src = path("bad.raw"), hdr = src + ".hdr";
+  const std::string fresh = path("fresh.tsr"), existing = path("existing.tsr");
+  write_file(src, encode(raster, "bsq"));
+  expect_success({"create", existing});
+  const std::string good = envi_header(raster, 1, "bsq");
+  auto replace = [&good](const std::string& from, const std::string& to) {
+    std::string h = good;
+    h.replace(h.find(from), from.size(), to);
+    return h;
+  };
+  struct Case {
+    std::string header;
+    std::vector<std::string> mentions;
+  };
+  const Case cases[] = {
+      {"ENVY\n" + good.substr(5), {hdr, "ENVI"}},
+      {replace("samples = 10\n", ""), {hdr, "samples"}},
+      {replace("samples = 10", "samples = ten"), {hdr, "samples", "ten"}},
+      {replace("lines = 8", "lines = 0"), {hdr, "lines", "'0'"}},
+      {replace("bands = 2", "bands = -2"), {hdr, "bands", "-2"}},
+      {replace("data type = 1", "data type = 6"), {hdr, "data type", "6"}},
+      {replace("data type = 1\n", ""), {hdr, "data type"}},
+      {replace("interleave = bsq", "interleave = bqs"), {hdr, "interleave", "bqs"}},
+      {replace("byte order = 0", "byte order = 2"), {hdr, "byte order", "2"}},
+      {replace("header offset = 0", "header offset = x1"), {hdr, "header offset", "x1"}},
+      {good + "description = { never closed\n", {hdr, "description", "}"}},
+      {good + "this line has no equals sign\n", {hdr, "this line has no equals sign"}},
+      {good + "tessera data type = i16\n", {hdr, "tessera data type", "i16"}},
+      // The raw file holds 160 bytes; 11 samples need 176.
+      {replace("samples = 10", "samples = 11"), {src, "176", "160"}},
+      {replace("header offset = 0", "header offset = 1"), {src, "161", "160"}},
+  };
+  for (const Case& c : cases) {
+    write_file(hdr, c.header);
+    expect_failure({"import", fresh, src}, 1, c.mentions);
+    expect_failure({"import", existing, src}, 1, c.mentions);
+  }
+  fs::remove(hdr);
+  expect_failure({"import", fresh, src}, 1, {src, ".hdr"});
+  expect_failure({"import", fresh, path("absent.raw")}, 1, {"absent"});
+}
+
+// Import errors found after the container is opened: nothing of the import stays.
+TEST_F(CliTest, ImportThatCannotFitTheImageChangesNothing) {
+  const Raster bytes = random_raster(kEnviTypes[0], 20, 20, 1, 1);
+  const Raster words = random_raster(kEnviTypes[5], 20, 20, 1, 2);
+  const std::string file = path("m.tsr"), a = path("a.raw"), b = path("b.raw");
+  write_file(a, encode(bytes, "bsq"));
+  write_file(a + ".hdr", envi_header(bytes, 1, "bsq"));
+  write_file(b, encode(words, "bsq"));
+  write_file(b + ".hdr", envi_header(words, 12, "bsq"));
+  expect_success({"import", file, a, "--tile", "16", "--image", "same"});
+  expect_failure({"import", file, b, "--image", "same"}, 1, {"same", "u16", "u8"});
+  expect_failure({"import", file, a, "--image", "same", "--frame", "5"}, 1, {"same", "5"});
+  expect_failure({"import", file, a, "--image", "same", "--codec", "zstd"}, 1, {"same", "zstd"});
+  // A new image with an impossible tile size: the file created for it is removed again.
+  expect_failure({"import", path("new.tsr"), a, "--tile", "100"}, 1, {"100"});
+}
+
+TEST_F(CliTest, ExportErrorsWriteNoOutput) {
+  const Raster raster = random_raster(kEnviTypes[0], 20, 20, 3, 3);
+  const std::string file = path("e.tsr"), src = path("pic.raw"), out = path("out.raw");
+  write_file(src, encode(raster, "bip"));
+  write_file(src + ".hdr", envi_header(raster, 1, "bip"));
+  expect_success({"import", file, src, "--tile", "16"});
+  expect_failure({"export", file, out, "--image", "nope"}, 1, {"nope"});
+  expect_failure({"export", file, out, "--region", "0,0,0,5"}, 1, {"region", "0,0,0x5"});
+  expect_failure({"export", file, out, "--region", "0,0,5,-1"}, 1, {"region"});
+  expect_failure({"export", file, out, "--bands", "0,3"}, 1, {"band 3", "pic"});
+  expect_failure({"export", file, out, "--frame", "1"}, 1, {"frame 1", "pic"});
+  expect_failure({"export", file, path("no/such/dir/out.raw")}, 1, {"out.raw"});
+  // A failed export leaves an existing OUT as it was.
+  write_file(out, "previous contents");
+  expect_failure({"export", file, out, "--bands", "9"}, 1, {"band 9"});
+
+  // Two images: the one to export must be named; an image with no data has no bounds.
+  Raster zeros(1, 20, 20, 1);
+  const std::string blank = path("blank.raw");
+  write_file(blank, encode(zeros, "bsq"));
+  write_file(blank + ".hdr", envi_header(zeros, 1, "bsq"));
+  expect_success({"import", file, blank, "--tile", "16"});
+  expect_failure({"export", file, out}, 1, {"pic", "blank"});
+  expect_failure({"export", file, out, "--image", "blank"}, 1, {"blank"});
+  expect_success({"export", file, out, "--image", "blank", "--region", "0,0,4,4"});
+  EXPECT_EQ(read_file(out), std::string(16, '\0'));
+}
+
+}  // namespace

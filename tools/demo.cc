@@ -1,0 +1,867 @@
+// tessera-demo — the main job of the README's quick start, and a measuring stick.
+//
+//   tessera-demo ingest FILE [--width 40000] [--height 30000] [--tile 256]
+//       Creates FILE with one image "scan" (u8, 3 bands, chunky tiles, LZ4) and streams a
+//       synthetic slide scan into it strip by strip (tile-size rows x full width), committing
+//       every few strips, so memory stays bounded whatever the size. Then times raw
+//       LZ4_compress_default on one core over every 16th tile of the same scan, laid out as
+//       Tessera stores it, as a baseline.
+//   tessera-demo check FILE [--regions 1000] [--size 512] [--seed 1]
+//       Opens FILE read-only, reads random unaligned regions (alternately BIP and BSQ) and
+//       compares every sample with the generator. Then times raw LZ4_decompress_safe of the
+//       tiles those regions touch, as a baseline.
+//
+// Both print short lines for people and end with one "RESULT key=value ..." line for scripts.
+// Exit codes: 0 success, 1 a check or library call failed, 2 bad usage.
+//
+// The scan is a pure function pixel(x, y, band) of the image size and tile size, cheap enough
+// (integer hashing only) to recompute every pixel the check reads:
+//  - a margin two tiles wide of pure white (255,255,255): whole tiles that are exactly uniform;
+//  - a near-white background (234..245) with illumination shading and sparse sensor noise;
+//  - a few dozen stained "tissue" blobs (unions of discs), pink with a smooth stain-density
+//    texture and dark purple nuclei;
+//  - a calibration target stamped at tile-aligned positions: tiles that are exact duplicates.
+// Only the public API (tessera/tessera.h) is used, plus liblz4 for the baselines.
+
+#include <lz4.h>
+
+#include <algorithm>
+#include <atomic>
+#include <bit>
+#include <charconv>
+#include <chrono>
+#include <condition_variable>
+#include <cstdint>
+#include <cstdio>
+#include <cstdlib>
+#include <cstring>
+#include <filesystem>
+#include <mutex>
+#include <optional>
+#include <string>
+#include <string_view>
+#include <thread>
+#include <vector>
+
+#include "tessera/tessera.h"
+
+namespace {
+
+using tessera::Region;
+
+constexpr const char* kImageName = "scan";
+constexpr int kBands = 3;
+
+// ---------------------------------------------------------------------------------------------
+// Small helpers
+
+using Clock = std::chrono::steady_clock;
+double seconds_since(Clock::time_point start) {
+  return std::chrono::duration<double>(Clock::now() - start).count();
+}
+
+double mb(uint64_t bytes) { return double(bytes) / 1e6; }
+
+// SplitMix64: placement of the tissue and the check's random regions.
+constexpr uint64_t mix64(uint64_t z) {
+  z += 0x9E3779B97F4A7C15ull;
+  z = (z ^ (z >> 30)) * 0xBF58476D1CE4E5B9ull;
+  z = (z ^ (z >> 27)) * 0x94D049BB133111EBull;
+  return z ^ (z >> 31);
+}
+// A cheap 32-bit hash of a lattice point: the per-pixel randomness of the scan.
+inline uint32_t hash32(int64_t x, int64_t y, uint32_t salt) {
+  uint32_t h = (uint32_t(x) * 0x9E3779B1u) ^ (uint32_t(y) * 0x85EBCA77u + salt);
+  h ^= h >> 15;
+  h *= 0x2C1B3C6Du;
+  h ^= h >> 12;
+  h *= 0x297A2D39u;
+  return h ^ (h >> 15);
+}
+
+struct Rng {
+  uint64_t state;
+  uint64_t next() { return mix64(state++ * 0x9E3779B97F4A7C15ull); }
+  int64_t below(int64_t n) { return n <= 0 ? 0 : int64_t(next() % uint64_t(n)); }
+};
+
+[[noreturn]] void die(const std::string& message, int code = 1) {
+  std::fprintf(stderr, "tessera-demo: %s\n", message.c_str());
+  std::exit(code);
+}
+void check_ok(const tessera::Status& status, const std::string& what) {
+  if (!status.is_ok()) die(what + ": " + status.to_string());
+}
+
+// ---------------------------------------------------------------------------------------------
+// The synthetic scan
+
+class SyntheticScan {
+ public:
+  // `tile` is a power of two.
+  SyntheticScan(int64_t width, int64_t height, int64_t tile)
+      : width_(width), height_(height), tile_(tile), tile_shift_(std::countr_zero(uint64_t(tile))),
+        tiles_x_((width + tile - 1) / tile), tiles_y_((height + tile - 1) / tile) {
+    for (int j = 0; j < kLattice; ++j)
+      for (int i = 0; i < kLattice; ++i) lattice_[size_t(j * kLattice + i)] = uint8_t(hash32(i, j, 17));
+    classify_tiles();
+    place_tissue();
+  }
+
+  int64_t width() const { return width_; }
+  int64_t height() const { return height_; }
+  int64_t tile() const { return tile_; }
+  int64_t tiles_x() const { return tiles_x_; }
+  int64_t tiles_y() const { return tiles_y_; }
+
+  // The value of one sample; 0 (the image's fill) outside the scan.
+  uint8_t pixel(int64_t x, int64_t y, int band) const {
+    uint8_t rgb[kBands] = {0, 0, 0};
+    if (inside(x, y)) pixel_in_tile(x, y, tile_of(x, y), rgb);
+    return rgb[band];
+  }
+
+  // Renders `r` (any rectangle; pixels outside the scan are 0) as BIP RGB into dst, lines
+  // `line_stride` bytes apart. The same values as pixel(): both go through pixel_in_tile(),
+  // this one with the tile's class looked up once per run of pixels in one tile.
+  void render(const Region& r, uint8_t* dst, size_t line_stride) const {
+    for (int64_t y = r.y; y < r.y_end(); ++y) {
+      uint8_t* out = dst + size_t(y - r.y) * line_stride;
+      int64_t x = r.x;
+      while (x < r.x_end()) {
+        if (y < 0 || y >= height_ || x < 0 || x >= width_) {  // outside the scan: fill
+          int64_t end = x < 0 ? std::min<int64_t>(0, r.x_end()) : r.x_end();
+          if (y < 0 || y >= height_) end = r.x_end();
+          std::memset(out, 0, size_t(end - x) * kBands);
+          out += (end - x) * kBands;
+          x = end;
+          continue;
+        }
+        const int64_t end = std::min({r.x_end(), ((x >> tile_shift_) + 1) << tile_shift_, width_});
+        const size_t t = tile_of(x, y);
+        switch (kinds_[t]) {
+          case Kind::kMargin:
+            std::memset(out, 255, size_t(end - x) * kBands);
+            out += (end - x) * kBands;
+            x = end;
+            break;
+          case Kind::kCalibration:
+            for (; x < end; ++x, out += kBands) calibration(x, y, out);
+            break;
+          case Kind::kSlide:
+            if (disc_offsets_[t] == disc_offsets_[t + 1]) {
+              for (; x < end; ++x, out += kBands) background(x, y, noise_bits(x, y), out);
+            } else {
+              for (; x < end; ++x, out += kBands) slide(x, y, t, out);
+            }
+            break;
+        }
+      }
+    }
+  }
+
+  // Counts of the tile kinds the generator made.
+  uint64_t margin_tiles() const { return count_kind(Kind::kMargin); }
+  uint64_t calibration_tiles() const { return count_kind(Kind::kCalibration); }
+  size_t blob_count() const { return blobs_.size(); }
+
+ private:
+  enum class Kind : uint8_t { kMargin, kCalibration, kSlide };
+  struct Disc {
+    int64_t cx, cy, r2;
+    uint16_t blob;
+  };
+  struct Blob {
+    int stain;  // 0..63: how strongly hematoxylin tints this blob
+  };
+  static constexpr int kLattice = 256;  // the density lattice repeats every 256 * 64 pixels
+
+  static int64_t floor_div(int64_t a, int64_t b) { return a >= 0 ? a / b : -((-a + b - 1) / b); }
+  static uint8_t clamp8(int v) { return uint8_t(v < 0 ? 0 : v > 255 ? 255 : v); }
+
+  bool inside(int64_t x, int64_t y) const { return x >= 0 && y >= 0 && x < width_ && y < height_; }
+  size_t tile_of(int64_t x, int64_t y) const {
+    return size_t((y >> tile_shift_) * tiles_x_ + (x >> tile_shift_));
+  }
+  uint64_t count_kind(Kind k) const { return uint64_t(std::count(kinds_.begin(), kinds_.end(), k)); }
+
+  // Margin: the outer two rings of tiles. Calibration target: every 12th tile inside, both ways.
+  void classify_tiles() {
+    const int64_t margin = 2;
+    kinds_.assign(size_t(tiles_x_ * tiles_y_), Kind::kSlide);
+    for (int64_t ty = 0; ty < tiles_y_; ++ty) {
+      for (int64_t tx = 0; tx < tiles_x_; ++tx) {
+        Kind& k = kinds_[size_t(ty * tiles_x_ + tx)];
+        if (tx < margin || ty < margin || tx >= tiles_x_ - margin || ty >= tiles_y_ - margin) {
+          k = Kind::kMargin;
+        } else if (tx % 12 == 6 && ty % 12 == 6) {
+          k = Kind::kCalibration;  // a whole tile: only margin tiles reach past the scan
+        }
+      }
+    }
+  }
+
+  // 36 blobs, each a union of 3..7 discs, inside the margin. Deterministic: the placement
+  // depends only on the scan's size.
+  void place_tissue() {
+    disc_offsets_.assign(size_t(tiles_x_ * tiles_y_ + 1), 0);
+    const int64_t inset = 3 * tile_;
+    if (width_ <= 2 * inset || height_ <= 2 * inset) return;
+    Rng rng{0x7E55E7A0ull ^ uint64_t(width_) * 31 ^ uint64_t(height_) * 131};
+    const int64_t small_side = std::min(width_, height_);
+    for (uint16_t b = 0; b < 36; ++b) {
+      blobs_.push_back(Blob{int(rng.below(64))});
+      const int64_t cx = inset + rng.below(width_ - 2 * inset);
+      const int64_t cy = inset + rng.below(height_ - 2 * inset);
+      const int64_t radius = small_side * (20 + rng.below(50)) / 1000;  // 2% .. 7% of the short side
+      const int64_t discs = 3 + rng.below(5);
+      for (int64_t d = 0; d < discs; ++d) {
+        const int64_t r = std::max<int64_t>(2, radius * (40 + rng.below(60)) / 100);
+        discs_.push_back(Disc{cx + rng.below(radius + 1) - radius / 2,
+                              cy + rng.below(radius + 1) - radius / 2, r * r, b});
+      }
+    }
+    // Per tile, the discs that may cover it, as compressed rows.
+    std::vector<std::vector<uint16_t>> lists(size_t(tiles_x_ * tiles_y_));
+    for (size_t i = 0; i < discs_.size(); ++i) {
+      const Disc& d = discs_[i];
+      int64_t r = 0;
+      while (r * r < d.r2) ++r;
+      const int64_t tx0 = std::max<int64_t>(0, floor_div(d.cx - r, tile_));
+      const int64_t tx1 = std::min(tiles_x_ - 1, floor_div(d.cx + r, tile_));
+      const int64_t ty0 = std::max<int64_t>(0, floor_div(d.cy - r, tile_));
+      const int64_t ty1 = std::min(tiles_y_ - 1, floor_div(d.cy + r, tile_));
+      for (int64_t ty = ty0; ty <= ty1; ++ty)
+        for (int64_t tx = tx0; tx <= tx1; ++tx) lists[size_t(ty * tiles_x_ + tx)].push_back(uint16_t(i));
+    }
+    for (size_t t = 0; t < lists.size(); ++t) {
+      disc_offsets_[t + 1] = disc_offsets_[t] + uint32_t(lists[t].size());
+      disc_ids_.insert(disc_ids_.end(), lists[t].begin(), lists[t].end());
+    }
+  }
+
+  // Random bits for the sensor noise of pixel (x, y): 4 per band, in bits 0..11. One hash
+  // serves two neighbouring pixels.
+  static uint32_t noise_bits(int64_t x, int64_t y) { return hash32(x >> 1, y, 0) >> ((x & 1) * 12); }
+  // Sparse sensor noise: one sample in eight is off by one.
+  static int noise(uint32_t h, int band) {
+    static constexpr int8_t kNoise[16] = {0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 1, -1};
+    return kNoise[(h >> (4 * band)) & 15];
+  }
+
+  // Smooth stain density 0..255: value noise on a 64-pixel lattice, bilinearly interpolated.
+  int density(int64_t x, int64_t y) const {
+    const int lx = int((x >> 6) & (kLattice - 1)), ly = int((y >> 6) & (kLattice - 1));
+    const int lx1 = (lx + 1) & (kLattice - 1), ly1 = (ly + 1) & (kLattice - 1);
+    const int fx = int(x & 63), fy = int(y & 63);
+    const int a = lattice_[size_t(ly * kLattice + lx)], b = lattice_[size_t(ly * kLattice + lx1)];
+    const int c = lattice_[size_t(ly1 * kLattice + lx)], d = lattice_[size_t(ly1 * kLattice + lx1)];
+    const int top = a * (64 - fx) + b * fx, bottom = c * (64 - fx) + d * fx;
+    return (top * (64 - fy) + bottom * fy) >> 12;
+  }
+
+  // Near-white glass: 236..243, brightest in the middle (illumination), plus sensor noise.
+  void background(int64_t x, int64_t y, uint32_t h, uint8_t* out) const {
+    const int64_t dx = x - width_ / 2, dy = y - height_ / 2;
+    const int shade = int(std::min<int64_t>(7, ((dx < 0 ? -dx : dx) >> 12) + ((dy < 0 ? -dy : dy) >> 12)));
+    const int base = 243 - shade;
+    out[0] = uint8_t(base + 1 + noise(h, 0));
+    out[1] = uint8_t(base + noise(h, 1));
+    out[2] = uint8_t(base + 2 + noise(h, 2));
+  }
+
+  // Stained tissue: eosin pink darkening with density, some blobs tinted by hematoxylin, and
+  // dark purple nuclei (at most one per 16x16 cell, radius about 2 to 4.5 pixels).
+  void tissue(int64_t x, int64_t y, uint32_t h, const Blob& blob, uint8_t* out) const {
+    const int d = density(x, y);
+    int r = 240 - (d * 40 >> 8) - blob.stain / 2;
+    int g = 185 - (d * 85 >> 8) - blob.stain / 3;
+    int b = 215 - (d * 45 >> 8);
+    const uint32_t hc = hash32(x >> 4, y >> 4, 0x5EED);
+    if ((hc & 3) != 0) {
+      const int du = int(x & 15) - 4 - int((hc >> 2) & 7);
+      const int dv = int(y & 15) - 4 - int((hc >> 5) & 7);
+      if (du * du + dv * dv <= 5 + int((hc >> 8) & 15)) {
+        r = 90 + int((hc >> 12) & 31) + (d >> 3);
+        g = 50 + int((hc >> 17) & 15);
+        b = 135 + int((hc >> 21) & 31);
+      }
+    }
+    out[0] = clamp8(r + 2 * noise(h, 0));
+    out[1] = clamp8(g + 2 * noise(h, 1));
+    out[2] = clamp8(b + 2 * noise(h, 2));
+  }
+
+  // A 4x4 colour checker with dark grid lines: a function of the position inside the tile only,
+  // so every calibration tile holds the same bytes.
+  void calibration(int64_t x, int64_t y, uint8_t* out) const {
+    static constexpr uint8_t kPatches[16][3] = {
+        {115, 82, 68},   {194, 150, 130}, {98, 122, 157}, {87, 108, 67},
+        {133, 128, 177}, {103, 189, 170}, {214, 126, 44}, {80, 91, 166},
+        {193, 90, 99},   {94, 60, 108},   {157, 188, 64}, {224, 163, 46},
+        {56, 61, 150},   {70, 148, 73},   {175, 54, 60},  {231, 199, 31}};
+    const int64_t u = x & (tile_ - 1), v = y & (tile_ - 1);
+    const int64_t cell = tile_ / 4;
+    if (u % cell < 2 || v % cell < 2) {
+      out[0] = out[1] = out[2] = 20;
+      return;
+    }
+    const uint8_t* p = kPatches[(v / cell) * 4 + u / cell];
+    const int ramp = int((u % cell) * 16 / cell);  // a gentle ramp inside each patch
+    out[0] = clamp8(p[0] + ramp);
+    out[1] = clamp8(p[1] + ramp);
+    out[2] = clamp8(p[2] + ramp);
+  }
+
+  // Background or tissue, whichever disc of tile t covers (x, y).
+  void slide(int64_t x, int64_t y, size_t t, uint8_t* out) const {
+    const uint32_t h = noise_bits(x, y);
+    for (uint32_t i = disc_offsets_[t]; i < disc_offsets_[t + 1]; ++i) {
+      const Disc& d = discs_[disc_ids_[i]];
+      const int64_t dx = x - d.cx, dy = y - d.cy;
+      if (dx * dx + dy * dy < d.r2) {
+        tissue(x, y, h, blobs_[d.blob], out);
+        return;
+      }
+    }
+    background(x, y, h, out);
+  }
+
+  // The one definition of a pixel inside the scan; t is the tile holding (x, y).
+  void pixel_in_tile(int64_t x, int64_t y, size_t t, uint8_t* out) const {
+    switch (kinds_[t]) {
+      case Kind::kMargin:
+        out[0] = out[1] = out[2] = 255;
+        return;
+      case Kind::kCalibration:
+        calibration(x, y, out);
+        return;
+      case Kind::kSlide:
+        slide(x, y, t, out);
+        return;
+    }
+  }
+
+  int64_t width_, height_, tile_;
+  int tile_shift_;
+  int64_t tiles_x_, tiles_y_;
+  std::vector<uint8_t> lattice_ = std::vector<uint8_t>(size_t(kLattice * kLattice));
+  std::vector<Kind> kinds_;             // per tile, row-major
+  std::vector<Blob> blobs_;
+  std::vector<Disc> discs_;
+  std::vector<uint32_t> disc_offsets_;  // per tile t: its discs are disc_ids_[off[t] .. off[t+1])
+  std::vector<uint16_t> disc_ids_;
+};
+
+// ---------------------------------------------------------------------------------------------
+// Command-line parsing
+
+struct Args {
+  std::string command, file;
+  std::vector<std::pair<std::string, int64_t>> options;
+};
+
+[[noreturn]] void usage() {
+  std::fprintf(stderr,
+               "usage: tessera-demo ingest FILE [--width 40000] [--height 30000] [--tile 256]\n"
+               "       tessera-demo check FILE [--regions 1000] [--size 512] [--seed 1]"
+               " [--width W --height H]\n");
+  std::exit(2);
+}
+
+int64_t option(const Args& args, std::string_view name, int64_t fallback) {
+  for (const auto& [key, value] : args.options)
+    if (key == name) return value;
+  return fallback;
+}
+bool has_option(const Args& args, std::string_view name) {
+  for (const auto& kv : args.options)
+    if (kv.first == name) return true;
+  return false;
+}
+
+Args parse_args(int argc, char** argv, const std::vector<std::string_view>& allowed) {
+  Args args;
+  args.command = argv[1];
+  if (argc < 3) usage();
+  args.file = argv[2];
+  for (int i = 3; i < argc; ++i) {
+    std::string_view key = argv[i];
+    if (key.substr(0, 2) != "--" || i + 1 >= argc) usage();
+    key.remove_prefix(2);
+    if (std::find(allowed.begin(), allowed.end(), key) == allowed.end()) {
+      die("unknown option --" + std::string(key), 2);
+    }
+    std::string_view text = argv[++i];
+    int64_t value = 0;
+    auto [end, ec] = std::from_chars(text.data(), text.data() + text.size(), value);
+    if (ec != std::errc() || end != text.data() + text.size()) {
+      die("--" + std::string(key) + ": not an integer: '" + std::string(text) + "'", 2);
+    }
+    args.options.emplace_back(std::string(key), value);
+  }
+  return args;
+}
+
+// ---------------------------------------------------------------------------------------------
+// ingest
+
+// A fixed set of strip buffers passed between the generator thread and the writer.
+class StripQueue {
+ public:
+  struct Strip {
+    int64_t index = -1;
+    std::vector<uint8_t> data;
+  };
+
+  StripQueue(size_t buffers, size_t bytes) {
+    for (size_t i = 0; i < buffers; ++i) {
+      auto s = std::make_unique<Strip>();
+      s->data.resize(bytes);
+      free_.push_back(std::move(s));
+    }
+  }
+  std::unique_ptr<Strip> take_free() { return take(free_); }
+  void put_full(std::unique_ptr<Strip> s) { put(full_, std::move(s)); }
+  std::unique_ptr<Strip> take_full() { return take(full_); }
+  void put_free(std::unique_ptr<Strip> s) { put(free_, std::move(s)); }
+
+ private:
+  std::unique_ptr<Strip> take(std::vector<std::unique_ptr<Strip>>& from) {
+    std::unique_lock lock(mutex_);
+    cv_.wait(lock, [&] { return !from.empty(); });
+    auto s = std::move(from.front());
+    from.erase(from.begin());
+    return s;
+  }
+  void put(std::vector<std::unique_ptr<Strip>>& to, std::unique_ptr<Strip> s) {
+    {
+      std::lock_guard lock(mutex_);
+      to.push_back(std::move(s));
+    }
+    cv_.notify_all();
+  }
+  std::mutex mutex_;
+  std::condition_variable cv_;
+  std::vector<std::unique_ptr<Strip>> free_, full_;
+};
+
+struct Lz4Baseline {
+  uint64_t tiles = 0, raw_bytes = 0, compressed_bytes = 0;
+  double seconds = 0;
+};
+
+// LZ4_compress_default on one core over one tile in `step` (picked by a hash of the tile's
+// position, so the sample does not line up with the scan's columns), each tile rendered exactly
+// as Tessera stores it: chunky RGB, tile x tile, fill beyond the scan.
+Lz4Baseline lz4_compress_baseline(const SyntheticScan& scan, uint64_t step) {
+  Lz4Baseline out;
+  const int64_t t = scan.tile();
+  const size_t tile_bytes = size_t(t * t * kBands);
+  std::vector<uint8_t> raw(tile_bytes);
+  std::vector<char> packed(size_t(LZ4_compressBound(int(tile_bytes))), 0);
+  const int64_t count = scan.tiles_x() * scan.tiles_y();
+  for (int64_t i = 0; i < count; ++i) {
+    if (mix64(uint64_t(i) ^ 0xBA5E11E5ull) % step != 0) continue;
+    scan.render(Region{(i % scan.tiles_x()) * t, (i / scan.tiles_x()) * t, t, t}, raw.data(),
+                size_t(t * kBands));
+    auto start = Clock::now();
+    int n = LZ4_compress_default(reinterpret_cast<const char*>(raw.data()), packed.data(),
+                                 int(tile_bytes), int(packed.size()));
+    out.seconds += seconds_since(start);
+    if (n <= 0) die("LZ4_compress_default failed");
+    out.tiles += 1;
+    out.raw_bytes += tile_bytes;
+    out.compressed_bytes += uint64_t(n);
+  }
+  return out;
+}
+
+int run_ingest(const Args& args) {
+  const int64_t width = option(args, "width", 40000);
+  const int64_t height = option(args, "height", 30000);
+  const int64_t tile = option(args, "tile", 256);
+  if (width < 1 || height < 1 || width > (int64_t(1) << 24) || height > (int64_t(1) << 24)) {
+    die("--width and --height must be 1 .. 16777216", 2);
+  }
+  if (tile < 16 || tile > 4096 || (tile & (tile - 1)) != 0) die("--tile must be a power of two 16 .. 4096", 2);
+
+  auto total_start = Clock::now();
+  const SyntheticScan scan(width, height, tile);
+
+  tessera::OpenOptions open_options;
+  auto container = tessera::Container::create(args.file, open_options);
+  if (!container) die("create " + args.file + ": " + container.status().to_string());
+  tessera::ImageSpec spec;
+  spec.type = tessera::DataType::kU8;
+  spec.bands = kBands;
+  spec.tile_size = uint32_t(tile);
+  spec.fill = {0.0};
+  spec.storage = tessera::StorageLayout::kChunky;
+  spec.codec = tessera::CodecSpec{tessera::Codec::kLz4, 0};
+  check_ok(container->write([&](tessera::WriteTxn& txn) { return txn.create_image(kImageName, spec); }),
+           "create image '" + std::string(kImageName) + "'");
+
+  const size_t line_bytes = size_t(width) * kBands;
+  const size_t strip_bytes = line_bytes * size_t(tile);
+  const int64_t strips = (height + tile - 1) / tile;
+  // About 96 MB of raw pixels per commit: hundreds of tiles, as DESIGN.md asks of bulk writes.
+  const int64_t strips_per_commit = std::max<int64_t>(1, int64_t(96'000'000 / strip_bytes));
+  const uint64_t raw_bytes = uint64_t(width) * uint64_t(height) * kBands;
+
+  std::printf("ingest: %s: image '%s' %lld x %lld RGB u8, tile %lld, lz4; %.1f MB raw in %lld strips, "
+              "%lld per commit\n",
+              args.file.c_str(), kImageName, (long long)width, (long long)height, (long long)tile,
+              mb(raw_bytes), (long long)strips, (long long)strips_per_commit);
+  std::fflush(stdout);
+
+  auto strip_region = [&](int64_t s) {
+    return Region{0, s * tile, width, std::min(tile, height - s * tile)};
+  };
+
+  // The generator thread renders strips ahead of the writer into a fixed set of buffers.
+  StripQueue queue(3, strip_bytes);
+  std::atomic<double> generator_seconds{0};
+  std::thread generator([&] {
+    double busy = 0;
+    for (int64_t s = 0; s < strips; ++s) {
+      auto strip = queue.take_free();
+      auto start = Clock::now();
+      strip->index = s;
+      scan.render(strip_region(s), strip->data.data(), line_bytes);
+      busy += seconds_since(start);
+      queue.put_full(std::move(strip));
+    }
+    generator_seconds = busy;
+  });
+
+  auto ingest_start = Clock::now();
+  double tessera_seconds = 0, wait_seconds = 0;
+  int64_t commits = 0, next_report = 1;
+  std::vector<uint8_t> retry_buffer;
+  for (int64_t first = 0; first < strips; first += strips_per_commit) {
+    const int64_t last = std::min(strips, first + strips_per_commit);
+    int attempt = 0;
+    auto start = Clock::now();
+    double waited = 0;
+    tessera::Status status = container->write([&](tessera::WriteTxn& txn) -> tessera::Status {
+      ++attempt;
+      for (int64_t s = first; s < last; ++s) {
+        const Region r = strip_region(s);
+        const size_t bytes = size_t(r.height) * line_bytes;
+        tessera::Status st;
+        if (attempt == 1) {
+          auto wait_start = Clock::now();
+          auto strip = queue.take_full();
+          waited += seconds_since(wait_start);
+          if (strip->index != s) return tessera::Status(tessera::Code::kInternal, "strip out of order");
+          st = txn.write(kImageName, r, tessera::Selection{}, strip->data.data(), bytes);
+          queue.put_free(std::move(strip));
+        } else {
+          // The map grew and the batch runs again: render its strips here (pure generator).
+          retry_buffer.resize(strip_bytes);
+          scan.render(r, retry_buffer.data(), line_bytes);
+          st = txn.write(kImageName, r, tessera::Selection{}, retry_buffer.data(), bytes);
+        }
+        if (!st.is_ok()) return st.with_context("strip " + std::to_string(s) + " " + tessera::to_string(r));
+      }
+      return tessera::Status::ok();
+    });
+    if (!status.is_ok()) {
+      generator.detach();
+      die("ingest " + args.file + ": " + status.to_string());
+    }
+    ++commits;
+    tessera_seconds += seconds_since(start) - waited;
+    wait_seconds += waited;
+    if (last * 4 >= strips * next_report && next_report < 4) {
+      std::printf("ingest: %3lld%% (%lld of %lld strips, %.1f s)\n", (long long)(last * 100 / strips),
+                  (long long)last, (long long)strips, seconds_since(ingest_start));
+      std::fflush(stdout);
+      while (next_report < 4 && last * 4 >= strips * next_report) ++next_report;
+    }
+  }
+  generator.join();
+  const double ingest_seconds = seconds_since(ingest_start);
+  retry_buffer = {};
+
+  // What the container holds now.
+  tessera::ImageStats stats;
+  {
+    auto snapshot = container->snapshot();
+    if (!snapshot) die("snapshot: " + snapshot.status().to_string());
+    auto image_stats = snapshot->stats(kImageName);
+    if (!image_stats) die("stats: " + image_stats.status().to_string());
+    stats = *image_stats;
+  }
+  std::error_code ec;
+  const uint64_t file_bytes = std::filesystem::file_size(args.file, ec);
+
+  const double ingest_mbs = mb(raw_bytes) / ingest_seconds;
+  const double write_mbs = mb(raw_bytes) / tessera_seconds;
+  std::printf("ingest: %.1f MB in %.2f s = %.1f MB/s end to end (%lld commits)\n", mb(raw_bytes),
+              ingest_seconds, ingest_mbs, (long long)commits);
+  std::printf("ingest: %.2f s inside tessera write+commit = %.1f MB/s; generator %.2f s on its own "
+              "thread, writer waited %.2f s for it\n",
+              tessera_seconds, write_mbs, generator_seconds.load(), wait_seconds);
+  std::printf("stored: %.1f MB of %.1f MB raw (%.2fx); file %.1f MB; tiles: %llu uniform, %llu chunk, "
+              "%llu unique chunks (generator made %llu margin, %llu calibration tiles, %zu blobs)\n",
+              mb(stats.bytes_stored), mb(stats.bytes_raw),
+              stats.bytes_stored ? double(stats.bytes_raw) / double(stats.bytes_stored) : 0.0,
+              mb(file_bytes), (unsigned long long)stats.tiles_uniform, (unsigned long long)stats.tiles_chunk,
+              (unsigned long long)stats.chunks_unique, (unsigned long long)scan.margin_tiles(),
+              (unsigned long long)scan.calibration_tiles(), scan.blob_count());
+  std::fflush(stdout);
+
+  // Baseline: plain LZ4 over a sample of the same tiles, one core, nothing else running.
+  const Lz4Baseline lz4 = lz4_compress_baseline(scan, 16);
+  const double lz4_mbs = mb(lz4.raw_bytes) / lz4.seconds;
+  std::printf("baseline: LZ4_compress_default, 1 core, 1 tile in 16 (%llu tiles, %.1f MB): %.3f s = "
+              "%.1f MB/s, ratio %.2fx\n",
+              (unsigned long long)lz4.tiles, mb(lz4.raw_bytes), lz4.seconds, lz4_mbs,
+              double(lz4.raw_bytes) / double(lz4.compressed_bytes));
+  std::printf("ingest vs LZ4 compress: end to end %.2fx, tessera only %.2fx\n", ingest_mbs / lz4_mbs,
+              write_mbs / lz4_mbs);
+  std::printf("RESULT ingest_mb_s=%.1f ingest_s=%.2f write_mb_s=%.1f write_s=%.2f generator_s=%.2f "
+              "lz4_compress_mb_s=%.1f lz4_ratio=%.3f ingest_vs_lz4=%.3f bytes_raw=%llu bytes_stored=%llu "
+              "file_bytes=%llu tiles_uniform=%llu tiles_chunk=%llu chunks_unique=%llu total_s=%.2f\n",
+              ingest_mbs, ingest_seconds, write_mbs, tessera_seconds, generator_seconds.load(), lz4_mbs,
+              double(lz4.raw_bytes) / double(lz4.compressed_bytes), ingest_mbs / lz4_mbs,
+              (unsigned long long)stats.bytes_raw, (unsigned long long)stats.bytes_stored,
+              (unsigned long long)file_bytes, (unsigned long long)stats.tiles_uniform,
+              (unsigned long long)stats.tiles_chunk, (unsigned long long)stats.chunks_unique,
+              seconds_since(total_start));
+  return 0;
+}
+
+// ---------------------------------------------------------------------------------------------
+// check
+
+struct CheckRegion {
+  Region region;
+  tessera::Interleave interleave;
+};
+
+// Finds the first sample of `got` (laid out as `interleave`) that differs from `expected`
+// (BIP), or returns false.
+bool first_mismatch(const std::vector<uint8_t>& expected, const std::vector<uint8_t>& got,
+                    const Region& r, tessera::Interleave interleave, int64_t* mx, int64_t* my,
+                    int* mband) {
+  const int64_t w = r.width, h = r.height;
+  for (int64_t y = 0; y < h; ++y) {
+    for (int64_t x = 0; x < w; ++x) {
+      for (int b = 0; b < kBands; ++b) {
+        size_t at = 0;
+        switch (interleave) {
+          case tessera::Interleave::kBIP: at = size_t((y * w + x) * kBands + b); break;
+          case tessera::Interleave::kBIL: at = size_t((y * kBands + b) * w + x); break;
+          case tessera::Interleave::kBSQ: at = size_t((b * h + y) * w + x); break;
+        }
+        if (got[at] != expected[size_t((y * w + x) * kBands + b)]) {
+          *mx = r.x + x;
+          *my = r.y + y;
+          *mband = b;
+          return true;
+        }
+      }
+    }
+  }
+  return false;
+}
+
+bool same_samples(const std::vector<uint8_t>& expected, const std::vector<uint8_t>& got,
+                  const Region& r, tessera::Interleave interleave) {
+  if (interleave == tessera::Interleave::kBIP) {
+    return std::memcmp(expected.data(), got.data(), expected.size()) == 0;
+  }
+  // BSQ: compare plane by plane against the BIP reference.
+  const size_t n = size_t(r.width * r.height);
+  const uint8_t* e = expected.data();
+  const uint8_t* p0 = got.data();
+  const uint8_t* p1 = p0 + n;
+  const uint8_t* p2 = p1 + n;
+  unsigned diff = 0;
+  for (size_t i = 0; i < n; ++i) {
+    diff |= unsigned(e[3 * i] ^ p0[i]) | unsigned(e[3 * i + 1] ^ p1[i]) | unsigned(e[3 * i + 2] ^ p2[i]);
+  }
+  return diff == 0;
+}
+
+int run_check(const Args& args) {
+  const int64_t count = option(args, "regions", 1000);
+  const int64_t size = option(args, "size", 512);
+  const uint64_t seed = uint64_t(option(args, "seed", 1));
+  if (count < 1) die("--regions must be at least 1", 2);
+  if (size < 1 || size > 16384) die("--size must be 1 .. 16384", 2);
+
+  auto total_start = Clock::now();
+  tessera::OpenOptions open_options;
+  open_options.read_only = true;
+  auto container = tessera::Container::open(args.file, open_options);
+  if (!container) die("open " + args.file + ": " + container.status().to_string());
+  auto snapshot = container->snapshot();
+  if (!snapshot) die("snapshot " + args.file + ": " + snapshot.status().to_string());
+  auto info = snapshot->image(kImageName);
+  if (!info) die(args.file + ": " + info.status().to_string());
+  if (info->spec.type != tessera::DataType::kU8 || info->spec.bands != kBands) {
+    die(args.file + ": image '" + std::string(kImageName) + "' is not u8 with 3 bands: not made by tessera-demo ingest");
+  }
+  const int64_t tile = info->spec.tile_size;
+
+  // The scan's size: given, or the exact bounds of its data (the white margin reaches every edge).
+  int64_t width = option(args, "width", 0), height = option(args, "height", 0);
+  if (!has_option(args, "width") || !has_option(args, "height")) {
+    auto start = Clock::now();
+    auto bounds = snapshot->bounds(kImageName, 0, tessera::Precision::kExact);
+    if (!bounds) die("bounds: " + bounds.status().to_string());
+    if (!bounds->has_value()) die(args.file + ": image '" + std::string(kImageName) + "' holds no data");
+    const Region b = **bounds;
+    if (b.x != 0 || b.y != 0) die("bounds " + tessera::to_string(b) + " do not start at 0,0: not a tessera-demo scan");
+    width = b.width;
+    height = b.height;
+    std::printf("check: exact bounds %s in %.3f s\n", tessera::to_string(b).c_str(), seconds_since(start));
+  }
+  if (width < size || height < size) die("the scan is smaller than --size", 2);
+  const SyntheticScan scan(width, height, tile);
+
+  // The generator's fast path (render) must agree with its definition (pixel): spot-check a
+  // few regions that cross tiles, the margin and the scan's edges.
+  {
+    Rng probe{42};
+    std::vector<uint8_t> block(size_t(300 * 300 * kBands));
+    for (int i = 0; i < 8; ++i) {
+      Region r{probe.below(width + 200) - 100, probe.below(height + 200) - 100, 300, 300};
+      scan.render(r, block.data(), 300 * kBands);
+      for (int64_t y = 0; y < r.height; ++y)
+        for (int64_t x = 0; x < r.width; ++x)
+          for (int b = 0; b < kBands; ++b)
+            if (block[size_t((y * 300 + x) * kBands + b)] != scan.pixel(r.x + x, r.y + y, b))
+              die("generator self-check failed at pixel (" + std::to_string(r.x + x) + "," +
+                  std::to_string(r.y + y) + ") band " + std::to_string(b) + ": a bug in tessera-demo");
+    }
+  }
+
+  Rng rng{seed * 0x2545F4914F6CDD1Dull + 1};
+  std::vector<CheckRegion> regions;
+  for (int64_t i = 0; i < count; ++i) {
+    Region r{rng.below(width - size + 1), rng.below(height - size + 1), size, size};
+    regions.push_back({r, i % 2 == 0 ? tessera::Interleave::kBIP : tessera::Interleave::kBSQ});
+  }
+  std::printf("check: %s: image '%s' %lld x %lld RGB u8, tile %lld; %lld regions of %lldx%lld (seed %llu), "
+              "half BIP, half BSQ\n",
+              args.file.c_str(), kImageName, (long long)width, (long long)height, (long long)tile,
+              (long long)count, (long long)size, (long long)size, (unsigned long long)seed);
+  std::fflush(stdout);
+
+  const size_t region_bytes = size_t(size * size * kBands);
+  std::vector<uint8_t> got(region_bytes), expected(region_bytes);
+  double read_seconds = 0, verify_seconds = 0;
+  const tessera::Selection all_bands{};
+  for (size_t i = 0; i < regions.size(); ++i) {
+    const auto& [r, interleave] = regions[i];
+    auto start = Clock::now();
+    check_ok(snapshot->read(kImageName, r, all_bands, got.data(), got.size(), interleave),
+             "region " + std::to_string(i) + " " + tessera::to_string(r));
+    read_seconds += seconds_since(start);
+
+    start = Clock::now();
+    scan.render(r, expected.data(), size_t(size) * kBands);
+    if (!same_samples(expected, got, r, interleave)) {
+      int64_t x = 0, y = 0;
+      int band = 0;
+      first_mismatch(expected, got, r, interleave, &x, &y, &band);
+      int64_t w = r.width, h = r.height, lx = x - r.x, ly = y - r.y;
+      size_t at = interleave == tessera::Interleave::kBIP ? size_t((ly * w + lx) * kBands + band)
+                                                          : size_t((band * h + ly) * w + lx);
+      std::fprintf(stderr,
+                   "tessera-demo: MISMATCH in region %zu %s (%s): pixel (%lld,%lld) band %d: "
+                   "expected %u, got %u\n",
+                   i, tessera::to_string(r).c_str(), std::string(tessera::interleave_name(interleave)).c_str(),
+                   (long long)x, (long long)y, band, unsigned(scan.pixel(x, y, band)), unsigned(got[at]));
+      return 1;
+    }
+    verify_seconds += seconds_since(start);
+  }
+  const uint64_t samples = uint64_t(count) * uint64_t(region_bytes);
+  const double regions_per_s = double(count) / read_seconds;
+  const double read_mbs = mb(samples) / read_seconds;
+  std::printf("check: all %llu samples of %lld regions match the generator\n", (unsigned long long)samples,
+              (long long)count);
+  std::printf("read: %lld regions in %.2f s = %.1f regions/s, %.1f MB/s (read calls only; "
+              "generator and compare %.2f s)\n",
+              (long long)count, read_seconds, regions_per_s, read_mbs, verify_seconds);
+  std::fflush(stdout);
+
+  // Baseline: raw LZ4_decompress_safe of every tile each region touches (each touched tile once
+  // per region). The tiles of a batch of regions are rendered and compressed beforehand on two
+  // threads; only the decompression is timed, on one core.
+  const size_t tile_bytes = size_t(tile * tile * kBands);
+  uint64_t tile_decodes = 0;
+  double lz4_seconds = 0;
+  std::vector<uint8_t> decoded(tile_bytes);
+  constexpr size_t kBatch = 32;
+  for (size_t first = 0; first < regions.size(); first += kBatch) {
+    std::vector<Region> tiles;  // touched tiles of the batch, once per region
+    for (size_t i = first; i < std::min(regions.size(), first + kBatch); ++i) {
+      const Region& r = regions[i].region;
+      for (int64_t ty = r.y / tile; ty <= (r.y_end() - 1) / tile; ++ty)
+        for (int64_t tx = r.x / tile; tx <= (r.x_end() - 1) / tile; ++tx)
+          tiles.push_back(Region{tx * tile, ty * tile, tile, tile});
+    }
+    std::vector<std::vector<char>> packed(tiles.size());
+    auto prepare = [&](size_t part, size_t parts) {
+      std::vector<uint8_t> raw(tile_bytes);
+      std::vector<char> scratch(size_t(LZ4_compressBound(int(tile_bytes))), 0);
+      for (size_t t = part; t < tiles.size(); t += parts) {
+        scan.render(tiles[t], raw.data(), size_t(tile) * kBands);
+        int n = LZ4_compress_default(reinterpret_cast<const char*>(raw.data()), scratch.data(),
+                                     int(tile_bytes), int(scratch.size()));
+        if (n <= 0) die("LZ4_compress_default failed");
+        packed[t].assign(scratch.begin(), scratch.begin() + n);
+      }
+    };
+    std::thread helper(prepare, 1, 2);
+    prepare(0, 2);
+    helper.join();
+
+    auto start = Clock::now();
+    for (const auto& p : packed) {
+      int n = LZ4_decompress_safe(p.data(), reinterpret_cast<char*>(decoded.data()), int(p.size()),
+                                  int(tile_bytes));
+      if (n != int(tile_bytes)) die("LZ4_decompress_safe failed");
+    }
+    lz4_seconds += seconds_since(start);
+    tile_decodes += packed.size();
+  }
+  const double lz4_tiles_per_s = double(tile_decodes) / lz4_seconds;
+  const double lz4_regions_per_s = double(count) / lz4_seconds;
+  std::printf("baseline: LZ4_decompress_safe, 1 core, %llu tile decodes (%.1f per region): %.3f s = "
+              "%.0f tiles/s = %.1f regions/s, %.1f MB/s decoded\n",
+              (unsigned long long)tile_decodes, double(tile_decodes) / double(count), lz4_seconds,
+              lz4_tiles_per_s, lz4_regions_per_s, mb(tile_decodes * tile_bytes) / lz4_seconds);
+  std::printf("read vs LZ4 decompress: %.2fx\n", regions_per_s / lz4_regions_per_s);
+  std::printf("RESULT regions=%lld region_size=%lld regions_per_s=%.1f read_mb_s=%.1f read_s=%.2f "
+              "lz4_tile_decodes=%llu lz4_tiles_per_s=%.0f lz4_regions_per_s=%.1f read_vs_lz4=%.3f "
+              "mismatches=0 total_s=%.2f\n",
+              (long long)count, (long long)size, regions_per_s, read_mbs, read_seconds,
+              (unsigned long long)tile_decodes, lz4_tiles_per_s, lz4_regions_per_s,
+              regions_per_s / lz4_regions_per_s, seconds_since(total_start));
+  return 0;
+}
+
+}  // namespace
+
+int main(int argc, char** argv) {
+  if (argc < 2) usage();
+  const std::string_view command = argv[1];
+  if (command == "ingest") return run_ingest(parse_args(argc, argv, {"width", "height", "tile"}));
+  if (command == "check") {
+    return run_check(parse_args(argc, argv, {"regions", "size", "seed", "width", "height"}));
+  }
+  if (command == "-h" || command == "--help" || command == "help") {
+    std::printf("tessera-demo ingest FILE [--width 40000] [--height 30000] [--tile 256]\n"
+                "tessera-demo check FILE [--regions 1000] [--size 512] [--seed 1]\n");
+    return 0;
+  }
+  usage();
+}

@@ -1,0 +1,488 @@
+// tessera — the command-line tool: create, import, export and info over the public API.
+//
+// Scripts rely on this file's contract: the subcommand and option names, a single
+// "tessera: <message>" line on stderr for every error, nothing written on error, and exit
+// codes 0 (success), 1 (the operation failed) and 2 (the command line is wrong), never 128 or
+// more. It uses only the public API (tessera/tessera.h): logic two subcommands would share
+// belongs in the library, not here.
+//
+// Command-line mistakes are thrown as UsageError and caught in main(); everything the library
+// reports stays a Status and is turned into exit code 1 by fail().
+#include <signal.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include <charconv>
+#include <cstdint>
+#include <cstdio>
+#include <exception>
+#include <map>
+#include <optional>
+#include <span>
+#include <string>
+#include <string_view>
+#include <type_traits>
+#include <utility>
+#include <vector>
+
+#include <nlohmann/json.hpp>
+
+#include "tessera/tessera.h"
+
+namespace {
+
+using namespace tessera;
+using Json = nlohmann::ordered_json;
+
+constexpr int kExitFailure = 1;
+constexpr int kExitUsage = 2;
+
+constexpr std::string_view kUsage = R"(usage: tessera <command> [arguments]
+
+commands:
+  create FILE
+      Create an empty container FILE. Fails if FILE exists.
+
+  import FILE SRC [--image NAME] [--frame N] [--codec none|lz4|zstd[:LEVEL]] [--tile N]
+                  [--origin X,Y]
+      Stream the raw raster SRC, described by its ENVI header (SRC.hdr, or SRC with its
+      extension replaced by .hdr), into frame N (default 0) of image NAME (default: SRC's
+      base name without extension), its pixel (0,0) landing at X,Y (default 0,0). FILE is
+      created if missing. A new image takes type and bands from the header, tile size N
+      (default 256) and the codec (default lz4); an existing one must match them.
+
+  export FILE OUT [--image NAME] [--frame N] [--region X,Y,W,H] [--bands I,J,...]
+                  [--interleave bip|bil|bsq]
+      Write raw little-endian samples to OUT and their ENVI header to OUT.hdr. Defaults:
+      the only image, frame 0, the exact bounding box of the frame's data, every band in
+      order, bip.
+
+  info FILE [--json]
+      Describe every image of FILE: type, bands, tile size, storage interleave, frames,
+      bounds, tiles by kind, unique chunks, raw and stored bytes, compression and dedup
+      ratios.
+
+exit status: 0 success, 1 the operation failed, 2 the command line is wrong.
+)";
+
+// A mistake in the command line (exit code 2).
+struct UsageError {
+  std::string message;
+};
+// --help anywhere: print the usage and succeed.
+struct HelpRequested {};
+
+// Prints the one error line and returns the failure exit code.
+int fail(const Status& status) {
+  std::string message = status.message().empty() ? status.to_string() : status.message();
+  for (char& c : message)
+    if (c == '\n' || c == '\r') c = ' ';
+  std::fprintf(stderr, "tessera: %s\n", message.c_str());
+  return kExitFailure;
+}
+
+bool path_exists(const std::string& path) {
+  struct stat st;
+  return ::lstat(path.c_str(), &st) == 0;
+}
+
+// ---------------------------------------------------------------------------------------------
+// Arguments
+
+// The arguments of one subcommand: its positional arguments and its --options. Options are
+// written "--name VALUE" or "--name=VALUE"; "--" ends the options.
+class Args {
+ public:
+  struct Spec {
+    std::string_view command;                  // for messages: "import"
+    std::vector<std::string_view> positionals;  // names, for messages: "FILE", "SRC"
+    std::vector<std::string_view> valued;       // options taking a value: "--image"
+    std::vector<std::string_view> flags;        // options without one: "--json"
+  };
+
+  static Args parse(const Spec& spec, std::span<char* const> argv) {
+    Args args;
+    bool options_ended = false;
+    for (size_t i = 0; i < argv.size(); ++i) {
+      const std::string_view token = argv[i];
+      if (options_ended || token.size() < 2 || token[0] != '-') {
+        args.positional_.emplace_back(token);
+        continue;
+      }
+      if (token == "--") {
+        options_ended = true;
+        continue;
+      }
+      if (token == "--help" || token == "-h") throw HelpRequested{};
+      const size_t eq = token.find('=');
+      const std::string name(token.substr(0, eq));
+      std::string value;
+      if (contains(spec.valued, name)) {
+        if (eq != std::string_view::npos) {
+          value = std::string(token.substr(eq + 1));
+        } else if (i + 1 < argv.size()) {
+          value = argv[++i];
+        } else {
+          throw UsageError{std::string(spec.command) + ": option " + name + " needs a value"};
+        }
+      } else if (!contains(spec.flags, name) || eq != std::string_view::npos) {
+        throw UsageError{std::string(spec.command) + ": unknown option '" + std::string(token) +
+                         "'"};
+      }
+      if (!args.options_.emplace(name, value).second)
+        throw UsageError{std::string(spec.command) + ": option " + name + " given twice"};
+    }
+    if (args.positional_.size() != spec.positionals.size()) {
+      if (args.positional_.size() < spec.positionals.size())
+        throw UsageError{std::string(spec.command) + ": missing argument " +
+                         std::string(spec.positionals[args.positional_.size()])};
+      throw UsageError{std::string(spec.command) + ": unexpected argument '" +
+                       args.positional_[spec.positionals.size()] + "'"};
+    }
+    return args;
+  }
+
+  const std::string& positional(size_t i) const { return positional_[i]; }
+  std::optional<std::string> value(const std::string& option) const {
+    auto it = options_.find(option);
+    if (it == options_.end()) return std::nullopt;
+    return it->second;
+  }
+  bool flag(const std::string& option) const { return options_.count(option) != 0; }
+
+ private:
+  static bool contains(const std::vector<std::string_view>& names, std::string_view name) {
+    for (std::string_view n : names)
+      if (n == name) return true;
+    return false;
+  }
+  std::vector<std::string> positional_;
+  std::map<std::string, std::string> options_;
+};
+
+// A whole number: the entire text, no sign for unsigned types, no spaces.
+template <typename T>
+T parse_number(std::string_view text, std::string_view what) {
+  T value{};
+  auto [end, ec] = std::from_chars(text.data(), text.data() + text.size(), value);
+  if (text.empty() || ec != std::errc() || end != text.data() + text.size())
+    throw UsageError{"malformed " + std::string(what) + " '" + std::string(text) +
+                     "': expected a whole number" +
+                     (std::is_signed_v<T> ? "" : " of at least 0")};
+  return value;
+}
+
+// A comma-separated list of whole numbers; exactly `count` of them unless count is 0.
+template <typename T>
+std::vector<T> parse_number_list(std::string_view text, size_t count, std::string_view what,
+                                 std::string_view form) {
+  std::vector<T> values;
+  size_t start = 0;
+  while (true) {
+    const size_t comma = text.find(',', start);
+    const std::string_view item = text.substr(start, comma == std::string_view::npos
+                                                         ? std::string_view::npos
+                                                         : comma - start);
+    T value{};
+    auto [end, ec] = std::from_chars(item.data(), item.data() + item.size(), value);
+    if (item.empty() || ec != std::errc() || end != item.data() + item.size())
+      throw UsageError{"malformed " + std::string(what) + " '" + std::string(text) +
+                       "': expected " + std::string(form)};
+    values.push_back(value);
+    if (comma == std::string_view::npos) break;
+    start = comma + 1;
+  }
+  if (count != 0 && values.size() != count)
+    throw UsageError{"malformed " + std::string(what) + " '" + std::string(text) +
+                     "': expected " + std::string(form)};
+  return values;
+}
+
+std::string required_text(const Args& args, const std::string& option) {
+  std::optional<std::string> value = args.value(option);
+  if (value && value->empty()) throw UsageError{"option " + option + " needs a non-empty value"};
+  return value.value_or("");
+}
+
+// ---------------------------------------------------------------------------------------------
+// Progress
+
+// Reports progress on stderr when it is a terminal; prints the final newline when destroyed.
+class ProgressLine {
+ public:
+  explicit ProgressLine(std::string label) : label_(std::move(label)) {}
+  ~ProgressLine() {
+    if (shown_) std::fputc('\n', stderr);
+  }
+  Progress callback() {
+    if (!::isatty(STDERR_FILENO)) return {};
+    return [this](uint64_t done, uint64_t total) {
+      const double mib = 1024.0 * 1024.0;
+      std::fprintf(stderr, "\r%s: %3.0f%% (%.1f of %.1f MiB)", label_.c_str(),
+                   total ? 100.0 * double(done) / double(total) : 100.0, double(done) / mib,
+                   double(total) / mib);
+      std::fflush(stderr);
+      shown_ = true;
+    };
+  }
+
+ private:
+  std::string label_;
+  bool shown_ = false;
+};
+
+// ---------------------------------------------------------------------------------------------
+// Subcommands
+
+int run_create(std::span<char* const> argv) {
+  const Args args = Args::parse({"create", {"FILE"}, {}, {}}, argv);
+  auto container = Container::create(args.positional(0));
+  return container ? 0 : fail(container.status());
+}
+
+int run_import(std::span<char* const> argv) {
+  const Args args = Args::parse(
+      {"import", {"FILE", "SRC"}, {"--image", "--frame", "--codec", "--tile", "--origin"}, {}},
+      argv);
+  const std::string& file = args.positional(0);
+  const std::string& src = args.positional(1);
+  ImportOptions options;
+  options.image = required_text(args, "--image");
+  if (auto frame = args.value("--frame")) options.frame = parse_number<uint32_t>(*frame, "--frame");
+  if (auto tile = args.value("--tile")) options.tile_size = parse_number<uint32_t>(*tile, "--tile");
+  if (auto codec = args.value("--codec")) {
+    auto spec = parse_codec_spec(*codec);
+    if (!spec) throw UsageError{"--codec: " + spec.status().message()};
+    options.codec = *spec;
+  }
+  if (auto origin = args.value("--origin")) {
+    const auto xy = parse_number_list<int64_t>(*origin, 2, "--origin", "X,Y");
+    options.origin_x = xy[0];
+    options.origin_y = xy[1];
+  }
+
+  // A source that cannot be read must not create or touch FILE: check its header first.
+  auto header_path = find_envi_header(src);
+  if (!header_path) return fail(header_path.status());
+  if (auto header = read_envi_header(*header_path); !header) return fail(header.status());
+
+  const bool created = !path_exists(file);
+  std::optional<Container> container;
+  {
+    auto opened = created ? Container::create(file) : Container::open(file);
+    if (!opened) return fail(opened.status());
+    container.emplace(std::move(opened).value());
+  }
+  ProgressLine progress("import " + src);
+  options.progress = progress.callback();
+  const Status status = import_envi(*container, src, options);
+  if (!status && created) {  // leave nothing behind: the container was ours
+    container.reset();
+    ::unlink(file.c_str());
+    ::unlink((file + "-lock").c_str());
+  }
+  return status ? 0 : fail(status);
+}
+
+int run_export(std::span<char* const> argv) {
+  const Args args = Args::parse({"export",
+                                 {"FILE", "OUT"},
+                                 {"--image", "--frame", "--region", "--bands", "--interleave"},
+                                 {}},
+                                argv);
+  ExportOptions options;
+  options.image = required_text(args, "--image");
+  if (auto frame = args.value("--frame")) options.frame = parse_number<uint32_t>(*frame, "--frame");
+  if (auto region = args.value("--region")) {
+    const auto r = parse_number_list<int64_t>(*region, 4, "--region", "X,Y,W,H");
+    options.region = Region{r[0], r[1], r[2], r[3]};
+  }
+  if (auto bands = args.value("--bands"))
+    options.bands = parse_number_list<uint32_t>(*bands, 0, "--bands", "band numbers I,J,...");
+  if (auto interleave = args.value("--interleave")) {
+    auto parsed = parse_interleave(*interleave);
+    if (!parsed) throw UsageError{"--interleave: " + parsed.status().message()};
+    options.interleave = *parsed;
+  }
+
+  OpenOptions open_options;
+  open_options.read_only = true;
+  auto container = Container::open(args.positional(0), open_options);
+  if (!container) return fail(container.status());
+  ProgressLine progress("export " + args.positional(1));
+  options.progress = progress.callback();
+  const Status status = export_envi(*container, args.positional(1), options);
+  return status ? 0 : fail(status);
+}
+
+// A ratio for reports; null when the denominator is zero (nothing to compare).
+Json ratio(uint64_t numerator, uint64_t denominator) {
+  if (denominator == 0) return nullptr;
+  return double(numerator) / double(denominator);
+}
+
+// Everything info reports about one image. Tile and byte counts describe the image's last
+// frame (the one a viewer shows), named by "stats_frame" (null when the image has no frame).
+//  compression_ratio = bytes_raw / bytes_stored: what the frame's stored tiles would take
+//    decoded over what they take in the file (chunk records counted once, plus tile records),
+//    so uniform tiles and dedup count as savings too.
+//  dedup_ratio = tiles_chunk / chunks_unique: how many tiles share each stored chunk on
+//    average (1 when no tile is a duplicate), i.e. the raw bytes of every chunk reference over
+//    the raw bytes of the distinct chunks. Counted in tiles rather than from bytes_chunk_refs
+//    because a chunk is always one whole tile, and the tile counts mean the same whatever
+//    bytes_chunk_refs measures (raw or stored bytes per reference).
+Result<Json> describe_image(const View& view, const ImageInfo& info) {
+  const ImageSpec& spec = info.spec;
+  Json image = {
+      {"name", info.name},
+      {"dtype", data_type_name(spec.type)},
+      {"bands", spec.bands},
+      {"tile_size", spec.tile_size},
+      {"macro_tiles", spec.macro_tiles},
+      {"interleave", storage_layout_name(spec.storage)},
+      {"codec", codec_spec_name(spec.codec)},
+      {"shuffle", spec.shuffle},
+      {"fill", spec.fill},
+      {"frames", info.frames},
+  };
+  ImageStats stats;
+  std::optional<Region> bounds;
+  if (info.frames > 0) {
+    const uint32_t frame = info.frames - 1;
+    auto frame_stats = view.stats(info.name, frame);
+    if (!frame_stats) return frame_stats.status();
+    stats = *frame_stats;
+    auto frame_bounds = view.bounds(info.name, frame, Precision::kExact);
+    if (!frame_bounds) return frame_bounds.status();
+    bounds = *frame_bounds;
+    image["stats_frame"] = frame;
+  } else {
+    image["stats_frame"] = nullptr;
+  }
+  image["bounds"] = bounds ? Json{{"x", bounds->x},
+                                  {"y", bounds->y},
+                                  {"width", bounds->width},
+                                  {"height", bounds->height}}
+                           : Json(nullptr);
+  image["tiles_uniform"] = stats.tiles_uniform;
+  image["tiles_chunk"] = stats.tiles_chunk;
+  image["chunks_unique"] = stats.chunks_unique;
+  image["bytes_raw"] = stats.bytes_raw;
+  image["bytes_stored"] = stats.bytes_stored;
+  image["bytes_chunk_refs"] = stats.bytes_chunk_refs;
+  image["compression_ratio"] = ratio(stats.bytes_raw, stats.bytes_stored);
+  image["dedup_ratio"] = ratio(stats.tiles_chunk, stats.chunks_unique);
+  return image;
+}
+
+std::string format_bytes(uint64_t bytes) {
+  char text[64];
+  std::snprintf(text, sizeof text, "%llu (%.1f MiB)", static_cast<unsigned long long>(bytes),
+                double(bytes) / (1024.0 * 1024.0));
+  return text;
+}
+
+std::string format_ratio(const Json& value, const char* meaning) {
+  if (value.is_null()) return "-";
+  char text[96];
+  std::snprintf(text, sizeof text, "%.2f (%s)", value.get<double>(), meaning);
+  return text;
+}
+
+// The text form of info: one block per image, the same facts as the JSON.
+std::string format_info(const Json& report) {
+  std::string out = "file: " + report["file"].get<std::string>() + "\n";
+  out += "images: " + std::to_string(report["images"].size()) + "\n";
+  for (const Json& image : report["images"]) {
+    auto line = [&out](const char* key, const std::string& value) {
+      char label[32];
+      std::snprintf(label, sizeof label, "  %-13s ", key);
+      out += label + value + "\n";
+    };
+    const Json& b = image["bounds"];
+    const std::string frame =
+        image["stats_frame"].is_null() ? "" : " (frame " + image["stats_frame"].dump() + ")";
+    out += "\nimage '" + image["name"].get<std::string>() + "'\n";
+    line("dtype:", image["dtype"].get<std::string>());
+    line("bands:", image["bands"].dump());
+    line("tile_size:", image["tile_size"].dump());
+    line("interleave:", image["interleave"].get<std::string>());
+    line("codec:", image["codec"].get<std::string>());
+    line("frames:", image["frames"].dump());
+    line("bounds:", b.is_null() ? std::string("empty")
+                                : to_string(Region{b["x"].get<int64_t>(), b["y"].get<int64_t>(),
+                                                   b["width"].get<int64_t>(),
+                                                   b["height"].get<int64_t>()}) +
+                                      " (x,y,WxH)" + frame);
+    line("tiles:", image["tiles_uniform"].dump() + " uniform, " + image["tiles_chunk"].dump() +
+                       " chunk" + frame);
+    line("chunks:", image["chunks_unique"].dump() + " unique");
+    line("bytes_raw:", format_bytes(image["bytes_raw"].get<uint64_t>()));
+    line("bytes_stored:", format_bytes(image["bytes_stored"].get<uint64_t>()));
+    line("compression:", format_ratio(image["compression_ratio"], "raw / stored"));
+    line("dedup:", format_ratio(image["dedup_ratio"], "chunk tiles / unique chunks"));
+  }
+  return out;
+}
+
+int run_info(std::span<char* const> argv) {
+  const Args args = Args::parse({"info", {"FILE"}, {}, {"--json"}}, argv);
+  OpenOptions open_options;
+  open_options.read_only = true;
+  auto container = Container::open(args.positional(0), open_options);
+  if (!container) return fail(container.status());
+  auto snapshot = container->snapshot();
+  if (!snapshot) return fail(snapshot.status());
+
+  Json report = {{"file", args.positional(0)}, {"images", Json::array()}};
+  for (const ImageInfo& info : snapshot->images()) {
+    auto image = describe_image(*snapshot, info);
+    if (!image) return fail(image.status());
+    report["images"].push_back(std::move(image).value());
+  }
+  // Printed only once complete, so an error never leaves half a report on stdout.
+  const std::string text = args.flag("--json") ? report.dump(2) + "\n" : format_info(report);
+  std::fwrite(text.data(), 1, text.size(), stdout);
+  return 0;
+}
+
+int dispatch(int argc, char** argv) {
+  if (argc < 2) {
+    std::fwrite(kUsage.data(), 1, kUsage.size(), stdout);
+    std::fflush(stdout);
+    throw UsageError{"no command given (see tessera --help)"};
+  }
+  const std::string_view command = argv[1];
+  const std::span<char* const> rest(argv + 2, size_t(argc - 2));
+  if (command == "--help" || command == "-h" || command == "help") throw HelpRequested{};
+  if (command == "create") return run_create(rest);
+  if (command == "import") return run_import(rest);
+  if (command == "export") return run_export(rest);
+  if (command == "info") return run_info(rest);
+  throw UsageError{"unknown command '" + std::string(command) +
+                   "' (expected create, import, export or info; see tessera --help)"};
+}
+
+}  // namespace
+
+int main(int argc, char** argv) {
+  // A closed pipe on stdout must give a write error (exit 1), not death by SIGPIPE (141).
+  ::signal(SIGPIPE, SIG_IGN);
+  int code = 0;
+  try {
+    code = dispatch(argc, argv);
+  } catch (const HelpRequested&) {
+    std::fwrite(kUsage.data(), 1, kUsage.size(), stdout);
+  } catch (const UsageError& error) {
+    std::fprintf(stderr, "tessera: %s\n", error.message.c_str());
+    return kExitUsage;
+  } catch (const std::exception& error) {
+    std::fprintf(stderr, "tessera: internal error: %s\n", error.what());
+    return kExitFailure;
+  }
+  if (std::fflush(stdout) != 0 || std::ferror(stdout)) {
+    std::fprintf(stderr, "tessera: cannot write to standard output\n");
+    return kExitFailure;
+  }
+  return code;
+}
