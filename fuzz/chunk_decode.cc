@@ -11,8 +11,10 @@
 #include <cstddef>
 #include <cstdint>
 #include <cstring>
+#include <memory>
 #include <string>
 
+#include <sanitizer/asan_interface.h>
 #include <xxhash.h>
 
 #include "format/chunk_codec.h"
@@ -35,22 +37,50 @@ uint64_t chunk_checksum(const uint8_t* value, size_t payload_size) {
                               XXH3_64bits(value, kChecksumOffset));
 }
 
+// Destination buffers whose bounds ASan knows exactly. Small ones are fresh allocations of the
+// exact size; large ones (a fuzzed raw_size is mostly large) would make every run an mmap, so
+// they are the tail of one buffer of kMaxRawSize bytes with the part before them poisoned. The
+// end is exact either way; before a large buffer, ASan's 8-byte granules may leave up to 7
+// bytes unguarded.
+class Destination {
+ public:
+  uint8_t* get(size_t size) {
+    if (size <= kSmall) {
+      small_ = exact_buffer(size);
+      return small_.get();
+    }
+    ASAN_UNPOISON_MEMORY_REGION(pool_.get(), kMaxRawSize);
+    ASAN_POISON_MEMORY_REGION(pool_.get(), kMaxRawSize - size);
+    return pool_.get() + (kMaxRawSize - size);
+  }
+
+ private:
+  static constexpr size_t kSmall = size_t(64) << 10;
+  std::unique_ptr<uint8_t[]> pool_ = exact_buffer(kMaxRawSize);
+  std::unique_ptr<uint8_t[]> small_;
+};
+
+Destination& destination() {
+  static Destination d;
+  return d;
+}
+
 void check_decode(const uint8_t* value, size_t size, const ChunkInfo& info) {
   const size_t dst_size = std::min<size_t>(info.raw_size, kMaxRawSize);
-  auto dst = exact_buffer(dst_size);
-  const Status status = detail::decode_chunk(value, size, dst.get(), dst_size);
+  uint8_t* dst = destination().get(dst_size);
+  const Status status = detail::decode_chunk(value, size, dst, dst_size);
   if (!status.is_ok()) {
     FUZZ_CHECK(status.code() == Code::kCorrupt, status.to_string());
     return;
   }
   FUZZ_CHECK(dst_size == info.raw_size, "decoded into a buffer of the wrong size");
   if (info.codec == Codec::kNone && !info.shuffled)
-    FUZZ_CHECK(dst_size == 0 || std::memcmp(dst.get(), value + kChunkHeaderSize, dst_size) == 0,
+    FUZZ_CHECK(dst_size == 0 || std::memcmp(dst, value + kChunkHeaderSize, dst_size) == 0,
                "an uncompressed chunk does not decode to its payload");
   // The buffer size must match the header exactly: one byte short is refused, not truncated.
   if (dst_size > 0) {
-    auto short_dst = exact_buffer(dst_size - 1);
-    FUZZ_CHECK(!detail::decode_chunk(value, size, short_dst.get(), dst_size - 1).is_ok(),
+    uint8_t* short_dst = destination().get(dst_size - 1);
+    FUZZ_CHECK(!detail::decode_chunk(value, size, short_dst, dst_size - 1).is_ok(),
                "decoded into a buffer one byte short of the raw size");
   }
 }
@@ -66,8 +96,7 @@ extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
   if (!info.is_ok()) {
     FUZZ_CHECK(info.status().code() == Code::kCorrupt, info.status().to_string());
     // decode_chunk runs the same checks: it must refuse the value too.
-    auto dst = exact_buffer(64);
-    FUZZ_CHECK(!detail::decode_chunk(data, size, dst.get(), 64).is_ok(),
+    FUZZ_CHECK(!detail::decode_chunk(data, size, destination().get(64), 64).is_ok(),
                "decode_chunk accepted a value parse_chunk_header refuses");
     return 0;
   }

@@ -64,7 +64,7 @@ UBSAN_OPTIONS=print_stacktrace=1:halt_on_error=1 \
 
 if [ -f fuzz/CMakeLists.txt ]; then
   CC=clang CXX=clang++ suite fuzz build-fuzz -DCMAKE_BUILD_TYPE=RelWithDebInfo \
-    -DCMAKE_C_COMPILER=clang -DCMAKE_CXX_COMPILER=clang++ \
+    -DCMAKE_CXX_COMPILER=clang++ \
     -DTESSERA_BUILD_FUZZ=ON -DTESSERA_BUILD_TESTS=OFF
 else
   summary+=("fuzz: skipped (no fuzz/CMakeLists.txt)")

@@ -71,6 +71,19 @@ TEST(ChunkCodecTest, ExactPageMultipleGetsOnePadByte) {
   EXPECT_EQ(back, raw);
 }
 
+TEST(ChunkCodecTest, ValueOneByteOverAPageHasNoPadByte) {
+  // 24 + 4073 = 4097 bytes: not a page multiple, so no pad byte, whatever the last byte is.
+  std::mt19937_64 rng(13);
+  std::vector<uint8_t> raw(4096 - kChunkHeaderSize + 1);
+  for (auto& b : raw) b = uint8_t(rng() | 1);
+  AlignedBuffer value;
+  encode_chunk(raw.data(), raw.size(), 1, {Codec::kNone, 0}, false, value);
+  ASSERT_EQ(value.size(), 4097u);
+  std::vector<uint8_t> back(raw.size());
+  ASSERT_TRUE(decode_chunk(value.data(), value.size(), back.data(), back.size()).is_ok());
+  EXPECT_EQ(back, raw);
+}
+
 TEST(ChunkCodecTest, EveryFlippedByteIsDetected) {
   auto raw = smooth_samples(32 * 32 * 2, 11);
   AlignedBuffer value;

@@ -359,7 +359,8 @@ TEST_P(CliRoundTripTest, ImportExportIsByteIdentical) {
     expect_header(out + ".hdr", 37, 29, 3, type.code, "bil");
   }
   const RunResult info = expect_success({"info", file, "--json"});
-  for (const auto& image : nlohmann::json::parse(info.out)["images"])
+  const auto json = nlohmann::json::parse(info.out);
+  for (const auto& image : json["images"])
     EXPECT_EQ(image["dtype"], type.name) << image.dump();
 }
 

@@ -551,6 +551,44 @@ TEST_F(DamageTest, MissingChunkIsCorrupt) {
   expect_corrupt_chunk_read("chunk deleted");
 }
 
+// A write that has to read the damaged tile (a partial overwrite) fails with kCorrupt and
+// changes nothing, not even the tiles it covered before reaching the damaged one; the
+// transaction goes on and commits what it did before.
+TEST_F(DamageTest, FailedWriteChangesNothing) {
+  std::string error;
+  ASSERT_TRUE(lmdb_edit_value(
+      file(), "chunks",
+      [](const std::string&, std::string& v) {
+        v[v.size() - 1] = char(v[v.size() - 1] ^ 0x01);
+        return true;
+      },
+      &error))
+      << error;
+  ASSERT_NO_FATAL_FAILURE(reopen());
+  const Region elsewhere{320, 320, 16, 16};
+  const std::vector<uint8_t> elsewhere_src = repeat_pixel({9, 0, 9, 0, 9, 0}, 16 * 16);
+  // Covers the uniform tile, the absent tile between, and half of the damaged tile.
+  const Region across{-64, 0, 80, 32};
+  const std::vector<uint8_t> across_src = repeat_pixel({7, 7, 7, 7, 7, 7}, 80 * 32);
+  {
+    ASSERT_OK_AND_ASSIGN(auto txn, container_->begin_write());
+    ASSERT_OK(txn.write("slide", elsewhere, {}, elsewhere_src.data(), elsewhere_src.size()));
+    Status st = txn.write("slide", across, {}, across_src.data(), across_src.size());
+    EXPECT_EQ(st.code(), Code::kCorrupt) << st.to_string();
+    std::vector<uint8_t> got(32 * 32 * 6, 0xA5);
+    ASSERT_OK(txn.read("slide", uniform_tile_, {}, got.data(), got.size()));
+    EXPECT_EQ(got, repeat_pixel({1, 2, 3, 4, 5, 6}, 32 * 32)) << "the failed write left changes";
+    ASSERT_OK(txn.read("slide", Region{-32, 0, 32, 32}, {}, got.data(), got.size()));
+    EXPECT_EQ(got, std::vector<uint8_t>(got.size(), 0)) << "the failed write left changes";
+    ASSERT_OK(txn.commit());
+  }
+  ASSERT_OK_AND_ASSIGN(auto kept, read("slide", elsewhere, 6));
+  EXPECT_EQ(kept, elsewhere_src);
+  ASSERT_OK_AND_ASSIGN(auto uniform, read("slide", uniform_tile_, 6));
+  EXPECT_EQ(uniform, repeat_pixel({1, 2, 3, 4, 5, 6}, 32 * 32));
+  EXPECT_CODE(read("slide", chunk_tile_, 6), Code::kCorrupt);
+}
+
 TEST_F(DamageTest, GarbageTileRecordIsCorrupt) {
   // Find the tiles entry of the chunk tile: the one whose value differs when the uniform tile
   // is rewritten is not it, so damage each entry in turn and look at which read fails.

@@ -1,17 +1,20 @@
 // tessera-demo — the main job of the README's quick start, and a measuring stick.
 //
-//   tessera-demo ingest FILE [--width 40000] [--height 30000] [--tile 256]
+//   tessera-demo ingest FILE [--width 40000] [--height 30000] [--tile 256] [--map-mib N]
 //       Creates FILE with one image "scan" (u8, 3 bands, chunky tiles, LZ4) and streams a
 //       synthetic slide scan into it strip by strip (tile-size rows x full width), committing
-//       every few strips, so memory stays bounded whatever the size. Then times raw
-//       LZ4_compress_default on one core over every 16th tile of the same scan, laid out as
-//       Tessera stores it, as a baseline.
+//       every few strips, so memory stays bounded whatever the size (a generator thread renders
+//       the next strips while the library writes). Then times raw LZ4_compress_default on one
+//       core over 1 tile in 16 of the same scan, laid out as Tessera stores it, as a baseline.
+//       --map-mib sets the initial map size (default: the library's), to watch the map grow.
 //   tessera-demo check FILE [--regions 1000] [--size 512] [--seed 1]
 //       Opens FILE read-only, reads random unaligned regions (alternately BIP and BSQ) and
 //       compares every sample with the generator. Then times raw LZ4_decompress_safe of the
-//       tiles those regions touch, as a baseline.
+//       tiles those regions touch, as a baseline. The scan's size comes from the image's exact
+//       bounds (the white margin reaches every edge), or from --width and --height.
 //
 // Both print short lines for people and end with one "RESULT key=value ..." line for scripts.
+// Throughputs are MB (10^6 bytes) of raw pixels per second of wall-clock time.
 // Exit codes: 0 success, 1 a check or library call failed, 2 bad usage.
 //
 // The scan is a pure function pixel(x, y, band) of the image size and tile size, cheap enough
@@ -36,6 +39,7 @@
 #include <cstdlib>
 #include <cstring>
 #include <filesystem>
+#include <memory>
 #include <mutex>
 #include <optional>
 #include <string>
@@ -363,7 +367,8 @@ struct Args {
 
 [[noreturn]] void usage() {
   std::fprintf(stderr,
-               "usage: tessera-demo ingest FILE [--width 40000] [--height 30000] [--tile 256]\n"
+               "usage: tessera-demo ingest FILE [--width 40000] [--height 30000] [--tile 256]"
+               " [--map-mib N]\n"
                "       tessera-demo check FILE [--regions 1000] [--size 512] [--seed 1]"
                " [--width W --height H]\n");
   std::exit(2);
@@ -446,6 +451,50 @@ class StripQueue {
   std::vector<std::unique_ptr<Strip>> free_, full_;
 };
 
+// Samples this process's resident memory (Linux /proc/self/status) every 50 ms and keeps the
+// peaks: anonymous memory (heap, buffers) apart from mapped file pages (LMDB's read-only map of
+// the container, which the kernel can drop at any time), which /usr/bin/time adds together.
+class MemorySampler {
+ public:
+  MemorySampler() : thread_([this] { run(); }) {}
+  ~MemorySampler() { stop(); }
+  void stop() {
+    if (!thread_.joinable()) return;
+    {
+      std::lock_guard lock(mutex_);
+      done_ = true;
+    }
+    cv_.notify_all();
+    thread_.join();
+  }
+  uint64_t peak_anon_kb() const { return peak_anon_kb_; }
+  uint64_t peak_file_kb() const { return peak_file_kb_; }
+
+ private:
+  void sample() {
+    std::FILE* f = std::fopen("/proc/self/status", "r");
+    if (f == nullptr) return;
+    char line[256];
+    unsigned long long kb = 0;
+    while (std::fgets(line, sizeof line, f) != nullptr) {
+      if (std::sscanf(line, "RssAnon: %llu", &kb) == 1) peak_anon_kb_ = std::max<uint64_t>(peak_anon_kb_, kb);
+      if (std::sscanf(line, "RssFile: %llu", &kb) == 1) peak_file_kb_ = std::max<uint64_t>(peak_file_kb_, kb);
+    }
+    std::fclose(f);
+  }
+  void run() {
+    std::unique_lock lock(mutex_);
+    do sample();
+    while (!cv_.wait_for(lock, std::chrono::milliseconds(50), [this] { return done_; }));
+    sample();
+  }
+  std::mutex mutex_;
+  std::condition_variable cv_;
+  bool done_ = false;
+  uint64_t peak_anon_kb_ = 0, peak_file_kb_ = 0;
+  std::thread thread_;
+};
+
 struct Lz4Baseline {
   uint64_t tiles = 0, raw_bytes = 0, compressed_bytes = 0;
   double seconds = 0;
@@ -485,11 +534,14 @@ int run_ingest(const Args& args) {
     die("--width and --height must be 1 .. 16777216", 2);
   }
   if (tile < 16 || tile > 4096 || (tile & (tile - 1)) != 0) die("--tile must be a power of two 16 .. 4096", 2);
+  if (has_option(args, "map-mib") && option(args, "map-mib", 0) < 1) die("--map-mib must be at least 1", 2);
 
   auto total_start = Clock::now();
+  MemorySampler memory;
   const SyntheticScan scan(width, height, tile);
 
   tessera::OpenOptions open_options;
+  if (has_option(args, "map-mib")) open_options.map_size = uint64_t(option(args, "map-mib", 0)) << 20;
   auto container = tessera::Container::create(args.file, open_options);
   if (!container) die("create " + args.file + ": " + container.status().to_string());
   tessera::ImageSpec spec;
@@ -539,18 +591,23 @@ int run_ingest(const Args& args) {
   double tessera_seconds = 0, wait_seconds = 0;
   int64_t commits = 0, next_report = 1;
   std::vector<uint8_t> retry_buffer;
+  int64_t retries = 0;           // batches run again after the map grew
+  int64_t next_from_queue = 0;  // strips before this one have been taken from the generator
   for (int64_t first = 0; first < strips; first += strips_per_commit) {
     const int64_t last = std::min(strips, first + strips_per_commit);
-    int attempt = 0;
     auto start = Clock::now();
     double waited = 0;
+    // Container::write runs the body again after growing a full map: strips this batch already
+    // took from the generator are then rendered again here (the generator is pure).
+    int attempts = 0;
     tessera::Status status = container->write([&](tessera::WriteTxn& txn) -> tessera::Status {
-      ++attempt;
+      if (++attempts > 1) ++retries;
       for (int64_t s = first; s < last; ++s) {
         const Region r = strip_region(s);
         const size_t bytes = size_t(r.height) * line_bytes;
         tessera::Status st;
-        if (attempt == 1) {
+        if (s == next_from_queue) {
+          ++next_from_queue;
           auto wait_start = Clock::now();
           auto strip = queue.take_full();
           waited += seconds_since(wait_start);
@@ -558,7 +615,6 @@ int run_ingest(const Args& args) {
           st = txn.write(kImageName, r, tessera::Selection{}, strip->data.data(), bytes);
           queue.put_free(std::move(strip));
         } else {
-          // The map grew and the batch runs again: render its strips here (pure generator).
           retry_buffer.resize(strip_bytes);
           scan.render(r, retry_buffer.data(), line_bytes);
           st = txn.write(kImageName, r, tessera::Selection{}, retry_buffer.data(), bytes);
@@ -596,11 +652,13 @@ int run_ingest(const Args& args) {
   }
   std::error_code ec;
   const uint64_t file_bytes = std::filesystem::file_size(args.file, ec);
+  memory.stop();
 
   const double ingest_mbs = mb(raw_bytes) / ingest_seconds;
   const double write_mbs = mb(raw_bytes) / tessera_seconds;
-  std::printf("ingest: %.1f MB in %.2f s = %.1f MB/s end to end (%lld commits)\n", mb(raw_bytes),
-              ingest_seconds, ingest_mbs, (long long)commits);
+  std::printf("ingest: %.1f MB in %.2f s = %.1f MB/s end to end (%lld commits, %lld retried after "
+              "the map grew)\n",
+              mb(raw_bytes), ingest_seconds, ingest_mbs, (long long)commits, (long long)retries);
   std::printf("ingest: %.2f s inside tessera write+commit = %.1f MB/s; generator %.2f s on its own "
               "thread, writer waited %.2f s for it\n",
               tessera_seconds, write_mbs, generator_seconds.load(), wait_seconds);
@@ -611,6 +669,9 @@ int run_ingest(const Args& args) {
               mb(file_bytes), (unsigned long long)stats.tiles_uniform, (unsigned long long)stats.tiles_chunk,
               (unsigned long long)stats.chunks_unique, (unsigned long long)scan.margin_tiles(),
               (unsigned long long)scan.calibration_tiles(), scan.blob_count());
+  std::printf("memory: peak %.0f MiB anonymous (buffers, heap), %.0f MiB of mapped file pages "
+              "(sampled every 50 ms)\n",
+              double(memory.peak_anon_kb()) / 1024, double(memory.peak_file_kb()) / 1024);
   std::fflush(stdout);
 
   // Baseline: plain LZ4 over a sample of the same tiles, one core, nothing else running.
@@ -624,13 +685,14 @@ int run_ingest(const Args& args) {
               write_mbs / lz4_mbs);
   std::printf("RESULT ingest_mb_s=%.1f ingest_s=%.2f write_mb_s=%.1f write_s=%.2f generator_s=%.2f "
               "lz4_compress_mb_s=%.1f lz4_ratio=%.3f ingest_vs_lz4=%.3f bytes_raw=%llu bytes_stored=%llu "
-              "file_bytes=%llu tiles_uniform=%llu tiles_chunk=%llu chunks_unique=%llu total_s=%.2f\n",
+              "file_bytes=%llu tiles_uniform=%llu tiles_chunk=%llu chunks_unique=%llu peak_anon_mib=%.0f "
+              "total_s=%.2f\n",
               ingest_mbs, ingest_seconds, write_mbs, tessera_seconds, generator_seconds.load(), lz4_mbs,
               double(lz4.raw_bytes) / double(lz4.compressed_bytes), ingest_mbs / lz4_mbs,
               (unsigned long long)stats.bytes_raw, (unsigned long long)stats.bytes_stored,
               (unsigned long long)file_bytes, (unsigned long long)stats.tiles_uniform,
               (unsigned long long)stats.tiles_chunk, (unsigned long long)stats.chunks_unique,
-              seconds_since(total_start));
+              double(memory.peak_anon_kb()) / 1024, seconds_since(total_start));
   return 0;
 }
 
@@ -854,7 +916,7 @@ int run_check(const Args& args) {
 int main(int argc, char** argv) {
   if (argc < 2) usage();
   const std::string_view command = argv[1];
-  if (command == "ingest") return run_ingest(parse_args(argc, argv, {"width", "height", "tile"}));
+  if (command == "ingest") return run_ingest(parse_args(argc, argv, {"width", "height", "tile", "map-mib"}));
   if (command == "check") {
     return run_check(parse_args(argc, argv, {"regions", "size", "seed", "width", "height"}));
   }

@@ -155,12 +155,14 @@ Result<ChunkInfo> parse_chunk_header(const uint8_t* value, size_t value_size) {
   if (info.shuffled && !filter_applies(info.sample_size))
     return corrupt("chunk shuffle filter with sample size " + std::to_string(info.sample_size));
   info.raw_size = header.raw_size();
+  if (info.raw_size == 0) return corrupt("chunk raw size is 0");
   info.stored_size = header.stored_size();
   info.checksum = header.checksum();
   // Values of an exact multiple of 4096 bytes carry one zero pad byte, and only those.
-  uint64_t expected = kChunkHeaderSize + uint64_t(info.stored_size);
-  if (expected % 4096 == 0) ++expected;
-  if (value_size == expected && expected % 4096 == 1 && value[expected - 1] != 0)
+  const uint64_t unpadded = kChunkHeaderSize + uint64_t(info.stored_size);
+  const bool padded = unpadded % 4096 == 0;
+  const uint64_t expected = unpadded + (padded ? 1 : 0);
+  if (padded && value_size == expected && value[unpadded] != 0)
     return corrupt("chunk pad byte is not zero");
   if (value_size != expected)
     return corrupt("chunk value is " + std::to_string(value_size) + " bytes but its header says " +

@@ -44,9 +44,10 @@ class AlignedBuffer {
   explicit AlignedBuffer(size_t size) { resize(size); }
   // Contents are not preserved when the buffer grows.
   void resize(size_t size) {
-    if (size > capacity_) {
-      data_.reset(static_cast<uint8_t*>(::operator new[](size, std::align_val_t(64))));
-      capacity_ = size;
+    if (size > capacity_ || !data_) {  // never null, even for size 0
+      const size_t bytes = size ? size : 1;
+      data_.reset(static_cast<uint8_t*>(::operator new[](bytes, std::align_val_t(64))));
+      capacity_ = bytes;
     }
     size_ = size;
   }

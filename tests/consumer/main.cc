@@ -21,7 +21,8 @@ int fail(const std::string& what, const tessera::Status& status) {
 }  // namespace
 
 int main() {
-  std::string pattern = (std::filesystem::temp_directory_path() / "tessera-consumer-XXXXXX").string();
+  std::string pattern =
+      (std::filesystem::temp_directory_path() / "tessera-consumer-XXXXXX").string();
   if (::mkdtemp(pattern.data()) == nullptr) {
     std::fprintf(stderr, "consumer: mkdtemp failed\n");
     return 1;
