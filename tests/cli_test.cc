@@ -178,6 +178,10 @@ const EnviType kEnviTypes[] = {
     {4, "f32", 4, true},  {5, "f64", 8, true},   {12, "u16", 2, false},
     {13, "u32", 4, false}, {14, "i64", 8, false}, {15, "u64", 8, false},
 };
+// GoogleTest (and so CTest's test names) show a parameter by its type name.
+void PrintTo(const EnviType& type, std::ostream* os) {
+  *os << type.name << " (ENVI data type " << type.code << ")";
+}
 const char* const kInterleaves[] = {"bsq", "bil", "bip"};
 
 uint64_t mix(uint64_t x) {  // splitmix64: deterministic pseudo-random samples

@@ -667,6 +667,19 @@ TEST_F(ArgumentErrorTest, BufferTooSmall) {
                 Code::kInvalidArgument);
     EXPECT_EQ(std::vector<uint8_t>(need, 0x5A), buf) << "a refused read wrote into the buffer";
   }
+  // A valid region whose packed buffer size does not fit in 64 bits.
+  {
+    const Region huge{-kHuge, 0, kHuge + 5, 3};
+    ASSERT_TRUE(huge.is_valid());
+    std::vector<uint8_t> buf(4096, 0x5A);
+    for (Interleave il : {Interleave::kBIP, Interleave::kBIL, Interleave::kBSQ}) {
+      SCOPED_TRACE(std::string("huge region as ") + interleave_label(il));
+      EXPECT_CODE(txn.read("img", huge, {}, buf.data(), buf.size(), il), Code::kInvalidArgument);
+      EXPECT_CODE(txn.write("img", huge, {}, buf.data(), buf.size(), il),
+                  Code::kInvalidArgument);
+    }
+    EXPECT_EQ(std::vector<uint8_t>(4096, 0x5A), buf) << "a refused read wrote into the buffer";
+  }
   // Padded strides: one byte short of the last sample.
   const Strides st{3 * 2 + 3, (3 * 2 + 3) * 19 + 5, 2};
   const size_t need = layout_bytes(st, r.width, r.height, 3, 2);

@@ -18,21 +18,41 @@ Status check_frame(const Txn& txn, const ImageInfo& image, uint32_t frame) {
                                               std::to_string(image.frames) + ")");
 }
 
-// The box of the pixels of a tile buffer that differ from `fill`, in tile coordinates.
+// Whether pixel (x, y) of a tile buffer differs from the same pixel of a fill tile.
+bool pixel_differs(const TileLayout& t, const uint8_t* tile, const uint8_t* fill_tile, int64_t x,
+                   int64_t y) {
+  for (uint32_t b = 0; b < t.bands; ++b) {
+    const size_t at = t.sample_offset(x, y, b);
+    if (std::memcmp(tile + at, fill_tile + at, t.sample) != 0) return true;
+  }
+  return false;
+}
+
+// The box of the pixels of a tile buffer that differ from the fill tile, in tile coordinates:
+// rows by whole-line comparisons, then columns scanned inwards from each side.
 std::optional<Region> non_fill_extent(const TileLayout& t, const uint8_t* tile,
-                                      const std::vector<uint8_t>& fill) {
-  int64_t x0 = t.tile_size, y0 = t.tile_size, x1 = -1, y1 = -1;
-  for (int64_t y = 0; y < t.tile_size; ++y)
-    for (int64_t x = 0; x < t.tile_size; ++x) {
-      bool differs = false;
-      for (uint32_t b = 0; b < t.bands && !differs; ++b)
-        differs = std::memcmp(tile + t.sample_offset(x, y, b), fill.data() + b * t.sample, t.sample);
-      if (differs) {
-        x0 = std::min(x0, x), x1 = std::max(x1, x);
-        y0 = std::min(y0, y), y1 = std::max(y1, y);
-      }
+                                      const uint8_t* fill_tile) {
+  const int64_t T = t.tile_size;
+  const size_t line = size_t(t.line_stride());
+  auto row_differs = [&](int64_t y) {
+    for (uint32_t b = 0; b < (t.storage == StorageLayout::kChunky ? 1u : t.bands); ++b) {
+      const size_t at = t.band_offset(b) + size_t(y) * line;
+      if (std::memcmp(tile + at, fill_tile + at, line) != 0) return true;
     }
-  if (x1 < 0) return std::nullopt;
+    return false;
+  };
+  int64_t y0 = 0, y1 = T - 1;
+  while (y0 < T && !row_differs(y0)) ++y0;
+  if (y0 == T) return std::nullopt;
+  while (!row_differs(y1)) --y1;
+  auto column_differs = [&](int64_t x) {
+    for (int64_t y = y0; y <= y1; ++y)
+      if (pixel_differs(t, tile, fill_tile, x, y)) return true;
+    return false;
+  };
+  int64_t x0 = 0, x1 = T - 1;
+  while (!column_differs(x0)) ++x0;
+  while (!column_differs(x1)) --x1;
   return Region{x0, y0, x1 - x0 + 1, y1 - y0 + 1};
 }
 
@@ -125,14 +145,19 @@ Result<std::optional<Region>> image_bounds(const Txn& txn, const ImageInfo& imag
   if (precision == Precision::kLeaf) return std::optional<Region>(leaf_box);
 
   // Pass 2: only tiles on the edge of the leaf box decide the exact box. Every stored tile
-  // holds at least one non-fill pixel, so the extreme column and row tiles bound it.
-  const std::vector<uint8_t>* fill = &image.fill_pixel;
+  // holds at least one non-fill pixel, so the extreme column and row tiles bound it; a tile
+  // is decoded only if it could still move a side of the box.
+  const std::vector<uint8_t>& fill = image.fill_pixel;
   int64_t x0 = INT64_MAX, y0 = INT64_MAX, x1 = INT64_MIN, y1 = INT64_MIN;  // inclusive pixels
-  AlignedBuffer buffer(t.tile_bytes());
+  AlignedBuffer buffer(t.tile_bytes()), fill_tile(t.tile_bytes());
+  fill_tile_with(t, fill.data(), fill_tile.data());
   ChunkPool pool(const_cast<Txn&>(txn));
   Status s = for_each_visible_tile(txn, image, frame, [&](TileCoord c, const TileVersion& version,
                                                           size_t) -> Status {
-    if (c.x != leaf.x0 && c.x != leaf.x1 && c.y != leaf.y0 && c.y != leaf.y1) return Status::ok();
+    const int64_t ox = c.x * T, oy = c.y * T;
+    const bool can_move = (c.x == leaf.x0 && x0 > ox) || (c.x == leaf.x1 && x1 < ox + T - 1) ||
+                          (c.y == leaf.y0 && y0 > oy) || (c.y == leaf.y1 && y1 < oy + T - 1);
+    if (!can_move) return Status::ok();
     std::optional<Region> local = Region{0, 0, T, T};
     if (version.value.kind == TileKind::kChunk) {
       auto chunk = pool.get(version.value.chunk);
@@ -140,12 +165,11 @@ Result<std::optional<Region>> image_bounds(const Txn& txn, const ImageInfo& imag
       Status d = decode_chunk(bytes_of(*chunk), chunk->mv_size, buffer.data(), t.tile_bytes());
       if (!d.is_ok())
         return d.with_context(txn.env().path() + ": " + tile_context(image, c, version.frame));
-      local = non_fill_extent(t, buffer.data(), *fill);
-    } else if (version.value.uniform == *fill) {
+      local = non_fill_extent(t, buffer.data(), fill_tile.data());
+    } else if (version.value.uniform == fill) {
       local.reset();
     }
     if (!local) return Status::ok();
-    const int64_t ox = c.x * T, oy = c.y * T;
     if (c.x == leaf.x0) x0 = std::min(x0, ox + local->x);
     if (c.x == leaf.x1) x1 = std::max(x1, ox + local->x_end() - 1);
     if (c.y == leaf.y0) y0 = std::min(y0, oy + local->y);

@@ -39,19 +39,6 @@ void broadcast_pixel(const TileLayout& t, const uint8_t* pixel, const std::vecto
              part.width, part.height, t.sample);
 }
 
-// Expands one pixel over a whole tile buffer in storage layout.
-void fill_tile(const TileLayout& t, const uint8_t* pixel, uint8_t* tile) {
-  const size_t px = t.pixel_bytes(), n = size_t(t.tile_size) * t.tile_size;
-  if (t.storage == StorageLayout::kChunky) {
-    for (size_t i = 0; i < n; ++i) std::memcpy(tile + i * px, pixel, px);
-    return;
-  }
-  for (uint32_t b = 0; b < t.bands; ++b) {
-    uint8_t* plane = tile + t.band_offset(b);
-    for (size_t i = 0; i < n; ++i) std::memcpy(plane + i * t.sample, pixel + b * t.sample, t.sample);
-  }
-}
-
 // The one pixel every pixel of the tile holds, or false.
 bool uniform_pixel(const TileLayout& t, const uint8_t* tile, std::vector<uint8_t>& pixel) {
   const size_t n = size_t(t.tile_size) * t.tile_size;
@@ -237,7 +224,7 @@ void prepare_tile(const Txn& txn, const ImageInfo& image, const TileLayout& t,
                                tile, t.tile_bytes());
       if (!job.status.is_ok()) return;
     } else {
-      fill_tile(t, old && old->kind == TileKind::kUniform ? old->uniform.data() : fill.data(), tile);
+      fill_tile_with(t, old && old->kind == TileKind::kUniform ? old->uniform.data() : fill.data(), tile);
     }
   }
   const int64_t x = job.part.x - job.tile.x * int64_t(t.tile_size);

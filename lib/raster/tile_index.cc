@@ -20,6 +20,19 @@ size_t TileLayout::band_offset(uint32_t band) const {
                                            : size_t(band) * tile_size * tile_size * sample;
 }
 
+// Expands one pixel over a whole tile buffer in storage layout.
+void fill_tile_with(const TileLayout& t, const uint8_t* pixel, uint8_t* tile) {
+  const size_t px = t.pixel_bytes(), n = size_t(t.tile_size) * t.tile_size;
+  if (t.storage == StorageLayout::kChunky) {
+    for (size_t i = 0; i < n; ++i) std::memcpy(tile + i * px, pixel, px);
+    return;
+  }
+  for (uint32_t b = 0; b < t.bands; ++b) {
+    uint8_t* plane = tile + t.band_offset(b);
+    for (size_t i = 0; i < n; ++i) std::memcpy(plane + i * t.sample, pixel + b * t.sample, t.sample);
+  }
+}
+
 TileRange tiles_of(const TileLayout& layout, const Region& region) {
   const TileCoord a = layout.tile_of(region.x, region.y);
   const TileCoord b = layout.tile_of(region.x_end() - 1, region.y_end() - 1);

@@ -40,6 +40,9 @@ struct TileLayout {
   }
 };
 
+// Expands one pixel over a whole tile buffer in storage layout.
+void fill_tile_with(const TileLayout& layout, const uint8_t* pixel, uint8_t* tile);
+
 // The tiles a region touches, row by row.
 struct TileRange {
   int64_t x0, y0, x1, y1;  // inclusive tile coordinates

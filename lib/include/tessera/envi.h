@@ -47,7 +47,9 @@ struct ImportOptions {
   std::optional<CodecSpec> codec;     // default: the image's codec (LZ4 for a new image)
   uint32_t tile_size = 256;           // for a new image
   int64_t origin_x = 0, origin_y = 0; // where the raster's pixel (0,0) lands
-  uint64_t batch_bytes = uint64_t(256) << 20;  // raw bytes per committed batch
+  // Raw bytes per committed batch. A write transaction keeps what it wrote in memory until
+  // it commits, so this bounds the import's memory (about 1 to 2 times this).
+  uint64_t batch_bytes = uint64_t(64) << 20;
   Progress progress;                  // called after each batch
 };
 // Imports raw file `src` (with its ENVI header) into `container`, creating the image if it
