@@ -163,6 +163,30 @@ void record_seeds() {
   planar.spec.shuffle = false;
   record_seed("image_i16_planar", 8, image_record(planar));
 
+  ImageInfo wide;
+  wide.name = "u64 near max";
+  wide.id = 3;
+  wide.spec.type = DataType::kU64;
+  wide.spec.bands = 2;
+  wide.spec.fill = {0x1p63, 0x1p53};
+  record_seed("image_u64_fill", 16, image_record(wide));
+
+  ImageInfo real;
+  real.name = "f64";
+  real.id = 4;
+  real.spec.type = DataType::kF64;
+  real.spec.fill = {-0.0};
+  real.spec.codec = {Codec::kZstd, 0};
+  record_seed("image_f64_fill", 8, image_record(real));
+
+  // Refused by the reader: 4096 x 4096 tiles of 64 bands are over the tile size limit.
+  ImageInfo huge;
+  huge.name = "too big";
+  huge.spec.bands = 64;
+  huge.spec.tile_size = 4096;
+  huge.spec.fill = {0};
+  record_seed("image_tile_over_limit", 64, image_record(huge));
+
   record_seed("tile_tombstone", 3, detail::build_tile_record(kRecordKey, {}));
   detail::TileValue uniform{detail::TileKind::kUniform, {10, 20, 30}, {}};
   record_seed("tile_uniform", 3, detail::build_tile_record(kRecordKey, uniform));

@@ -68,6 +68,44 @@ bool same_image(const ImageInfo& a, const ImageInfo& b) {
   return true;
 }
 
+double load_sample(DataType type, const uint8_t* p) {
+  auto load = [p]<typename T>(T) {
+    T t;
+    std::memcpy(&t, p, sizeof t);
+    return double(t);
+  };
+  switch (type) {
+    case DataType::kU8: return load(uint8_t{});
+    case DataType::kU16: return load(uint16_t{});
+    case DataType::kU32: return load(uint32_t{});
+    case DataType::kU64: return load(uint64_t{});
+    case DataType::kI8: return load(int8_t{});
+    case DataType::kI16: return load(int16_t{});
+    case DataType::kI32: return load(int32_t{});
+    case DataType::kI64: return load(int64_t{});
+    case DataType::kF32: return load(float{});
+    case DataType::kF64: return load(double{});
+  }
+  return 0;
+}
+
+// The fill doubles describe the stored fill pixel. When validate_image_spec accepts them (a
+// 64-bit integer near its type's maximum may round out of range), fill_pixel turns them back
+// into samples that read as the same doubles.
+void check_fill_description(const ImageInfo& info) {
+  const ImageSpec& spec = info.spec;
+  if (!detail::validate_image_spec(spec).is_ok()) return;
+  auto pixel = detail::fill_pixel(spec);
+  FUZZ_CHECK(pixel.is_ok(), "validate_image_spec accepts a fill fill_pixel refuses: " +
+                                pixel.status().to_string());
+  FUZZ_CHECK(pixel->size() == info.pixel_bytes());
+  const size_t sample = sample_size(spec.type);
+  for (uint32_t b = 0; b < spec.bands; ++b)
+    FUZZ_CHECK(same_sample(load_sample(spec.type, pixel->data() + b * sample), spec.fill[b]),
+               "fill value " + std::to_string(spec.fill[b]) + " of band " + std::to_string(b) +
+                   " does not survive fill_pixel as " + std::string(data_type_name(spec.type)));
+}
+
 void check_image_record(const uint8_t* data, size_t size) {
   auto parsed = detail::parse_image_record(data, size);
   if (!parsed.is_ok()) {
@@ -78,6 +116,7 @@ void check_image_record(const uint8_t* data, size_t size) {
              "fill pixel of " + std::to_string(parsed->fill_pixel.size()) + " bytes for " +
                  std::to_string(parsed->pixel_bytes()) + "-byte pixels");
   FUZZ_CHECK(parsed->spec.fill.size() == parsed->spec.bands);
+  check_fill_description(*parsed);
 
   const std::vector<uint8_t> built = detail::build_image_record(*parsed);
   auto again = detail::parse_image_record(built.data(), built.size());
