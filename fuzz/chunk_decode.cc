@@ -7,15 +7,15 @@
 // alone, the fuzzer would never get past it. So every input whose header parses is decoded
 // twice: as given, and with the checksum recomputed the way format/tessera.fbs defines it,
 // which lets the codecs and the unshuffle behind the check see the mutated bytes.
+#include <sanitizer/asan_interface.h>
+#include <xxhash.h>
+
 #include <algorithm>
 #include <cstddef>
 #include <cstdint>
 #include <cstring>
 #include <memory>
 #include <string>
-
-#include <sanitizer/asan_interface.h>
-#include <xxhash.h>
 
 #include "format/chunk_codec.h"
 #include "fuzz_helpers.h"

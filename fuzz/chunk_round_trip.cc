@@ -4,7 +4,7 @@
 // spec/FORMAT.md states for it: a header that parses, never stored larger than raw, the
 // shuffle filter only with a codec and 2/4/8-byte samples, no value a multiple of 4096 bytes.
 //
-// Input: [sample size][codec and shuffle][level][tile bytes...]
+// Input: [sample size][codec and shuffle][level][tile bytes (at least one)...]
 #include <cstddef>
 #include <cstdint>
 #include <cstring>
@@ -61,6 +61,7 @@ extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
   const EncodeParams p = read_params(in);
   const uint8_t* raw = in.rest();
   const size_t raw_size = in.rest_size();
+  if (raw_size == 0) return 0;  // no tile is empty: readers refuse raw_size 0 as corrupt
 
   detail::AlignedBuffer encoded;
   detail::encode_chunk(raw, raw_size, p.sample_size, p.codec, p.shuffle, encoded);

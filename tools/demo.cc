@@ -108,6 +108,12 @@ class SyntheticScan {
         tiles_x_((width + tile - 1) / tile), tiles_y_((height + tile - 1) / tile) {
     for (int j = 0; j < kLattice; ++j)
       for (int i = 0; i < kLattice; ++i) lattice_[size_t(j * kLattice + i)] = uint8_t(hash32(i, j, 17));
+    for (int j = 0; j < kNoiseRows; ++j)
+      for (int i = 0; i < kNoiseColumns; ++i)
+        noise_[size_t(j * kNoiseColumns + i)] = uint16_t(hash32(i, j, 0) & 0xFFF);
+    // Illumination falls off in steps of 4096 pixels from the centre.
+    for (int64_t x = 0; x < width; ++x) shade_x_.push_back(uint8_t(std::min<int64_t>(7, std::abs(x - width / 2) >> 12)));
+    for (int64_t y = 0; y < height; ++y) shade_y_.push_back(uint8_t(std::min<int64_t>(7, std::abs(y - height / 2) >> 12)));
     classify_tiles();
     place_tissue();
   }
@@ -154,7 +160,13 @@ class SyntheticScan {
             break;
           case Kind::kSlide:
             if (disc_offsets_[t] == disc_offsets_[t + 1]) {
-              for (; x < end; ++x, out += kBands) background(x, y, noise_bits(x, y), out);
+              // The common case, kept cheap: noise bits walk one row of the noise table.
+              const uint16_t* row = &noise_[size_t((y % kNoiseRows) * kNoiseColumns)];
+              int64_t column = x % kNoiseColumns;
+              for (; x < end; ++x, out += kBands) {
+                background(x, y, row[column], out);
+                if (++column == kNoiseColumns) column = 0;
+              }
             } else {
               for (; x < end; ++x, out += kBands) slide(x, y, t, out);
             }
@@ -179,6 +191,7 @@ class SyntheticScan {
     int stain;  // 0..63: how strongly hematoxylin tints this blob
   };
   static constexpr int kLattice = 256;  // the density lattice repeats every 256 * 64 pixels
+  static constexpr int kNoiseColumns = 1021, kNoiseRows = 1019;
 
   static int64_t floor_div(int64_t a, int64_t b) { return a >= 0 ? a / b : -((-a + b - 1) / b); }
   static uint8_t clamp8(int v) { return uint8_t(v < 0 ? 0 : v > 255 ? 255 : v); }
@@ -238,15 +251,31 @@ class SyntheticScan {
       for (int64_t ty = ty0; ty <= ty1; ++ty)
         for (int64_t tx = tx0; tx <= tx1; ++tx) lists[size_t(ty * tiles_x_ + tx)].push_back(uint16_t(i));
     }
+    // A disc that covers a whole tile decides every pixel of it: it becomes the tile's only disc.
+    for (size_t t = 0; t < lists.size(); ++t) {
+      const int64_t x0 = int64_t(t % size_t(tiles_x_)) * tile_, y0 = int64_t(t / size_t(tiles_x_)) * tile_;
+      for (uint16_t i : lists[t]) {
+        const Disc& d = discs_[i];
+        auto covers = [&](int64_t x, int64_t y) { return (x - d.cx) * (x - d.cx) + (y - d.cy) * (y - d.cy) < d.r2; };
+        if (covers(x0, y0) && covers(x0 + tile_ - 1, y0) && covers(x0, y0 + tile_ - 1) &&
+            covers(x0 + tile_ - 1, y0 + tile_ - 1)) {
+          lists[t] = {i};
+          break;
+        }
+      }
+    }
     for (size_t t = 0; t < lists.size(); ++t) {
       disc_offsets_[t + 1] = disc_offsets_[t] + uint32_t(lists[t].size());
       disc_ids_.insert(disc_ids_.end(), lists[t].begin(), lists[t].end());
     }
   }
 
-  // Random bits for the sensor noise of pixel (x, y): 4 per band, in bits 0..11. One hash
-  // serves two neighbouring pixels.
-  static uint32_t noise_bits(int64_t x, int64_t y) { return hash32(x >> 1, y, 0) >> ((x & 1) * 12); }
+  // Random bits for the sensor noise of pixel (x, y): 4 per band, in bits 0..11. They come from
+  // a table that repeats every 1021 columns and 1019 rows: both prime, so no two tiles of a scan
+  // narrower than 256 * 1021 pixels see the same noise (no accidental duplicates).
+  uint32_t noise_bits(int64_t x, int64_t y) const {
+    return noise_[size_t((y % kNoiseRows) * kNoiseColumns + x % kNoiseColumns)];
+  }
   // Sparse sensor noise: one sample in eight is off by one.
   static int noise(uint32_t h, int band) {
     static constexpr int8_t kNoise[16] = {0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 1, -1};
@@ -266,9 +295,7 @@ class SyntheticScan {
 
   // Near-white glass: 236..243, brightest in the middle (illumination), plus sensor noise.
   void background(int64_t x, int64_t y, uint32_t h, uint8_t* out) const {
-    const int64_t dx = x - width_ / 2, dy = y - height_ / 2;
-    const int shade = int(std::min<int64_t>(7, ((dx < 0 ? -dx : dx) >> 12) + ((dy < 0 ? -dy : dy) >> 12)));
-    const int base = 243 - shade;
+    const int base = 243 - std::min(7, shade_x_[size_t(x)] + shade_y_[size_t(y)]);
     out[0] = uint8_t(base + 1 + noise(h, 0));
     out[1] = uint8_t(base + noise(h, 1));
     out[2] = uint8_t(base + 2 + noise(h, 2));
@@ -350,6 +377,8 @@ class SyntheticScan {
   int tile_shift_;
   int64_t tiles_x_, tiles_y_;
   std::vector<uint8_t> lattice_ = std::vector<uint8_t>(size_t(kLattice * kLattice));
+  std::vector<uint16_t> noise_ = std::vector<uint16_t>(size_t(kNoiseColumns * kNoiseRows));
+  std::vector<uint8_t> shade_x_, shade_y_;  // per column and row: 0..7 steps from the centre
   std::vector<Kind> kinds_;             // per tile, row-major
   std::vector<Blob> blobs_;
   std::vector<Disc> discs_;
