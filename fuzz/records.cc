@@ -125,8 +125,8 @@ void check_image_record(const uint8_t* data, size_t size) {
   FUZZ_CHECK(detail::build_image_record(*again) == built, "image record builder not canonical");
 }
 
-// TileRecord.check (format/tessera.fbs), as lib/format/records.cc computes it: XXH3-64 of the
-// key and the kind byte, then chained as the seed over the uniform bytes, then the chunk bytes.
+// TileRecord.check as spec/FORMAT.md defines it: XXH3-64 of the key and the kind byte, then
+// chained as the seed over the uniform bytes, then over the chunk bytes.
 uint64_t tile_record_check(const TileKeyBytes& key, const fb::TileRecord& r) {
   uint8_t head[kTileKeySize + 1];
   std::memcpy(head, key.data(), kTileKeySize);

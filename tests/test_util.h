@@ -374,31 +374,6 @@ class RefImage {
     return out;
   }
 
-  // Pixel-exact bounding box of samples that differ from fill (nullopt if none).
-  std::optional<Region> exact_bounds() const {
-    bool any = false;
-    int64_t x0 = 0, y0 = 0, x1 = 0, y1 = 0;  // inclusive
-    for (const auto& [key, block] : blocks_) {
-      for (int64_t ly = 0; ly < kBlock; ++ly)
-        for (int64_t lx = 0; lx < kBlock; ++lx) {
-          const uint8_t* s = block.data() + size_t(ly * kBlock + lx) * sample_bytes_;
-          if (std::memcmp(s, fill_[key.band].data(), sample_bytes_) == 0) continue;
-          int64_t x = key.bx * kBlock + lx, y = key.by * kBlock + ly;
-          if (!any) {
-            x0 = x1 = x;
-            y0 = y1 = y;
-            any = true;
-          }
-          x0 = std::min(x0, x);
-          x1 = std::max(x1, x);
-          y0 = std::min(y0, y);
-          y1 = std::max(y1, y);
-        }
-    }
-    if (!any) return std::nullopt;
-    return Region{x0, y0, x1 - x0 + 1, y1 - y0 + 1};
-  }
-
   std::vector<uint32_t> resolve(const std::vector<uint32_t>& bands) const {
     if (!bands.empty()) return bands;
     std::vector<uint32_t> all(bands_);

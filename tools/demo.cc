@@ -168,7 +168,19 @@ class SyntheticScan {
                 if (++column == kNoiseColumns) column = 0;
               }
             } else {
-              for (; x < end; ++x, out += kBands) slide(x, y, t, out);
+              // Tissue: the noise row and each 16-pixel cell's nucleus bits are looked up once.
+              const uint16_t* row = &noise_[size_t((y % kNoiseRows) * kNoiseColumns)];
+              int64_t column = x % kNoiseColumns;
+              int64_t cell = x >> 4;
+              uint32_t nucleus = nucleus_bits(x, y);
+              for (; x < end; ++x, out += kBands) {
+                if ((x >> 4) != cell) {
+                  cell = x >> 4;
+                  nucleus = nucleus_bits(x, y);
+                }
+                slide(x, y, t, row[column], nucleus, out);
+                if (++column == kNoiseColumns) column = 0;
+              }
             }
             break;
         }
@@ -282,6 +294,9 @@ class SyntheticScan {
     return kNoise[(h >> (4 * band)) & 15];
   }
 
+  // Random bits of the 16x16 cell holding (x, y): where its nucleus is, if it has one.
+  static uint32_t nucleus_bits(int64_t x, int64_t y) { return hash32(x >> 4, y >> 4, 0x5EED); }
+
   // Smooth stain density 0..255: value noise on a 64-pixel lattice, bilinearly interpolated.
   int density(int64_t x, int64_t y) const {
     const int lx = int((x >> 6) & (kLattice - 1)), ly = int((y >> 6) & (kLattice - 1));
@@ -303,12 +318,11 @@ class SyntheticScan {
 
   // Stained tissue: eosin pink darkening with density, some blobs tinted by hematoxylin, and
   // dark purple nuclei (at most one per 16x16 cell, radius about 2 to 4.5 pixels).
-  void tissue(int64_t x, int64_t y, uint32_t h, const Blob& blob, uint8_t* out) const {
+  void tissue(int64_t x, int64_t y, uint32_t h, uint32_t hc, const Blob& blob, uint8_t* out) const {
     const int d = density(x, y);
     int r = 240 - (d * 40 >> 8) - blob.stain / 2;
     int g = 185 - (d * 85 >> 8) - blob.stain / 3;
     int b = 215 - (d * 45 >> 8);
-    const uint32_t hc = hash32(x >> 4, y >> 4, 0x5EED);
     if ((hc & 3) != 0) {
       const int du = int(x & 15) - 4 - int((hc >> 2) & 7);
       const int dv = int(y & 15) - 4 - int((hc >> 5) & 7);
@@ -345,13 +359,12 @@ class SyntheticScan {
   }
 
   // Background or tissue, whichever disc of tile t covers (x, y).
-  void slide(int64_t x, int64_t y, size_t t, uint8_t* out) const {
-    const uint32_t h = noise_bits(x, y);
+  void slide(int64_t x, int64_t y, size_t t, uint32_t h, uint32_t nucleus, uint8_t* out) const {
     for (uint32_t i = disc_offsets_[t]; i < disc_offsets_[t + 1]; ++i) {
       const Disc& d = discs_[disc_ids_[i]];
       const int64_t dx = x - d.cx, dy = y - d.cy;
       if (dx * dx + dy * dy < d.r2) {
-        tissue(x, y, h, blobs_[d.blob], out);
+        tissue(x, y, h, nucleus, blobs_[d.blob], out);
         return;
       }
     }
@@ -368,7 +381,7 @@ class SyntheticScan {
         calibration(x, y, out);
         return;
       case Kind::kSlide:
-        slide(x, y, t, out);
+        slide(x, y, t, noise_bits(x, y), nucleus_bits(x, y), out);
         return;
     }
   }

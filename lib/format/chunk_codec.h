@@ -32,7 +32,8 @@ struct ContentHash {
 };
 ContentHash content_hash(const uint8_t* raw, size_t size);
 
-// Encodes `raw` into a complete chunk value in `out` (replacing its contents). Falls back to
+// Encodes `raw` (at least one byte: tiles are never empty) into a complete chunk value in
+// `out` (replacing its contents). Falls back to
 // codec none when compression does not shrink the tile. Shuffle applies only to samples of
 // 2, 4 or 8 bytes.
 void encode_chunk(const uint8_t* raw, size_t raw_size, size_t sample_size, const CodecSpec& codec,

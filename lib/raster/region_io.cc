@@ -15,12 +15,6 @@ namespace {
 // Raw bytes a write batch may hold at once (tile buffers plus their encoded chunks).
 constexpr size_t kWriteBatchBytes = size_t(64) << 20;
 
-// Sample planes of a tile buffer for the given bands, starting at pixel (x, y) of the tile.
-struct TilePlanes {
-  std::vector<const uint8_t*> band;
-  BandPlanes view(const TileLayout& t) const { return {band, t.pixel_stride(), t.line_stride()}; }
-};
-
 // Planes of the caller's buffer for bands 0..n-1, starting at pixel (x, y) of the region.
 std::vector<uint8_t*> caller_planes(const CallerBuffer& buf, size_t bands, int64_t x, int64_t y) {
   std::vector<uint8_t*> planes(bands);
