@@ -2,6 +2,8 @@
 // walks over a region, each block read through View::read.
 #include "tessera/iterator.h"
 
+#include <bit>
+
 namespace tessera {
 
 struct BlockIterator::State {
@@ -12,7 +14,8 @@ struct BlockIterator::State {
   IterationMode mode;
   std::vector<uint32_t> bands;
   size_t sample;
-  int64_t step;  // block edge (spatial)
+  int64_t tile;  // tile edge: spatial blocks follow the tile grid
+  int64_t first_column, first_row;  // tile coordinates of the region's first tile
   uint64_t blocks_across, blocks_down, count, next = 0;
   std::vector<uint8_t> buffer;
   Block block;
@@ -44,10 +47,13 @@ Result<BlockIterator> BlockIterator::create(const View& view, std::string_view i
       return Status(Code::kInvalidArgument, view.path() + ": image '" + std::string(image) +
                                                 "': band " + std::to_string(b) + " is out of range");
   state->sample = sample_size(info->spec.type);
-  state->step = info->spec.tile_size;
+  state->tile = info->spec.tile_size;
+  const int shift = std::countr_zero(info->spec.tile_size);
+  state->first_column = region.x >> shift;
+  state->first_row = region.y >> shift;
   if (mode == IterationMode::kSpatial) {
-    state->blocks_across = uint64_t((region.width + state->step - 1) / state->step);
-    state->blocks_down = uint64_t((region.height + state->step - 1) / state->step);
+    state->blocks_across = uint64_t(((region.x_end() - 1) >> shift) - state->first_column + 1);
+    state->blocks_down = uint64_t(((region.y_end() - 1) >> shift) - state->first_row + 1);
     state->count = state->blocks_across * state->blocks_down * state->bands.size();
   } else {
     state->blocks_across = 1;
@@ -75,7 +81,7 @@ Result<bool> BlockIterator::next() {
     const uint64_t per_band = s.blocks_across * s.blocks_down;
     const uint64_t within = i % per_band;
     const int64_t bx = int64_t(within % s.blocks_across), by = int64_t(within / s.blocks_across);
-    b.region = Region{s.region.x + bx * s.step, s.region.y + by * s.step, s.step, s.step}
+    b.region = Region{(s.first_column + bx) * s.tile, (s.first_row + by) * s.tile, s.tile, s.tile}
                    .intersect(s.region);
     b.bands = {s.bands[i / per_band]};
   } else {

@@ -118,11 +118,17 @@ std::string to_string(const Region& r) {
 
 Strides Strides::packed(Interleave interleave, int64_t width, int64_t height, size_t bands,
                         size_t sample_bytes) {
+  // Saturating: the strides of a region too large for memory stay huge instead of wrapping,
+  // so the buffer size check that follows refuses them.
+  auto mul = [](int64_t a, int64_t b) {
+    int64_t product;
+    return __builtin_mul_overflow(a, b, &product) ? std::numeric_limits<int64_t>::max() : product;
+  };
   const int64_t s = int64_t(sample_bytes), b = int64_t(bands);
   switch (interleave) {
-    case Interleave::kBIP: return Strides{s * b, s * b * width, s};
-    case Interleave::kBIL: return Strides{s, s * width * b, s * width};
-    case Interleave::kBSQ: return Strides{s, s * width, s * width * height};
+    case Interleave::kBIP: return Strides{mul(s, b), mul(mul(s, b), width), s};
+    case Interleave::kBIL: return Strides{s, mul(mul(s, width), b), mul(s, width)};
+    case Interleave::kBSQ: return Strides{s, mul(s, width), mul(mul(s, width), height)};
   }
   return {};
 }

@@ -1,8 +1,9 @@
 // tessera/iterator.h — walking a region block by block, as image processing code does.
 //
-//  Spatial mode: one band at a time; for each band, blocks of at most the image's tile size
-//  in row-major order over the region (the ENVI "spatial" iterator). Each block is one band,
-//  densely packed, width x height.
+//  Spatial mode: one band at a time; for each band, the parts of the region inside each tile
+//  of the image's tile grid, in row-major order (the ENVI "spatial" iterator; following the
+//  grid, a block never decodes more than one tile). Each block is one band, densely packed,
+//  width x height.
 //  Spectral mode: one line of the region at a time with every selected band, laid out BIL
 //  (bands x width): what per-pixel spectral code wants.
 //
