@@ -344,7 +344,11 @@ Status write_region(Txn& txn, ImageInfo& image, const Region& region, const Sele
 
   // Two batches in flight: the workers prepare batch k+1 (copy, classify, hash, compress)
   // while this thread applies batch k to the transaction.
-  std::vector<WriteJob> batches[2] = {std::vector<WriteJob>(per_batch), std::vector<WriteJob>(per_batch)};
+  // The batches (and their tile buffers) stay with the writing thread from call to call:
+  // fresh buffers for every strip of an import would cost a page fault per page.
+  thread_local std::vector<WriteJob> batches[2];
+  for (auto& batch : batches)
+    if (batch.size() != per_batch) batch = std::vector<WriteJob>(per_batch);
   size_t sizes[2] = {0, 0};
   int64_t tx = range.x0, ty = range.y0;
   // Looks up what the next batch's tiles show now. Chunks already committed are read in
