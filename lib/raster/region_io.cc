@@ -346,7 +346,10 @@ Status write_region(Txn& txn, ImageInfo& image, const Region& region, const Sele
   // while this thread applies batch k to the transaction.
   // The batches (and their tile buffers) stay with the writing thread from call to call:
   // fresh buffers for every strip of an import would cost a page fault per page.
-  thread_local std::vector<WriteJob> batches[2];
+  // (Workers reach them through this reference: a thread_local named inside a lambda would
+  // be the worker's own.)
+  thread_local std::vector<WriteJob> kept[2];
+  std::vector<WriteJob>(&batches)[2] = kept;
   for (auto& batch : batches)
     if (batch.size() != per_batch) batch = std::vector<WriteJob>(per_batch);
   size_t sizes[2] = {0, 0};
