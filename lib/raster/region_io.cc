@@ -189,8 +189,8 @@ struct WriteJob {
   TileCoord tile;
   Region part;
   std::optional<TileVersion> visible;  // what the frame showed before this write
-  MDB_val old_chunk{};                 // its chunk, when the tile is only partly rewritten
-  std::vector<uint8_t> old_copy;       // a copy of it when it is not in the map yet
+  bool partial = false;                // the write leaves some of the tile's samples as they were
+  std::vector<uint8_t> old_copy;       // the old chunk, copied, when partial
   TileValue next;                      // what it shows after
   ContentHash hash;
   AlignedBuffer raw;
@@ -210,11 +210,11 @@ void prepare_tile(const Txn& txn, const ImageInfo& image, const TileLayout& t,
                   const Region& region, const CallerBuffer& src, WriteJob& job) {
   job.raw.resize(t.tile_bytes());
   uint8_t* tile = job.raw.data();
-  const bool covers_all = job.part == t.tile_region(job.tile) && bands.size() == t.bands;
-  if (!covers_all) {
+  if (job.partial) {
     const TileValue* old = job.visible ? &job.visible->value : nullptr;
     if (old && old->kind == TileKind::kChunk) {
-      job.status = decode_tile(txn, image, job.tile, job.visible->frame, old->chunk, job.old_chunk,
+      const MDB_val old_chunk{job.old_copy.size(), job.old_copy.data()};
+      job.status = decode_tile(txn, image, job.tile, job.visible->frame, old->chunk, old_chunk,
                                tile, t.tile_bytes());
       if (!job.status.is_ok()) return;
     } else {
@@ -337,11 +337,6 @@ Status write_region(Txn& txn, ImageInfo& image, const Region& region, const Sele
   Cursor cursor(txn, env.tiles);
   TESSERA_RETURN_IF_ERROR(cursor.status());
   ChunkPool chunks(txn);
-  MDB_envinfo map;
-  mdb_env_info(env.handle(), &map);
-  const auto* map_begin = static_cast<const uint8_t*>(map.me_mapaddr);
-  const auto* map_end = map_begin + map.me_mapsize;
-
   // Two batches in flight: the workers prepare batch k+1 (copy, classify, hash, compress)
   // while this thread applies batch k to the transaction.
   // The batches (and their tile buffers) stay with the writing thread from call to call:
@@ -354,9 +349,9 @@ Status write_region(Txn& txn, ImageInfo& image, const Region& region, const Sele
     if (batch.size() != per_batch) batch = std::vector<WriteJob>(per_batch);
   size_t sizes[2] = {0, 0};
   int64_t tx = range.x0, ty = range.y0;
-  // Looks up what the next batch's tiles show now. Chunks already committed are read in
-  // place from the map, which this transaction does not change; a chunk written earlier in
-  // this transaction lives in a dirty page that applying a batch may recycle, so it is copied.
+  // Looks up what the next batch's tiles show now. The old chunk of a partly covered tile is
+  // copied: the workers decode it while this thread applies the previous batch, which may
+  // change or spill the page it lives on (an address inside the map proves nothing).
   auto collect = [&](std::vector<WriteJob>& jobs) -> Result<size_t> {
     size_t n = 0;
     for (; n < per_batch && ty <= range.y1; ++n) {
@@ -369,15 +364,11 @@ Status write_region(Txn& txn, ImageInfo& image, const Region& region, const Sele
       auto visible = find_version(txn, cursor, image, 0, job.tile, sel.frame);
       if (!visible) return visible.status();
       job.visible = std::move(visible.value());
-      if (job.visible && job.visible->value.kind == TileKind::kChunk) {
+      job.partial = job.part != t.tile_region(job.tile) || bands->size() != t.bands;
+      if (job.partial && job.visible && job.visible->value.kind == TileKind::kChunk) {
         auto chunk = chunks.get(job.visible->value.chunk);
         if (!chunk) return chunk.status().with_context(tile_context(image, job.tile, sel.frame));
-        job.old_chunk = *chunk;
-        const auto* p = bytes_of(*chunk);
-        if (p < map_begin || p + chunk->mv_size > map_end) {
-          job.old_copy.assign(p, p + chunk->mv_size);
-          job.old_chunk.mv_data = job.old_copy.data();
-        }
+        job.old_copy.assign(bytes_of(*chunk), bytes_of(*chunk) + chunk->mv_size);
       }
       if (++tx > range.x1) tx = range.x0, ++ty;
     }
