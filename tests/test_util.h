@@ -516,12 +516,13 @@ inline int64_t lmdb_count(const std::string& file, const char* db, std::string* 
   return int64_t(entries.size());
 }
 
-// Replaces the value of the first entry of `db` for which `edit` returns true (it edits the
-// value in place). Returns false with `error` set when nothing matched or LMDB failed.
-inline bool lmdb_edit_value(
-    const std::string& file, const char* db,
-    const std::function<bool(const std::string& key, std::string& value)>& edit,
-    std::string* error = nullptr) {
+// Finds the first entry of `db` for which `pick` returns true (it may edit the value in
+// place), then replaces its value (remove = false) or deletes it (remove = true) and commits.
+// Returns false with `error` set when nothing matched or LMDB failed.
+inline bool lmdb_change_first(
+    const std::string& file, const char* db, bool remove,
+    const std::function<bool(const std::string& key, std::string& value)>& pick,
+    std::string* error) {
   LmdbFile lmdb(file, true);
   std::string err = lmdb.error();
   if (err.empty()) {
@@ -539,7 +540,7 @@ inline bool lmdb_edit_value(
       while (step == 0 && !found) {
         key.assign(static_cast<const char*>(k.mv_data), k.mv_size);
         value.assign(static_cast<const char*>(v.mv_data), v.mv_size);
-        found = edit(key, value);
+        found = pick(key, value);
         if (!found) step = mdb_cursor_get(cursor, &k, &v, MDB_NEXT);
       }
       if (step != 0 && step != MDB_NOTFOUND) rc = step;
@@ -547,7 +548,7 @@ inline bool lmdb_edit_value(
     }
     if (rc == 0 && found) {
       MDB_val k{key.size(), key.data()}, v{value.size(), value.data()};
-      rc = mdb_put(txn, dbi, &k, &v, 0);
+      rc = remove ? mdb_del(txn, dbi, &k, nullptr) : mdb_put(txn, dbi, &k, &v, 0);
       if (rc == 0) {
         rc = mdb_txn_commit(txn);
         txn = nullptr;
@@ -555,7 +556,8 @@ inline bool lmdb_edit_value(
     }
     if (txn) mdb_txn_abort(txn);
     if (rc != 0)
-      err = std::string("editing db '") + db + "' of " + file + ": " + mdb_strerror(rc);
+      err = std::string(remove ? "deleting from" : "editing") + " db '" + db + "' of " + file +
+            ": " + mdb_strerror(rc);
     else if (!found)
       err = std::string("no entry of db '") + db + "' matched";
   }
@@ -563,48 +565,21 @@ inline bool lmdb_edit_value(
   return err.empty();
 }
 
+// Replaces the value of the first entry of `db` for which `edit` returns true (it edits the
+// value in place).
+inline bool lmdb_edit_value(
+    const std::string& file, const char* db,
+    const std::function<bool(const std::string& key, std::string& value)>& edit,
+    std::string* error = nullptr) {
+  return lmdb_change_first(file, db, false, edit, error);
+}
+
 // Deletes the first entry of `db` for which `pick` returns true.
 inline bool lmdb_delete(const std::string& file, const char* db,
                         const std::function<bool(const std::string& key)>& pick,
                         std::string* error = nullptr) {
-  LmdbFile lmdb(file, true);
-  std::string err = lmdb.error();
-  if (err.empty()) {
-    MDB_txn* txn = nullptr;
-    int rc = mdb_txn_begin(lmdb.env(), nullptr, 0, &txn);
-    MDB_dbi dbi = 0;
-    if (rc == 0) rc = mdb_dbi_open(txn, db, 0, &dbi);
-    std::string key;
-    bool found = false;
-    MDB_cursor* cursor = nullptr;
-    if (rc == 0) rc = mdb_cursor_open(txn, dbi, &cursor);
-    if (rc == 0) {
-      MDB_val k, v;
-      int step = mdb_cursor_get(cursor, &k, &v, MDB_FIRST);
-      while (step == 0 && !found) {
-        key.assign(static_cast<const char*>(k.mv_data), k.mv_size);
-        found = pick(key);
-        if (!found) step = mdb_cursor_get(cursor, &k, &v, MDB_NEXT);
-      }
-      if (step != 0 && step != MDB_NOTFOUND) rc = step;
-      mdb_cursor_close(cursor);
-    }
-    if (rc == 0 && found) {
-      MDB_val k{key.size(), key.data()};
-      rc = mdb_del(txn, dbi, &k, nullptr);
-      if (rc == 0) {
-        rc = mdb_txn_commit(txn);
-        txn = nullptr;
-      }
-    }
-    if (txn) mdb_txn_abort(txn);
-    if (rc != 0)
-      err = std::string("deleting from db '") + db + "' of " + file + ": " + mdb_strerror(rc);
-    else if (!found)
-      err = std::string("no entry of db '") + db + "' matched";
-  }
-  if (error) *error = err;
-  return err.empty();
+  return lmdb_change_first(
+      file, db, true, [&](const std::string& key, std::string&) { return pick(key); }, error);
 }
 
 }  // namespace tessera::test
