@@ -164,8 +164,6 @@ Result<std::vector<uint8_t>> fill_pixel(const ImageSpec& spec) {
   return pixel;
 }
 
-const std::vector<uint8_t>& fill_of(const ImageInfo& info) { return info.fill_pixel; }
-
 std::vector<uint8_t> build_image_record(const ImageInfo& info) {
   flatbuffers::FlatBufferBuilder fbb(256);
   const ImageSpec& s = info.spec;

@@ -32,8 +32,6 @@ Status validate_image_spec(const ImageSpec& spec);
 // The fill value as one pixel of raw little-endian samples. kInvalidArgument when a value
 // cannot be represented exactly in the sample type.
 Result<std::vector<uint8_t>> fill_pixel(const ImageSpec& spec);
-// The stored fill pixel of an image (exact, whatever its type).
-const std::vector<uint8_t>& fill_of(const ImageInfo& info);
 
 std::vector<uint8_t> build_image_record(const ImageInfo& info);
 Result<ImageInfo> parse_image_record(const uint8_t* data, size_t size);
