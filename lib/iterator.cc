@@ -4,6 +4,8 @@
 
 #include <bit>
 
+#include "raster/region_io.h"
+
 namespace tessera {
 
 struct BlockIterator::State {
@@ -26,26 +28,16 @@ Result<BlockIterator> BlockIterator::create(const View& view, std::string_view i
                                             IterationMode mode) {
   auto info = view.image(image);
   if (!info) return info.status();
-  if (!region.is_valid())
-    return Status(Code::kInvalidArgument, view.path() + ": image '" + std::string(image) +
-                                              "': region " + to_string(region) + " is empty or overflows");
-  if (sel.frame >= info->frames)
-    return Status(Code::kNotFound, view.path() + ": image '" + std::string(image) +
-                                       "' has no frame " + std::to_string(sel.frame) + " (it has " +
-                                       std::to_string(info->frames) + ")");
+  auto bands = detail::selected_bands(view.path(), *info, region, sel);
+  if (!bands) return bands.status();
+  TESSERA_RETURN_IF_ERROR(detail::frame_exists(view.path(), *info, sel.frame));
   auto state = std::make_unique<State>();
   state->view = &view;
   state->image = std::string(image);
   state->region = region;
   state->sel = sel;
   state->mode = mode;
-  state->bands = sel.bands;
-  if (state->bands.empty())
-    for (uint32_t b = 0; b < info->spec.bands; ++b) state->bands.push_back(b);
-  for (uint32_t b : state->bands)
-    if (b >= info->spec.bands)
-      return Status(Code::kInvalidArgument, view.path() + ": image '" + std::string(image) +
-                                                "': band " + std::to_string(b) + " is out of range");
+  state->bands = std::move(bands.value());
   state->sample = sample_size(info->spec.type);
   state->tile = info->spec.tile_size;
   const int shift = std::countr_zero(info->spec.tile_size);

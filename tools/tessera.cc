@@ -160,12 +160,17 @@ class Args {
   std::map<std::string, std::string> options_;
 };
 
-// A whole number: the entire text, no sign for unsigned types, no spaces.
+// True when the entire text is a whole number of type T (no sign for unsigned types, no spaces).
+template <typename T>
+bool whole_number(std::string_view text, T* value) {
+  auto [end, ec] = std::from_chars(text.data(), text.data() + text.size(), *value);
+  return !text.empty() && ec == std::errc() && end == text.data() + text.size();
+}
+
 template <typename T>
 T parse_number(std::string_view text, std::string_view what) {
   T value{};
-  auto [end, ec] = std::from_chars(text.data(), text.data() + text.size(), value);
-  if (text.empty() || ec != std::errc() || end != text.data() + text.size())
+  if (!whole_number(text, &value))
     throw UsageError{"malformed " + std::string(what) + " '" + std::string(text) +
                      "': expected a whole number" +
                      (std::is_signed_v<T> ? "" : " of at least 0")};
@@ -184,8 +189,7 @@ std::vector<T> parse_number_list(std::string_view text, size_t count, std::strin
                                                          ? std::string_view::npos
                                                          : comma - start);
     T value{};
-    auto [end, ec] = std::from_chars(item.data(), item.data() + item.size(), value);
-    if (item.empty() || ec != std::errc() || end != item.data() + item.size())
+    if (!whole_number(item, &value))
       throw UsageError{"malformed " + std::string(what) + " '" + std::string(text) +
                        "': expected " + std::string(form)};
     values.push_back(value);

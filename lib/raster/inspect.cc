@@ -5,18 +5,13 @@
 #include <unordered_set>
 
 #include "format/chunk_codec.h"
+#include "raster/region_io.h"
 #include "store/chunk_pool.h"
 #include "util/bytes.h"
 
 namespace tessera::detail {
 namespace {
 
-Status check_frame(const Txn& txn, const ImageInfo& image, uint32_t frame) {
-  if (frame < image.frames) return Status::ok();
-  return txn.env().error(Code::kNotFound, "image '" + image.name + "' has no frame " +
-                                              std::to_string(frame) + " (it has " +
-                                              std::to_string(image.frames) + ")");
-}
 
 // Whether pixel (x, y) of a tile buffer differs from the same pixel of a fill tile.
 bool pixel_differs(const TileLayout& t, const uint8_t* tile, const uint8_t* fill_tile, int64_t x,
@@ -100,7 +95,7 @@ Status for_each_visible_tile(
 }
 
 Result<ImageStats> image_stats(const Txn& txn, const ImageInfo& image, uint32_t frame) {
-  TESSERA_RETURN_IF_ERROR(check_frame(txn, image, frame));
+  TESSERA_RETURN_IF_ERROR(frame_exists(txn.env().path(), image, frame));
   ImageStats stats;
   std::unordered_set<std::string> seen;
   ChunkPool pool(const_cast<Txn&>(txn));
@@ -129,7 +124,7 @@ Result<ImageStats> image_stats(const Txn& txn, const ImageInfo& image, uint32_t 
 
 Result<std::optional<Region>> image_bounds(const Txn& txn, const ImageInfo& image, uint32_t frame,
                                            Precision precision) {
-  TESSERA_RETURN_IF_ERROR(check_frame(txn, image, frame));
+  TESSERA_RETURN_IF_ERROR(frame_exists(txn.env().path(), image, frame));
   const TileLayout t(image);
   // Pass 1: the box of the stored tiles (rough leaf geometry).
   TileRange leaf{INT64_MAX, INT64_MAX, INT64_MIN, INT64_MIN};

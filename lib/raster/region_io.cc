@@ -62,38 +62,58 @@ Status decode_tile(const Txn& txn, const ImageInfo& image, TileCoord tile, uint3
 
 }  // namespace
 
-Result<std::vector<uint32_t>> resolve_selection(const Txn& txn, const ImageInfo& image,
-                                                const Region& region, const Selection& sel,
-                                                const CallerBuffer& buffer) {
-  const Env& env = txn.env();
-  const std::string where = "image '" + image.name + "'";
+Result<std::vector<uint32_t>> selected_bands(const std::string& path, const ImageInfo& image,
+                                             const Region& region, const Selection& sel) {
+  const std::string where = path + ": image '" + image.name + "'";
   if (!region.is_valid())
-    return env.error(Code::kInvalidArgument,
-                     where + ": region " + to_string(region) +
-                         " is empty or reaches past the signed 64-bit coordinate range");
+    return Status(Code::kInvalidArgument,
+                  where + ": region " + to_string(region) +
+                      " is empty or reaches past the signed 64-bit coordinate range");
   if (sel.level != 0)
-    return env.error(Code::kNotFound, where + ": pyramid level " + std::to_string(sel.level) +
-                                          " has not been built");
+    return Status(Code::kNotFound,
+                  where + ": pyramid level " + std::to_string(sel.level) + " has not been built");
   std::vector<uint32_t> bands = sel.bands;
   if (bands.empty())
     for (uint32_t b = 0; b < image.spec.bands; ++b) bands.push_back(b);
   for (uint32_t b : bands)
     if (b >= image.spec.bands)
-      return env.error(Code::kInvalidArgument, where + ": band " + std::to_string(b) +
-                                                   " is out of range (the image has " +
-                                                   std::to_string(image.spec.bands) + " bands)");
+      return Status(Code::kInvalidArgument, where + ": band " + std::to_string(b) +
+                                                " is out of range (the image has " +
+                                                std::to_string(image.spec.bands) + " bands)");
+  return bands;
+}
+
+Status frame_exists(const std::string& path, const ImageInfo& image, uint32_t frame) {
+  if (frame < image.frames) return Status::ok();
+  return Status(Code::kNotFound, path + ": image '" + image.name + "' has no frame " +
+                                     std::to_string(frame) + " (it has " +
+                                     std::to_string(image.frames) + ")");
+}
+
+namespace {
+
+// selected_bands, plus the caller's buffer: strides and size.
+Result<std::vector<uint32_t>> resolve_selection(const Txn& txn, const ImageInfo& image,
+                                                const Region& region, const Selection& sel,
+                                                const CallerBuffer& buffer) {
+  auto bands = selected_bands(txn.env().path(), image, region, sel);
+  if (!bands) return bands;
+  const Env& env = txn.env();
+  const std::string where = "image '" + image.name + "'";
   const Strides& st = buffer.strides;
   if (st.pixel < 0 || st.line < 0 || st.band < 0)
     return env.error(Code::kInvalidArgument, where + ": negative buffer strides");
   const size_t sample = sample_size(image.spec.type);
-  const uint64_t need = required_bytes(st, region.width, region.height, bands.size(), sample);
+  const uint64_t need = required_bytes(st, region.width, region.height, bands->size(), sample);
   if (need > buffer.size)
     return env.error(Code::kInvalidArgument,
                      where + ": buffer of " + std::to_string(buffer.size) + " bytes is too small for region " +
-                         to_string(region) + " x " + std::to_string(bands.size()) + " bands (" +
+                         to_string(region) + " x " + std::to_string(bands->size()) + " bands (" +
                          std::to_string(need) + " bytes)");
   return bands;
 }
+
+}  // namespace
 
 // ---------------------------------------------------------------------------------------
 // Read path
@@ -102,10 +122,7 @@ Status read_region(Txn& txn, const ImageInfo& image, const Region& region, const
                    const CallerBuffer& dst) {
   auto bands = resolve_selection(txn, image, region, sel, dst);
   if (!bands) return bands.status();
-  if (sel.frame >= image.frames)
-    return txn.env().error(Code::kNotFound, "image '" + image.name + "' has no frame " +
-                                                std::to_string(sel.frame) + " (it has " +
-                                                std::to_string(image.frames) + ")");
+  TESSERA_RETURN_IF_ERROR(frame_exists(txn.env().path(), image, sel.frame));
   const TileLayout t(image);
   const TileRange range = tiles_of(t, region);
   const std::vector<uint8_t>* fill = &image.fill_pixel;

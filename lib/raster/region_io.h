@@ -25,10 +25,11 @@ Status read_region(Txn& txn, const ImageInfo& image, const Region& region, const
 Status write_region(Txn& txn, ImageInfo& image, const Region& region, const Selection& sel,
                     const CallerBuffer& src);
 
-// Checks region, level and bands for a read or write of `image`; returns the band list
-// (sel.bands, or every band in order).
-Result<std::vector<uint32_t>> resolve_selection(const Txn& txn, const ImageInfo& image,
-                                                const Region& region, const Selection& sel,
-                                                const CallerBuffer& buffer);
+// Checks region, level and bands of a selection of `image` (in container `path`); returns
+// the band list (sel.bands, or every band in order).
+Result<std::vector<uint32_t>> selected_bands(const std::string& path, const ImageInfo& image,
+                                             const Region& region, const Selection& sel);
+// kNotFound unless frame `frame` of `image` exists.
+Status frame_exists(const std::string& path, const ImageInfo& image, uint32_t frame);
 
 }  // namespace tessera::detail
