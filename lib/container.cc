@@ -2,8 +2,11 @@
 #include "tessera/container.h"
 
 #include "format/records.h"
+#include "raster/frames.h"
+#include "raster/geometry.h"
 #include "raster/inspect.h"
 #include "raster/region_io.h"
+#include "store/chunk_pool.h"
 #include "store/env.h"
 
 namespace tessera {
@@ -79,8 +82,23 @@ Result<std::optional<Region>> View::bounds(std::string_view image, uint32_t fram
   if (!txn_ || !txn_->active()) return finished(env_.get());
   auto info = txn_->find_image(image);
   if (!info) return info.status();
+  TESSERA_RETURN_IF_ERROR(detail::frame_exists(env_->path(), **info, frame));
   std::lock_guard lock(txn_->lmdb_mutex());
-  return detail::image_bounds(*txn_, **info, frame, precision);
+  return detail::frame_geometry(*txn_, **info, frame, precision);
+}
+
+Result<std::vector<FrameInfo>> View::frames(std::string_view image) const {
+  if (!txn_ || !txn_->active()) return finished(env_.get());
+  auto info = txn_->find_image(image);
+  if (!info) return info.status();
+  std::lock_guard lock(txn_->lmdb_mutex());
+  return detail::list_frames(*txn_, **info);
+}
+
+Result<PoolStats> View::pool_stats() const {
+  if (!txn_ || !txn_->active()) return finished(env_.get());
+  std::lock_guard lock(txn_->lmdb_mutex());
+  return detail::ChunkPool(*txn_).stats();
 }
 
 // ---- Snapshot and WriteTxn ----------------------------------------------------------------
@@ -108,7 +126,28 @@ Status WriteTxn::create_image(std::string_view name, const ImageSpec& spec) {
   for (const auto& other : txn_->images()) info.id = std::max(info.id, other.id + 1);
   info.frames = 1;
   info.fill_pixel = detail::fill_pixel(spec).value();  // validated above
-  return txn_->put_image(info);
+  return txn_->nested([&] {
+    TESSERA_RETURN_IF_ERROR(txn_->put_image(info));
+    return detail::init_geometry(*txn_, info, 0);
+  });
+}
+
+Status WriteTxn::add_frame(std::string_view image) {
+  if (!txn_ || !txn_->active()) return finished(env_.get());
+  auto info = txn_->find_image(image);
+  if (!info) return info.status();
+  ImageInfo updated = **info;
+  std::lock_guard lock(txn_->lmdb_mutex());
+  return txn_->nested([&] { return detail::append_frame(*txn_, updated); });
+}
+
+Status WriteTxn::drop_frame(std::string_view image, uint32_t frame) {
+  if (!txn_ || !txn_->active()) return finished(env_.get());
+  auto info = txn_->find_image(image);
+  if (!info) return info.status();
+  ImageInfo updated = **info;
+  std::lock_guard lock(txn_->lmdb_mutex());
+  return txn_->nested([&] { return detail::drop_frame(*txn_, updated, frame); });
 }
 
 Status WriteTxn::write(std::string_view image, const Region& region, const Selection& sel,

@@ -97,6 +97,23 @@ Result<CodecSpec> parse_codec_spec(std::string_view text) {
                 "unknown codec '" + std::string(text) + "' (expected none, lz4 or zstd[:LEVEL])");
 }
 
+std::string_view precision_name(Precision precision) {
+  switch (precision) {
+    case Precision::kOperative: return "operative";
+    case Precision::kRoot: return "root";
+    case Precision::kLeaf: return "leaf";
+    case Precision::kExact: return "exact";
+  }
+  return "unknown";
+}
+
+Result<Precision> parse_precision(std::string_view text) {
+  for (Precision p : {Precision::kOperative, Precision::kRoot, Precision::kLeaf, Precision::kExact})
+    if (precision_name(p) == text) return p;
+  return Status(Code::kInvalidArgument, "unknown precision '" + std::string(text) +
+                                            "' (expected operative, root, leaf or exact)");
+}
+
 bool Region::is_valid() const {
   return width > 0 && height > 0 && !add_overflows(x, width) && !add_overflows(y, height);
 }

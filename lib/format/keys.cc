@@ -67,6 +67,14 @@ TileKey decode_tile_key(const uint8_t* p) {
   return key;
 }
 
+GeometryKey encode_geometry_key(uint32_t image, uint32_t frame, uint8_t precision) {
+  GeometryKey key;
+  put_be32(key.data(), image);
+  put_be32(key.data() + 4, frame);
+  key[8] = precision;
+  return key;
+}
+
 std::array<uint8_t, kImageKeySize> encode_image_key(uint32_t image) {
   std::array<uint8_t, kImageKeySize> out;
   put_be32(out.data(), image);

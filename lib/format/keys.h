@@ -6,6 +6,7 @@
 //            larger frame sorts first: a seek to (tile, ~f) lands on the newest version <= f.
 //  - chunks/refs: XXH3-128 of the raw tile bytes (16 bytes, high half first) | collision index (u8)
 //  - images: image id (u32)
+//  - geometry: image id (u32) | frame (u32) | precision (u8)
 #pragma once
 
 #include <array>
@@ -17,6 +18,7 @@ namespace tessera::detail {
 constexpr size_t kTileKeySize = 25;
 constexpr size_t kChunkKeySize = 17;
 constexpr size_t kImageKeySize = 4;
+constexpr size_t kGeometryKeySize = 9;
 
 using TileKeyBytes = std::array<uint8_t, kTileKeySize>;
 using ChunkKey = std::array<uint8_t, kChunkKeySize>;
@@ -46,8 +48,16 @@ TileKey decode_tile_key(const uint8_t* bytes);  // caller checks the size is kTi
 constexpr size_t kTileKeyPrefixSize = 21;
 // The first 5 bytes (image, level): every tile of one level of one image shares them.
 constexpr size_t kLevelPrefixSize = 5;
+// A level byte with this bit set marks a macro-block record: the Morton code is that of the
+// macro block (tile coordinate >> macro_tiles_log2), the record holds one uniform pixel that
+// every tile of the block shows, unless the tile has a record of the same or a newer frame.
+constexpr uint8_t kMacroLevelFlag = 0x80;
 
 std::array<uint8_t, kImageKeySize> encode_image_key(uint32_t image);
+
+// geometry: image id (u32) | frame (u32) | precision (u8: 0 operative, 1 root, 2 leaf, 3 exact)
+using GeometryKey = std::array<uint8_t, kGeometryKeySize>;
+GeometryKey encode_geometry_key(uint32_t image, uint32_t frame, uint8_t precision);
 
 // Chunk key from a 128-bit content hash and a collision index (0 unless two different tiles
 // ever share a hash).

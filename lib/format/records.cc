@@ -279,4 +279,51 @@ Result<TileValue> parse_tile_record(const TileKeyBytes& key, const uint8_t* data
   return v;
 }
 
+namespace {
+
+uint64_t geometry_check(const GeometryKey& key, uint64_t generation, bool empty, int64_t x,
+                        int64_t y, int64_t width, int64_t height) {
+  uint8_t bytes[kGeometryKeySize + 8 + 1 + 32];
+  uint8_t* p = bytes;
+  std::memcpy(p, key.data(), kGeometryKeySize);
+  p += kGeometryKeySize;
+  put_le64(p, generation);
+  p[8] = empty ? 1 : 0;
+  p += 9;
+  for (int64_t v : {x, y, width, height}) {
+    put_le64(p, uint64_t(v));
+    p += 8;
+  }
+  return XXH3_64bits(bytes, sizeof bytes);
+}
+
+}  // namespace
+
+std::vector<uint8_t> build_geometry_record(const GeometryKey& key, const GeometryValue& value) {
+  const Region box = value.box.value_or(Region{});
+  flatbuffers::FlatBufferBuilder fbb(96);
+  const uint64_t check = geometry_check(key, value.generation, !value.box, box.x, box.y,
+                                        box.width, box.height);
+  return finish(fbb, fb::CreateGeometryRecord(fbb, value.generation, !value.box, box.x, box.y,
+                                              box.width, box.height, check));
+}
+
+Result<GeometryValue> parse_geometry_record(const GeometryKey& key, const uint8_t* data, size_t size) {
+  auto& buf = aligned_copy(data, size);
+  flatbuffers::Verifier verifier(buf.data(), size);
+  if (!verifier.VerifyBuffer<fb::GeometryRecord>(nullptr))
+    return corrupt("geometry record fails verification");
+  const fb::GeometryRecord* r = flatbuffers::GetRoot<fb::GeometryRecord>(buf.data());
+  if (geometry_check(key, r->generation(), r->empty(), r->x(), r->y(), r->width(), r->height()) !=
+      r->check())
+    return corrupt("geometry record checksum mismatch");
+  GeometryValue value;
+  value.generation = r->generation();
+  if (r->empty()) return value;
+  const Region box{r->x(), r->y(), r->width(), r->height()};
+  if (!box.is_valid()) return corrupt("geometry record holds an invalid box " + to_string(box));
+  value.box = box;
+  return value;
+}
+
 }  // namespace tessera::detail

@@ -3,6 +3,7 @@
 #pragma once
 
 #include <cstdint>
+#include <optional>
 #include <string>
 #include <vector>
 
@@ -13,7 +14,7 @@
 namespace tessera::detail {
 
 constexpr uint16_t kFormatMajor = 1;
-constexpr uint16_t kFormatMinor = 0;
+constexpr uint16_t kFormatMinor = 1;
 constexpr const char* kFormatMagic = "tessera";
 constexpr uint32_t kMaxBands = 1024;
 constexpr uint64_t kMaxTileBytes = uint64_t(1) << 28;
@@ -49,5 +50,14 @@ std::vector<uint8_t> build_tile_record(const TileKeyBytes& key, const TileValue&
 // pixel_bytes: the size a uniform pixel of this image must have.
 Result<TileValue> parse_tile_record(const TileKeyBytes& key, const uint8_t* data, size_t size,
                                     size_t pixel_bytes);
+
+// A cached bounding box and the generation of its frame it was computed at.
+struct GeometryValue {
+  uint64_t generation = 0;
+  std::optional<Region> box;  // nullopt: the frame holds no data
+  bool operator==(const GeometryValue&) const = default;
+};
+std::vector<uint8_t> build_geometry_record(const GeometryKey& key, const GeometryValue& value);
+Result<GeometryValue> parse_geometry_record(const GeometryKey& key, const uint8_t* data, size_t size);
 
 }  // namespace tessera::detail

@@ -2,9 +2,12 @@
 
 #include <algorithm>
 #include <cstring>
+#include <map>
 #include <mutex>
 
 #include "format/chunk_codec.h"
+#include "raster/frames.h"
+#include "raster/geometry.h"
 #include "raster/tile_index.h"
 #include "store/chunk_pool.h"
 #include "util/bytes.h"
@@ -138,13 +141,13 @@ Status read_region(Txn& txn, const ImageInfo& image, const Region& region, const
   {
     // Lookups run on this thread, one at a time per transaction; decoding runs in parallel.
     std::lock_guard lock(txn.lmdb_mutex());
-    Cursor cursor(txn, txn.env().tiles);
-    TESSERA_RETURN_IF_ERROR(cursor.status());
+    TileLookup lookup(txn, image, sel.frame);
+    TESSERA_RETURN_IF_ERROR(lookup.status());
     ChunkPool pool(txn);
     for (int64_t ty = range.y0; ty <= range.y1; ++ty)
       for (int64_t tx = range.x0; tx <= range.x1; ++tx) {
         Job job{{tx, ty}, t.tile_region({tx, ty}).intersect(region), {}, {}};
-        auto version = find_version(txn, cursor, image, 0, job.tile, sel.frame);
+        auto version = lookup.find(job.tile);
         if (!version) return version.status();
         job.version = std::move(version.value());
         if (job.version && job.version->value.kind == TileKind::kChunk) {
@@ -267,8 +270,7 @@ Status put_version(Txn& txn, ChunkPool& chunks, const ImageInfo& image, TileCoor
                    uint32_t frame, const TileValue& value, const std::optional<TileVersion>& replaced) {
   const TileKeyBytes key = encode_tile_key(TileKey{image.id, 0, tile, frame});
   TESSERA_RETURN_IF_ERROR(txn.put(txn.env().tiles, key, build_tile_record(key, value)));
-  if (replaced && replaced->frame == frame && replaced->value.kind == TileKind::kChunk)
-    return chunks.release(replaced->value.chunk);
+  if (replaced && replaced->value.kind == TileKind::kChunk) return chunks.release(replaced->value.chunk);
   return Status::ok();
 }
 
@@ -280,9 +282,11 @@ Status delete_version(Txn& txn, ChunkPool& chunks, const ImageInfo& image, TileC
                                                  : Status::ok();
 }
 
-// Applies one prepared tile to the transaction (single thread).
-Status apply_tile(Txn& txn, Cursor& cursor, ChunkPool& chunks, const ImageInfo& image,
-                  uint32_t frame, uint32_t frames_before, WriteJob& job) {
+// Applies one prepared tile to the transaction (single thread). `following` looks up frame
+// + 1 when that frame exists. Sets `changed` when what the frame shows at the tile changed.
+Status apply_tile(Txn& txn, TileLookup& here, TileLookup* following, ChunkPool& chunks,
+                  const ImageInfo& image, uint32_t frame, WriteJob& job, bool& changed) {
+  changed = false;
   if (job.next.kind == TileKind::kChunk) {
     // Dedup first: rewriting a tile with the content it has must change nothing.
     auto key = chunks.put_deduplicated({job.raw.data(), job.raw.size()}, job.hash,
@@ -292,32 +296,93 @@ Status apply_tile(Txn& txn, Cursor& cursor, ChunkPool& chunks, const ImageInfo& 
   }
   if (same_content(job.visible, job.next))
     return job.next.kind == TileKind::kChunk ? chunks.release(job.next.chunk) : Status::ok();
-  // Frames after this one that inherited the old content must keep showing it: pin it in
-  // frame + 1 unless that frame has its own version.
-  if (frame + 1 < frames_before) {
-    auto following = find_version(txn, cursor, image, 0, job.tile, frame + 1);
-    if (!following) return following.status();
-    if (!*following || (*following)->frame != frame + 1) {
+  changed = true;
+  // The next frame, where it inherited the old content, must keep showing it: pin it there
+  // unless that frame has a version of its own (the tile's or its macro block's).
+  if (following) {
+    auto next = following->find(job.tile);
+    if (!next) return next.status();
+    if (!*next || (*next)->frame != frame + 1) {
       TileValue pinned = job.visible ? job.visible->value : TileValue{};
       if (pinned.kind == TileKind::kChunk) TESSERA_RETURN_IF_ERROR(chunks.add_ref(pinned.chunk));
       TESSERA_RETURN_IF_ERROR(put_version(txn, chunks, image, job.tile, frame + 1, pinned, {}));
     }
   }
-  const bool exact = job.visible && job.visible->frame == frame;
+  // The tile's own record in this frame, which the new one replaces.
+  const std::optional<TileVersion> own =
+      job.visible && !job.visible->macro && job.visible->frame == frame ? job.visible
+                                                                        : std::nullopt;
   if (job.next.kind == TileKind::kTombstone) {
-    // Absent: remove this frame's version; write a tombstone only if an earlier frame's
-    // version would otherwise show through.
-    bool earlier_shows = false;
-    if (frame > 0) {
-      auto earlier = exact ? find_version(txn, cursor, image, 0, job.tile, frame - 1)
-                           : Result<std::optional<TileVersion>>(job.visible);
-      if (!earlier) return earlier.status();
-      earlier_shows = *earlier && (*earlier)->value.kind != TileKind::kTombstone;
+    // Absent: remove this frame's own record; write a tombstone only if something would
+    // otherwise show through (an earlier version of the tile, or its macro block).
+    std::optional<TileVersion> beneath = job.visible;
+    if (own) {
+      std::optional<TileVersion> earlier;
+      if (frame > 0) {
+        auto found = here.own(job.tile, frame - 1);
+        if (!found) return found.status();
+        earlier = std::move(*found);
+      }
+      auto block = here.macro(TileLayout(image).macro_of(job.tile));
+      if (!block) return block.status();
+      beneath = shown_version(std::move(earlier), std::move(*block));
     }
-    if (earlier_shows) return put_version(txn, chunks, image, job.tile, frame, job.next, job.visible);
-    return exact ? delete_version(txn, chunks, image, job.tile, *job.visible) : Status::ok();
+    if (beneath && beneath->value.kind != TileKind::kTombstone)
+      return put_version(txn, chunks, image, job.tile, frame, job.next, own);
+    return own ? delete_version(txn, chunks, image, job.tile, *own) : Status::ok();
   }
-  return put_version(txn, chunks, image, job.tile, frame, job.next, exact ? job.visible : std::nullopt);
+  return put_version(txn, chunks, image, job.tile, frame, job.next, own);
+}
+
+// Macro blocks a write touched, for collapsing: whether every tile the write touched in the
+// block shows one uniform value, and whether any of them changed.
+struct TouchedBlock {
+  bool uniform = true;
+  bool changed = false;
+  std::vector<uint8_t> value;
+};
+using TouchedBlocks = std::map<std::pair<int64_t, int64_t>, TouchedBlock>;
+
+void note_block(const TileLayout& t, const WriteJob& job, bool changed, TouchedBlocks& blocks) {
+  const TileCoord m = t.macro_of(job.tile);
+  TouchedBlock& block = blocks[{m.x, m.y}];
+  block.changed |= changed;
+  if (!block.uniform) return;
+  if (job.next.kind != TileKind::kUniform) {
+    block.uniform = false;
+    block.value.clear();
+  } else if (block.value.empty()) {
+    block.value = job.next.uniform;
+  } else if (block.value != job.next.uniform) {
+    block.uniform = false;
+  }
+}
+
+// Collapses a macro block whose every tile frame `frame` shows holds one uniform value into
+// one record: the block's record in this frame, the tiles' own records of this frame removed.
+// What any frame shows is unchanged: later frames see the same value through the block
+// record, earlier frames do not see it, and tiles' records of later frames still win.
+Status collapse_block(Txn& txn, ChunkPool& chunks, const ImageInfo& image, uint32_t frame,
+                      TileCoord block, const std::vector<uint8_t>& value) {
+  const TileLayout t(image);
+  TileLookup lookup(txn, image, frame);
+  TESSERA_RETURN_IF_ERROR(lookup.status());
+  const TileRange tiles = t.tiles_of_macro(block);
+  std::vector<std::pair<TileCoord, TileVersion>> own_here;
+  for (int64_t y = tiles.y0; y <= tiles.y1; ++y)
+    for (int64_t x = tiles.x0; x <= tiles.x1; ++x) {
+      auto shown = lookup.find({x, y});
+      if (!shown) return shown.status();
+      if (!*shown || (*shown)->value.kind != TileKind::kUniform || (*shown)->value.uniform != value)
+        return Status::ok();  // not one value: nothing to collapse
+      if (!(*shown)->macro && (*shown)->frame == frame) own_here.emplace_back(TileCoord{x, y}, **shown);
+    }
+  const TileKeyBytes key = encode_tile_key(TileKey{image.id, kMacroLevelFlag, block, frame});
+  const TileValue uniform{TileKind::kUniform, value, {}};
+  TESSERA_RETURN_IF_ERROR(txn.put(txn.env().tiles, key, build_tile_record(key, uniform)));
+  for (const auto& [tile, version] : own_here)
+    TESSERA_RETURN_IF_ERROR(delete_version(txn, chunks, image, tile, version));
+  return Status::ok();
 }
 
 }  // namespace
@@ -351,9 +416,14 @@ Status write_region(Txn& txn, ImageInfo& image, const Region& region, const Sele
       std::max<size_t>(env.pool().size(), kWriteBatchBytes / (4 * t.tile_bytes()));
 
   std::lock_guard lock(txn.lmdb_mutex());
-  Cursor cursor(txn, env.tiles);
-  TESSERA_RETURN_IF_ERROR(cursor.status());
+  TileLookup here(txn, image, sel.frame);
+  TESSERA_RETURN_IF_ERROR(here.status());
+  std::optional<TileLookup> following;
+  if (sel.frame + 1 < frames_before) following.emplace(txn, image, sel.frame + 1);
   ChunkPool chunks(txn);
+  FrameChanges changes;
+  TouchedBlocks blocks;
+  const bool collapsing = t.macro_shift > 0;
   // Two batches in flight: the workers prepare batch k+1 (copy, classify, hash, compress)
   // while this thread applies batch k to the transaction.
   // The batches (and their tile buffers) stay with the writing thread from call to call:
@@ -378,7 +448,7 @@ Status write_region(Txn& txn, ImageInfo& image, const Region& region, const Sele
       job.next = TileValue{};
       job.status = Status::ok();
       job.old_copy.clear();
-      auto visible = find_version(txn, cursor, image, 0, job.tile, sel.frame);
+      auto visible = here.find(job.tile);
       if (!visible) return visible.status();
       job.visible = std::move(visible.value());
       job.partial = job.part != t.tile_region(job.tile) || bands->size() != t.bands;
@@ -407,20 +477,28 @@ Status write_region(Txn& txn, ImageInfo& image, const Region& region, const Sele
     pending = env.pool().start(sizes[cur ^ 1], prepare[cur ^ 1]);
     Status applied;
     for (size_t i = 0; i < sizes[cur] && applied.is_ok(); ++i) {
-      applied = batches[cur][i].status;
+      WriteJob& job = batches[cur][i];
+      applied = job.status;
+      bool changed = false;
       if (applied.is_ok())
-        applied = apply_tile(txn, cursor, chunks, image, sel.frame, frames_before, batches[cur][i]);
+        applied = apply_tile(txn, here, following ? &*following : nullptr, chunks, image,
+                             sel.frame, job, changed);
+      if (!applied.is_ok()) break;
+      if (changed)
+        changes.note(job.tile, job.part, job.visible && job.visible->value.kind != TileKind::kTombstone,
+                     job.next.kind != TileKind::kTombstone);
+      if (collapsing) note_block(t, job, changed, blocks);
     }
     if (!applied.is_ok()) {
       pending.wait();  // the workers still use this frame's buffers
       return applied;
     }
   }
-  if (sel.frame == image.frames) {
-    ++image.frames;
-    TESSERA_RETURN_IF_ERROR(txn.put_image(image));
-  }
-  return Status::ok();
+  for (const auto& [m, block] : blocks)
+    if (block.changed && block.uniform)
+      TESSERA_RETURN_IF_ERROR(collapse_block(txn, chunks, image, sel.frame, {m.first, m.second}, block.value));
+  if (sel.frame == image.frames) TESSERA_RETURN_IF_ERROR(append_frame(txn, image));
+  return update_geometry(txn, image, sel.frame, changes);
 }
 
 }  // namespace tessera::detail

@@ -7,6 +7,7 @@ namespace tessera::detail {
 TileLayout::TileLayout(const ImageInfo& info)
     : tile_size(info.spec.tile_size),
       shift(std::countr_zero(info.spec.tile_size)),
+      macro_shift(std::countr_zero(info.spec.macro_tiles)),
       bands(info.spec.bands),
       sample(sample_size(info.spec.type)),
       storage(info.spec.storage) {}
@@ -39,6 +40,11 @@ TileRange tiles_of(const TileLayout& layout, const Region& region) {
   return TileRange{a.x, a.y, b.x, b.y};
 }
 
+TileRange TileLayout::tiles_of_macro(TileCoord macro) const {
+  const int64_t n = int64_t(1) << macro_shift;
+  return TileRange{macro.x * n, macro.y * n, macro.x * n + n - 1, macro.y * n + n - 1};
+}
+
 std::string tile_context(const ImageInfo& image, TileCoord tile, uint32_t frame) {
   return "image '" + image.name + "' tile (" + std::to_string(tile.x) + "," +
          std::to_string(tile.y) + ") frame " + std::to_string(frame);
@@ -67,6 +73,48 @@ Result<std::optional<TileVersion>> find_version(const Txn& txn, Cursor& cursor,
                                        tile_context(image, tile, version.frame));
   version.value = std::move(value.value());
   return std::optional<TileVersion>(std::move(version));
+}
+
+
+std::optional<TileVersion> shown_version(std::optional<TileVersion> own,
+                                         std::optional<TileVersion> macro) {
+  if (macro && (!own || macro->frame > own->frame)) return macro;
+  return own;
+}
+
+TileLookup::TileLookup(const Txn& txn, const ImageInfo& image, uint32_t frame)
+    : txn_(txn),
+      image_(image),
+      frame_(frame),
+      macro_shift_(std::countr_zero(image.spec.macro_tiles)),
+      cursor_(txn, txn.env().tiles) {}
+
+Result<std::optional<TileVersion>> TileLookup::own(TileCoord tile, uint32_t frame) {
+  return find_version(txn_, cursor_, image_, 0, tile, frame);
+}
+
+Result<std::optional<TileVersion>> TileLookup::macro(TileCoord block) {
+  if (cached_ && cached_->block == block) return cached_->version;
+  auto version = find_version(txn_, cursor_, image_, kMacroLevelFlag, block, frame_);
+  if (!version) return version;
+  if (*version) {
+    (*version)->macro = true;
+    if ((*version)->value.kind != TileKind::kUniform)
+      return txn_.env().error(Code::kCorrupt, "image '" + image_.name + "' macro block (" +
+                                                  std::to_string(block.x) + "," + std::to_string(block.y) +
+                                                  ") frame " + std::to_string((*version)->frame) +
+                                                  ": a macro-block record that is not uniform");
+  }
+  cached_ = CachedMacro{block, *version};
+  return version;
+}
+
+Result<std::optional<TileVersion>> TileLookup::find(TileCoord tile) {
+  auto own_version = own(tile);
+  if (!own_version) return own_version;
+  auto macro_version = macro({tile.x >> macro_shift_, tile.y >> macro_shift_});
+  if (!macro_version) return macro_version;
+  return shown_version(std::move(*own_version), std::move(*macro_version));
 }
 
 }  // namespace tessera::detail

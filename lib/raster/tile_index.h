@@ -15,12 +15,21 @@
 
 namespace tessera::detail {
 
+// A block of tiles, inclusive.
+struct TileRange {
+  int64_t x0, y0, x1, y1;
+  uint64_t count() const { return uint64_t(x1 - x0 + 1) * uint64_t(y1 - y0 + 1); }
+  bool contains(TileCoord t) const { return t.x >= x0 && t.x <= x1 && t.y >= y0 && t.y <= y1; }
+  bool operator==(const TileRange&) const = default;
+};
+
 // Geometry and sample layout of an image's tiles.
 struct TileLayout {
   explicit TileLayout(const ImageInfo& info);
 
   uint32_t tile_size;
-  int shift;  // log2(tile_size)
+  int shift;        // log2(tile_size)
+  int macro_shift;  // log2(tiles across a macro block)
   uint32_t bands;
   size_t sample;  // bytes per sample
   StorageLayout storage;
@@ -28,6 +37,10 @@ struct TileLayout {
   size_t pixel_bytes() const { return sample * bands; }
   size_t tile_bytes() const { return pixel_bytes() * tile_size * tile_size; }
   TileCoord tile_of(int64_t x, int64_t y) const { return {x >> shift, y >> shift}; }
+  TileCoord macro_of(TileCoord t) const { return {t.x >> macro_shift, t.y >> macro_shift}; }
+  // The tiles of a macro block, inclusive.
+  TileRange tiles_of_macro(TileCoord macro) const;
+  uint64_t tiles_per_macro() const { return uint64_t(1) << (2 * macro_shift); }
   Region tile_region(TileCoord t) const {
     return Region{t.x * int64_t(tile_size), t.y * int64_t(tile_size), tile_size, tile_size};
   }
@@ -43,23 +56,51 @@ struct TileLayout {
 // Expands one pixel over a whole tile buffer in storage layout.
 void fill_tile_with(const TileLayout& layout, const uint8_t* pixel, uint8_t* tile);
 
-// The tiles a region touches, row by row.
-struct TileRange {
-  int64_t x0, y0, x1, y1;  // inclusive tile coordinates
-  uint64_t count() const { return uint64_t(x1 - x0 + 1) * uint64_t(y1 - y0 + 1); }
-};
+// The tiles a region touches.
 TileRange tiles_of(const TileLayout& layout, const Region& region);
 
 // A version of a tile: the record and the frame it was written in.
 struct TileVersion {
   uint32_t frame = 0;
   TileValue value;
+  bool macro = false;  // the record is its macro block's, not the tile's own
 };
 
-// Seeks the version of `tile` that frame `frame` shows (the newest written at or before it).
-// nullopt when none: the tile is absent in that frame. A tombstone is returned as such.
+// Seeks the newest record of one key group (a tile, or with kMacroLevelFlag in `level` a macro
+// block) written at or before frame `frame`. nullopt when none. A tombstone is returned as such.
 Result<std::optional<TileVersion>> find_version(const Txn& txn, Cursor& cursor, const ImageInfo& image,
                                                 uint8_t level, TileCoord tile, uint32_t frame);
+
+// Which of a tile's own version and its macro block's version a frame shows: the macro
+// block's only when it was written in a later frame than the tile's own (same frame: the tile).
+std::optional<TileVersion> shown_version(std::optional<TileVersion> own,
+                                         std::optional<TileVersion> macro);
+
+// Finds what tiles of one frame show, own records and macro blocks together: one seek per
+// tile plus one per macro block (remembered while neighbouring tiles are looked up).
+class TileLookup {
+ public:
+  TileLookup(const Txn& txn, const ImageInfo& image, uint32_t frame);
+  Status status() const { return cursor_.status(); }
+  Result<std::optional<TileVersion>> find(TileCoord tile);
+  // The tile's own newest version at or before `frame` (default: the lookup's frame), and the
+  // macro block's at or before the lookup's frame.
+  Result<std::optional<TileVersion>> own(TileCoord tile) { return own(tile, frame_); }
+  Result<std::optional<TileVersion>> own(TileCoord tile, uint32_t frame);
+  Result<std::optional<TileVersion>> macro(TileCoord macro_block);
+
+ private:
+  const Txn& txn_;
+  const ImageInfo& image_;
+  uint32_t frame_;
+  int macro_shift_;
+  Cursor cursor_;
+  struct CachedMacro {
+    TileCoord block;
+    std::optional<TileVersion> version;
+  };
+  std::optional<CachedMacro> cached_;
+};
 
 // Context for messages: "image 'NAME' tile (X,Y) frame F".
 std::string tile_context(const ImageInfo& image, TileCoord tile, uint32_t frame);

@@ -81,4 +81,31 @@ Result<ChunkKey> ChunkPool::put_deduplicated(std::span<const uint8_t> raw, Conte
                                                chunk_key_hex(make_chunk_key(hash.hi, hash.lo, 0)));
 }
 
+Result<PoolStats> ChunkPool::stats() const {
+  PoolStats stats;
+  Cursor chunks(txn_, txn_.env().chunks), refs(txn_, txn_.env().refs);
+  TESSERA_RETURN_IF_ERROR(chunks.status());
+  TESSERA_RETURN_IF_ERROR(refs.status());
+  MDB_val ck, cv, rk, rv;
+  auto c = chunks.get(&ck, &cv, MDB_FIRST);
+  auto r = refs.get(&rk, &rv, MDB_FIRST);
+  for (; c && *c; c = chunks.get(&ck, &cv, MDB_NEXT)) {
+    ++stats.chunks;
+    stats.bytes_stored += cv.mv_size;
+    // refs holds the same keys as chunks: step it to this chunk's key.
+    while (r && *r && (rk.mv_size != ck.mv_size || std::memcmp(rk.mv_data, ck.mv_data, ck.mv_size) < 0))
+      r = refs.get(&rk, &rv, MDB_NEXT);
+    if (!r) return r.status();
+    if (!*r || rk.mv_size != ck.mv_size || std::memcmp(rk.mv_data, ck.mv_data, ck.mv_size) != 0 ||
+        rv.mv_size != 8)
+      return txn_.env().error(Code::kCorrupt, "a chunk of " + std::to_string(cv.mv_size) +
+                                                  " bytes has no valid reference count");
+    const uint64_t count = get_le64(bytes_of(rv));
+    stats.references += count;
+    if (count > 1) stats.bytes_saved += (count - 1) * cv.mv_size;
+  }
+  if (!c) return c.status();
+  return stats;
+}
+
 }  // namespace tessera::detail

@@ -29,6 +29,8 @@ class ChunkPool {
   // The stored value (header + payload), pointing into the map. kCorrupt when missing.
   Result<MDB_val> get(const ChunkKey& key) const;
   Result<uint64_t> ref_count(const ChunkKey& key) const;
+  // Counts over the whole pool: one pass over chunks and refs together, in key order.
+  Result<PoolStats> stats() const;
 
  private:
   Status set_ref_count(const ChunkKey& key, uint64_t count);

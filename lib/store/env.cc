@@ -153,6 +153,12 @@ Status Env::open_databases(bool create) {
   }
   MDB_val key{std::strlen(kFormatKey), const_cast<char*>(kFormatKey)}, value;
   if (create) {
+    rc = mdb_dbi_open(txn, "geometry", MDB_CREATE, &geometry);
+    if (rc) {
+      mdb_txn_abort(txn);
+      return lmdb_error(rc, "create database 'geometry'");
+    }
+    has_geometry = true;
     FormatHeader header;
     header.creator = std::string("tessera ") + TESSERA_VERSION;
     header.created_unix = uint64_t(std::time(nullptr));
@@ -170,6 +176,23 @@ Status Env::open_databases(bool create) {
                               : lmdb_error(rc, "read format header");
   }
   auto header = parse_format_header(bytes_of(value), value.mv_size);
+  if (header && header->major == kFormatMajor && header->minor <= kFormatMinor) {
+    // The geometry database (1.1): a writer creates it in a 1.0 file and records the upgrade.
+    rc = mdb_dbi_open(txn, "geometry", options_.read_only ? 0 : MDB_CREATE, &geometry);
+    has_geometry = rc == 0;
+    if (rc == MDB_NOTFOUND && options_.read_only) rc = 0;
+    if (rc == 0 && !options_.read_only && header->minor < kFormatMinor) {
+      FormatHeader upgraded = *header;
+      upgraded.minor = kFormatMinor;
+      auto bytes = build_format_header(upgraded);
+      MDB_val upgraded_value = to_val(bytes);
+      rc = mdb_put(txn, meta, &key, &upgraded_value, 0);
+    }
+    if (rc) {
+      mdb_txn_abort(txn);
+      return lmdb_error(rc, "open database 'geometry'");
+    }
+  }
   // Handles opened in a transaction (read-only ones too) become usable everywhere only
   // once it commits.
   rc = mdb_txn_commit(txn);

@@ -36,7 +36,10 @@ class Env {
   MDB_env* handle() const { return env_; }
   WorkerPool& pool() { return pool_; }
 
-  MDB_dbi meta = 0, images = 0, tiles = 0, chunks = 0, refs = 0;
+  MDB_dbi meta = 0, images = 0, tiles = 0, chunks = 0, refs = 0, geometry = 0;
+  // False only for a format 1.0 file opened read-only (1.1 added the geometry caches; a
+  // writer upgrades a 1.0 file when it opens it).
+  bool has_geometry = false;
 
   // An LMDB return code as a Status naming this file and what was being done.
   Status lmdb_error(int rc, std::string_view what) const;

@@ -78,9 +78,15 @@ class View {
 
   // Tile and chunk counts of one frame of an image (scans its tile index).
   Result<ImageStats> stats(std::string_view image, uint32_t frame = 0) const;
-  // Bounding box of the non-fill data of a frame; nullopt when the frame holds no data.
+  // Bounding box of the data of a frame at a precision (see Precision); nullopt when the frame
+  // holds no data. O(1) when the frame's cache of that precision is fresh; a stale cache is
+  // recomputed (and, in a WriteTxn, stored).
   Result<std::optional<Region>> bounds(std::string_view image, uint32_t frame = 0,
                                        Precision precision = Precision::kExact) const;
+  // Every frame of an image with what its own records cost (one scan of its tile index).
+  Result<std::vector<FrameInfo>> frames(std::string_view image) const;
+  // The chunk pool every image and frame shares: unique chunks, references, bytes dedup saved.
+  Result<PoolStats> pool_stats() const;
 
   const std::string& path() const;
 
@@ -128,6 +134,14 @@ class WriteTxn : public View {
                const void* src, size_t src_size, Interleave interleave = Interleave::kBIP);
   Status write(std::string_view image, const Region& region, const Selection& sel,
                const void* src, size_t src_size, const Strides& strides);
+
+  // Appends a frame that starts as a copy of the last one: O(1), nothing is copied.
+  // (Writing frame == frames appends one too.)
+  Status add_frame(std::string_view image);
+  // Removes frame `frame`; later frames are renumbered down by one and show what they showed.
+  // Chunks only the dropped frame used are released in this transaction. An image keeps at
+  // least one frame. Cost: one pass over the image's tile index.
+  Status drop_frame(std::string_view image, uint32_t frame);
 
   // Makes every change durable and visible at once. The transaction is finished afterwards
   // whatever the outcome; on error nothing of it was applied.

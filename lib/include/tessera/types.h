@@ -118,9 +118,36 @@ struct ImageStats {
   uint64_t bytes_chunk_refs = 0;  // chunk bytes counted once per referencing tile: the size without dedup
 };
 
-// How exact a bounding box of an image's data is.
-//  kLeaf:  union of stored tiles (tile aligned; may include fill pixels at the edges)
-//  kExact: the smallest box holding every pixel that differs from the fill value
-enum class Precision : uint8_t { kLeaf, kExact };
+// One frame of an image: what its own records hold (versions written in this frame, not those
+// it inherits from earlier frames).
+struct FrameInfo {
+  uint32_t frame = 0;
+  uint64_t tiles = 0;         // own tile records holding data (uniform or chunk)
+  uint64_t macro_blocks = 0;  // own collapsed macro-block records
+  uint64_t tombstones = 0;    // own records saying "absent from here on"
+  // Bytes of the own records plus this frame's share of each chunk they reference (a chunk's
+  // bytes divided evenly among all its references, across frames and images): the shares of
+  // every frame of every image add up to the container's stored bytes.
+  uint64_t bytes_stored = 0;
+};
+
+// The chunk pool shared by every image and frame of a container.
+struct PoolStats {
+  uint64_t chunks = 0;       // unique chunks stored
+  uint64_t references = 0;   // tile records referring to them
+  uint64_t bytes_stored = 0; // bytes of the chunk records (header and payload)
+  uint64_t bytes_saved = 0;  // what storing each reference separately would add
+};
+
+// How exact a bounding box of an image's data is; each is cached per frame (DESIGN.md 7).
+//  kOperative: grown by every edit, never shrunk: cheap, may overestimate after erasing
+//  kRoot:      union of the occupied macro blocks (macro-block aligned)
+//  kLeaf:      union of the occupied tiles (tile aligned; may include fill pixels at the edges)
+//  kExact:     the smallest box holding every pixel that differs from the fill value
+// A box is clipped to what a Region holds (x + width and width at most 2^63 - 1): only data
+// in the last pixel row or column of the space, or more than 2^63 - 1 pixels apart, is cut off.
+enum class Precision : uint8_t { kOperative = 0, kRoot = 1, kLeaf = 2, kExact = 3 };
+std::string_view precision_name(Precision precision);  // "operative", "root", "leaf", "exact"
+Result<Precision> parse_precision(std::string_view text);
 
 }  // namespace tessera
