@@ -7,6 +7,7 @@
 #include "raster/inspect.h"
 #include "raster/region_io.h"
 #include "store/chunk_pool.h"
+#include "store/compact.h"
 #include "store/env.h"
 
 namespace tessera {
@@ -196,6 +197,10 @@ Result<Container> Container::open(const std::string& path, const OpenOptions& op
 }
 
 const std::string& Container::path() const { return env_->path(); }
+
+Status Container::compact(const std::string& path, const std::string& out) {
+  return detail::compact_container(path, out);
+}
 
 Result<Snapshot> Container::snapshot() const {
   auto txn = detail::Txn::begin(env_, /*write=*/false);

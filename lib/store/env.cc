@@ -208,6 +208,14 @@ Status Env::open_databases(bool create) {
   return rc ? lmdb_error(rc, "commit database handles") : Status::ok();
 }
 
+bool Env::replaced() const {
+  mdb_filehandle_t fd = -1;
+  struct stat open_file, named_file;
+  if (mdb_env_get_fd(env_, &fd) != 0 || ::fstat(fd, &open_file) != 0) return false;
+  if (::stat(path_.c_str(), &named_file) != 0) return true;
+  return open_file.st_dev != named_file.st_dev || open_file.st_ino != named_file.st_ino;
+}
+
 Status Env::grow_map() {
   int rc = 0;
   uint64_t bigger = 0;
@@ -261,6 +269,11 @@ Result<std::unique_ptr<Txn>> Txn::begin(std::shared_ptr<Env> env, bool write) {
     }
     return env->lmdb_error(rc, write ? "begin write transaction" : "begin snapshot");
   }
+  // Checked while holding the write lock: a compaction renames its copy into place while it
+  // holds the lock, so every later writer of the old file sees it here.
+  if (write && env->replaced())
+    return env->error(Code::kReadOnly, "the file was replaced (by a compacted copy) since this "
+                                       "process opened it: open it again to write");
   TESSERA_RETURN_IF_ERROR(txn->load_images());
   return txn;
 }

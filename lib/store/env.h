@@ -55,6 +55,9 @@ class Env {
   Status adopt_map_size();
   // Grows the map ahead of a write when less than a quarter of it is free.
   void ensure_headroom();
+  // True when `path` no longer names the file this environment has open (`tessera compact`
+  // renamed a compacted copy over it, or it was removed): writing would be lost.
+  bool replaced() const;
   // True once since an operation last failed because the map was full (not the disk).
   bool take_map_full() { return map_full_.exchange(false); }
 

@@ -167,6 +167,15 @@ class Container {
   Container& operator=(Container&&) noexcept;
   ~Container();
 
+  // Rewrites the container at `path` without free pages or unreferenced chunks, through
+  // LMDB's compacting copy: into a new file `out`, or with `out` empty in place of `path`
+  // (written beside it, then renamed over it). Pixels, frames and caches are unchanged.
+  // In place, the write lock is held throughout; processes that have the old file open keep
+  // reading it undisturbed, and their next write transaction fails with kReadOnly (the file
+  // was replaced): they must open it again. The old file's space is freed once the last of
+  // them closes it. Errors: kAlreadyExists (`out` exists), as open() and write.
+  static Status compact(const std::string& path, const std::string& out = {});
+
   const std::string& path() const;
   Result<Snapshot> snapshot() const;
   // Waits for the write lock (held by another WriteTxn in this or another process).

@@ -1,0 +1,131 @@
+#include "store/compact.h"
+
+#include <fcntl.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include <cerrno>
+#include <cstring>
+#include <filesystem>
+
+#include "store/env.h"
+#include "util/bytes.h"
+
+namespace tessera::detail {
+namespace {
+
+Status os_error(const std::string& path, const std::string& what) {
+  const int e = errno;
+  return Status(e == ENOSPC || e == EDQUOT || e == EFBIG ? Code::kNoSpace : Code::kIoError,
+                path + ": " + what + ": " + std::strerror(e));
+}
+
+// fsync of a file, or of the directory holding it (to make a rename durable).
+Status sync_path(const std::string& path, bool directory) {
+  const std::string target =
+      directory ? std::filesystem::path(path).parent_path().string() : path;
+  const int fd = ::open(target.empty() ? "." : target.c_str(), (directory ? O_RDONLY : O_RDWR) | O_CLOEXEC);
+  if (fd < 0) return os_error(target, "open for sync");
+  const int rc = ::fsync(fd);
+  ::close(fd);
+  return rc == 0 ? Status::ok() : os_error(target, "fsync");
+}
+
+void remove_with_lock(const std::string& path) {
+  ::unlink(path.c_str());
+  ::unlink((path + "-lock").c_str());
+}
+
+// LMDB's compacting copy: live pages only, renumbered, written in order.
+Status copy_compacted(const Env& env, const std::string& to) {
+  const int rc = mdb_env_copy2(env.handle(), to.c_str(), MDB_CP_COMPACT);
+  if (rc) {
+    ::unlink(to.c_str());
+    return env.lmdb_error(rc, "compacting copy to " + to);
+  }
+  return Status::ok();
+}
+
+// Deletes chunks without a positive reference count and counts without a chunk (a sound file
+// has none). Returns how many entries went.
+Result<uint64_t> drop_unreferenced(const std::shared_ptr<Env>& env) {
+  auto txn = Txn::begin(env, /*write=*/true);
+  if (!txn) return txn.status();
+  std::vector<std::vector<uint8_t>> orphan_chunks, orphan_refs;
+  {
+    Cursor chunks(**txn, env->chunks), refs(**txn, env->refs);
+    TESSERA_RETURN_IF_ERROR(chunks.status());
+    TESSERA_RETURN_IF_ERROR(refs.status());
+    MDB_val k, v;
+    for (auto r = chunks.get(&k, &v, MDB_FIRST); r && *r; r = chunks.get(&k, &v, MDB_NEXT)) {
+      auto count = (*txn)->get(env->refs, {bytes_of(k), k.mv_size});
+      if (!count) return count.status();
+      if (!*count || (*count)->mv_size != 8 || get_le64(bytes_of(**count)) == 0)
+        orphan_chunks.emplace_back(bytes_of(k), bytes_of(k) + k.mv_size);
+    }
+    for (auto r = refs.get(&k, &v, MDB_FIRST); r && *r; r = refs.get(&k, &v, MDB_NEXT)) {
+      auto chunk = (*txn)->get(env->chunks, {bytes_of(k), k.mv_size});
+      if (!chunk) return chunk.status();
+      if (!*chunk) orphan_refs.emplace_back(bytes_of(k), bytes_of(k) + k.mv_size);
+    }
+  }
+  for (const auto& key : orphan_chunks) {
+    TESSERA_RETURN_IF_ERROR((*txn)->del(env->chunks, key));
+    TESSERA_RETURN_IF_ERROR((*txn)->del(env->refs, key));
+  }
+  for (const auto& key : orphan_refs) TESSERA_RETURN_IF_ERROR((*txn)->del(env->refs, key));
+  TESSERA_RETURN_IF_ERROR((*txn)->commit());
+  return uint64_t(orphan_chunks.size() + orphan_refs.size());
+}
+
+}  // namespace
+
+Status compact_container(const std::string& path, const std::string& out) {
+  const bool in_place = out.empty();
+  const std::string target = in_place ? path : out;
+  struct stat st;
+  if (!in_place && ::lstat(out.c_str(), &st) == 0)
+    return Status(Code::kAlreadyExists, out + ": exists; compact writes a new file");
+  OpenOptions options;
+  options.read_only = !in_place;
+  auto env = Env::open(path, options, /*create=*/false);
+  if (!env) return env.status();
+  // In place, the write lock is held from the copy to the rename: no commit can slip in
+  // between and be lost, and writers that get the lock afterwards find the file replaced.
+  std::unique_ptr<Txn> lock;
+  if (in_place) {
+    auto txn = Txn::begin(*env, /*write=*/true);
+    if (!txn) return txn.status();
+    lock = std::move(*txn);
+  }
+  const std::string tmp = target + ".compact-tmp";
+  remove_with_lock(tmp);  // left by an interrupted compaction
+  TESSERA_RETURN_IF_ERROR(copy_compacted(**env, tmp));
+  {
+    // Unreferenced chunks are removed from the copy, which is then compacted once more.
+    auto copy = Env::open(tmp, OpenOptions{}, /*create=*/false);
+    if (!copy) return copy.status();
+    auto dropped = drop_unreferenced(*copy);
+    if (!dropped) return dropped.status();
+    if (*dropped) {
+      const std::string again = tmp + "2";
+      remove_with_lock(again);
+      TESSERA_RETURN_IF_ERROR(copy_compacted(**copy, again));
+      copy->reset();
+      if (::rename(again.c_str(), tmp.c_str()) != 0) return os_error(tmp, "rename");
+    }
+  }
+  ::unlink((tmp + "-lock").c_str());
+  TESSERA_RETURN_IF_ERROR(sync_path(tmp, false));
+  if (in_place) {
+    // Processes that have the old file open keep its lock file and read on undisturbed; the
+    // next process to open the path creates a fresh lock file for the new one.
+    ::unlink((path + "-lock").c_str());
+  }
+  if (::rename(tmp.c_str(), target.c_str()) != 0) return os_error(target, "rename the compacted copy into place");
+  TESSERA_RETURN_IF_ERROR(sync_path(target, true));
+  if (lock) lock->abort();
+  return Status::ok();
+}
+
+}  // namespace tessera::detail
