@@ -55,6 +55,17 @@ Result<ImageInfo> View::image(std::string_view name) const {
   return **info;
 }
 
+Result<ImageInfo> View::image_or_only(std::string_view name) const {
+  if (!name.empty()) return image(name);
+  const std::vector<ImageInfo> all = images();
+  if (all.size() == 1) return all.front();
+  if (all.empty()) return Status(Code::kNotFound, path() + ": holds no images");
+  std::string names;
+  for (const ImageInfo& info : all) names += (names.empty() ? "'" : ", '") + info.name + "'";
+  return Status(Code::kInvalidArgument, path() + ": holds " + std::to_string(all.size()) +
+                                            " images (" + names + "); name one");
+}
+
 Status View::read(std::string_view image, const Region& region, const Selection& sel, void* dst,
                   size_t dst_size, Interleave interleave) const {
   if (!txn_ || !txn_->active()) return finished(env_.get());

@@ -748,4 +748,97 @@ TEST_F(CliTest, ExportErrorsWriteNoOutput) {
   EXPECT_EQ(read_file(out), std::string(16, '\0'));
 }
 
+// ---------------------------------------------------------------------------------------------
+// frames, geometry, compact
+
+// Three frames of one image: frame 0 a picture at 0,0; frame 1 adds a copy at -100,50 (and
+// keeps frame 0's tiles); frame 2 writes that copy again, which changes nothing.
+class CliFramesTest : public CliTest {
+ protected:
+  void SetUp() override {
+    CliTest::SetUp();
+    raster_ = random_raster(kEnviTypes[0], 32, 32, 1, 21);
+    write_file(path("a.raw"), encode(raster_, "bsq"));
+    write_file(path("a.raw.hdr"), envi_header(raster_, 1, "bsq"));
+    expect_success({"import", file(), path("a.raw"), "--tile", "16", "--image", "anim"});
+    expect_success({"import", file(), path("a.raw"), "--image", "anim", "--frame", "1", "--origin", "-100,50"});
+    expect_success({"import", file(), path("a.raw"), "--image", "anim", "--frame", "2", "--origin", "-100,50"});
+  }
+  std::string file() const { return path("f.tsr"); }
+  Raster raster_{1, 1, 1, 1};
+};
+
+TEST_F(CliFramesTest, FramesListsOwnRecordsAndBytes) {
+  const auto json = nlohmann::json::parse(expect_success({"frames", file(), "--json"}).out);
+  const auto& frames = json["images"][0]["frames"];
+  ASSERT_EQ(frames.size(), 3u);
+  EXPECT_EQ(frames[0]["tiles"], 4);  // 32x32 of 16x16 tiles
+  EXPECT_EQ(frames[1]["tiles"], 9);  // at -100,50 the copy straddles 3 x 3 tiles
+  EXPECT_EQ(frames[2]["tiles"], 0);  // the same content again: nothing new
+  uint64_t sum = 0;
+  for (const auto& f : frames) sum += f["bytes_stored"].get<uint64_t>();
+  EXPECT_GT(sum, 0u);
+  const RunResult text = expect_success({"frames", file(), "--image", "anim"});
+  EXPECT_NE(text.out.find("3 frames"), std::string::npos) << text;
+  expect_failure({"frames", file(), "--image", "nope"}, 1, {"nope"});
+  expect_failure({"frames"}, 2, {"FILE"});
+}
+
+TEST_F(CliFramesTest, GeometryAtEveryPrecision) {
+  auto box = [&](const std::vector<std::string>& extra) {
+    std::vector<std::string> args = {"geometry", file(), "--json"};
+    args.insert(args.end(), extra.begin(), extra.end());
+    return nlohmann::json::parse(expect_success(args).out);
+  };
+  const auto exact0 = box({});
+  EXPECT_EQ(exact0["x"], 0);
+  EXPECT_EQ(exact0["width"], 32);
+  // Frame 1 holds both copies: x from -100 to 31, y from 0 to 81.
+  const auto exact1 = box({"--frame", "1", "--precision", "exact"});
+  EXPECT_EQ(exact1["x"], -100);
+  EXPECT_EQ(exact1["y"], 0);
+  EXPECT_EQ(exact1["width"], 132);
+  EXPECT_EQ(exact1["height"], 82);
+  const auto leaf1 = box({"--frame", "1", "--precision", "leaf"});
+  EXPECT_EQ(leaf1["x"], -112);
+  EXPECT_EQ(leaf1["width"], 144);
+  const auto root1 = box({"--frame", "1", "--precision", "root"});
+  EXPECT_EQ(root1["x"], -256);  // macro blocks of 16 tiles of 16 pixels
+  EXPECT_EQ(root1["width"], 512);
+  const auto operative1 = box({"--frame", "1", "--precision", "operative"});
+  EXPECT_LE(operative1["x"].get<int64_t>(), -100);
+  const RunResult text = expect_success({"geometry", file(), "--frame", "1"});
+  EXPECT_NE(text.out.find("x -100, y 0, width 132, height 82"), std::string::npos) << text;
+  expect_failure({"geometry", file(), "--precision", "fuzzy"}, 2, {"fuzzy"});
+  expect_failure({"geometry", file(), "--frame", "3"}, 1, {"frame 3"});
+  // An image with no data says so.
+  Raster zeros(1, 16, 16, 1);
+  write_file(path("z.raw"), encode(zeros, "bsq"));
+  write_file(path("z.raw.hdr"), envi_header(zeros, 1, "bsq"));
+  expect_success({"import", file(), path("z.raw"), "--image", "blank"});
+  EXPECT_NE(expect_success({"geometry", file(), "--image", "blank"}).out.find("no data"), std::string::npos);
+  EXPECT_EQ(box({"--image", "blank"})["empty"], true);
+  expect_failure({"geometry", file()}, 1, {"anim", "blank"});  // two images: name one
+}
+
+TEST_F(CliFramesTest, InfoReportsThePoolAndCompactKeepsPixels) {
+  const auto info = nlohmann::json::parse(expect_success({"info", file(), "--json"}).out);
+  EXPECT_EQ(info["pool"]["chunks"], 13);      // frame 0's 4 tiles and frame 1's 9 new ones
+  EXPECT_EQ(info["pool"]["references"], 13);  // frame 2 added no record
+  EXPECT_EQ(info["pool"]["bytes_saved"], 0);
+  EXPECT_NE(expect_success({"info", file()}).out.find("saved by dedup"), std::string::npos);
+
+  expect_success({"export", file(), path("before"), "--frame", "1"});
+  expect_success({"compact", file(), path("c.tsr")});
+  expect_failure({"compact", file(), path("c.tsr")}, 1, {"c.tsr"});
+  expect_success({"compact", file()});
+  for (const std::string& f : {file(), path("c.tsr")}) {
+    expect_success({"export", f, path("after"), "--frame", "1"});
+    EXPECT_TRUE(same_bytes(read_file(path("before")), read_file(path("after")))) << f;
+  }
+  expect_failure({"compact"}, 2, {"FILE"});
+  expect_failure({"compact", file(), path("x"), path("y")}, 2, {"unexpected"});
+  expect_failure({"compact", path("missing.tsr")}, 1, {"missing.tsr"});
+}
+
 }  // namespace

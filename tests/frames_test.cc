@@ -6,6 +6,7 @@
 #include <gtest/gtest.h>
 
 #include <algorithm>
+#include <cstdlib>
 #include <optional>
 
 #include "pool_check.h"
@@ -418,6 +419,28 @@ TEST_F(FramesTest, CompactKeepsPixelsAndDropsFreePages) {
     EXPECT_TRUE(got == f1) << file;
   }
   EXPECT_EQ(std::filesystem::file_size(out), std::filesystem::file_size(path("f.tsr")));
+}
+
+// In place, with this process holding the file open: the compaction runs in another process
+// (the tool), this process's snapshot reads on undisturbed, its next write is refused (the
+// file was replaced: the write would be lost), and opening the path again gives the new file.
+TEST_F(FramesTest, CompactInPlaceLeavesOpenReadersUndisturbed) {
+  Rng rng(11);
+  for (int i = 0; i < 6; ++i) ASSERT_OK(write_tiles(0, 0, 8, rng));
+  const Region row{0, 0, 8 * kTile, kTile};
+  std::vector<uint8_t> before(size_t(8 * kTile * kTile) * kBands), got = before;
+  ASSERT_OK_AND_ASSIGN(auto old_snapshot, container_->snapshot());
+  ASSERT_OK(old_snapshot.read("seq", row, Selection{}, before.data(), before.size()));
+  const std::string command = std::string(TESSERA_CLI_PATH) + " compact " + path("f.tsr") + " > /dev/null";
+  ASSERT_EQ(std::system(command.c_str()), 0) << command;
+  ASSERT_OK(old_snapshot.read("seq", row, Selection{}, got.data(), got.size()));
+  EXPECT_TRUE(got == before);
+  EXPECT_CODE(write_tiles(0, 0, 1, rng), Code::kReadOnly);
+  ASSERT_OK_AND_ASSIGN(auto reopened, Container::open(path("f.tsr")));
+  ASSERT_OK_AND_ASSIGN(auto fresh, reopened.snapshot());
+  ASSERT_OK(fresh.read("seq", row, Selection{}, got.data(), got.size()));
+  EXPECT_TRUE(got == before);
+  ASSERT_OK(reopened.write([&](WriteTxn& t) { return t.add_frame("seq"); }));
 }
 
 }  // namespace

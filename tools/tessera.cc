@@ -57,10 +57,24 @@ commands:
       the only image, frame 0, the exact bounding box of the frame's data, every band in
       order, bip.
 
+  frames FILE [--image NAME] [--json]
+      List the frames of every image (or of NAME): the tile records each frame holds of its
+      own (tiles, collapsed macro blocks, tombstones) and the bytes they store, shared chunks
+      counted in equal parts.
+
+  geometry FILE [--image NAME] [--frame N] [--precision operative|root|leaf|exact] [--json]
+      Print the bounding box of the data of frame N (default 0) of image NAME (default: the
+      only image) as x, y, width and height, at the precision asked (default exact), or say
+      that the frame holds no data. Served from the geometry cache when it is fresh.
+
+  compact FILE [OUT]
+      Rewrite FILE without free pages or unreferenced chunks: into the new file OUT, or in
+      place of FILE. Processes that have FILE open keep reading the old copy undisturbed.
+
   info FILE [--json]
       Describe every image of FILE: type, bands, tile size, storage interleave, frames,
       bounds, tiles by kind, unique chunks, raw and stored bytes, compression and dedup
-      ratios.
+      ratios; and the chunk pool all images share: unique chunks, references, bytes saved.
 
 exit status: 0 success, 1 the operation failed, 2 the command line is wrong.
 )";
@@ -98,6 +112,7 @@ class Args {
     std::vector<std::string_view> positionals;  // names, for messages: "FILE", "SRC"
     std::vector<std::string_view> valued;       // options taking a value: "--image"
     std::vector<std::string_view> flags;        // options without one: "--json"
+    size_t optional = 0;                        // how many of the last positionals may be left out
   };
 
   static Args parse(const Spec& spec, std::span<char* const> argv) {
@@ -132,8 +147,9 @@ class Args {
       if (!args.options_.emplace(name, value).second)
         throw UsageError{std::string(spec.command) + ": option " + name + " given twice"};
     }
-    if (args.positional_.size() != spec.positionals.size()) {
-      if (args.positional_.size() < spec.positionals.size())
+    const size_t required = spec.positionals.size() - spec.optional;
+    if (args.positional_.size() < required || args.positional_.size() > spec.positionals.size()) {
+      if (args.positional_.size() < required)
         throw UsageError{std::string(spec.command) + ": missing argument " +
                          std::string(spec.positionals[args.positional_.size()])};
       throw UsageError{std::string(spec.command) + ": unexpected argument '" +
@@ -143,6 +159,7 @@ class Args {
   }
 
   const std::string& positional(size_t i) const { return positional_[i]; }
+  size_t positional_count() const { return positional_.size(); }
   std::optional<std::string> value(const std::string& option) const {
     auto it = options_.find(option);
     if (it == options_.end()) return std::nullopt;
@@ -396,6 +413,10 @@ std::string format_ratio(const Json& value, const char* meaning) {
 // The text form of info: one block per image, the same facts as the JSON.
 std::string format_info(const Json& report) {
   std::string out = "file: " + report["file"].get<std::string>() + "\n";
+  const Json& pool = report["pool"];
+  out += "chunk pool: " + pool["chunks"].dump() + " unique chunks, " + pool["references"].dump() +
+         " references, " + format_bytes(pool["bytes_stored"].get<uint64_t>()) + " stored, " +
+         format_bytes(pool["bytes_saved"].get<uint64_t>()) + " saved by dedup\n";
   out += "images: " + std::to_string(report["images"].size()) + "\n";
   for (const Json& image : report["images"]) {
     auto line = [&out](const char* key, const std::string& value) {
@@ -438,7 +459,15 @@ int run_info(std::span<char* const> argv) {
   auto snapshot = container->snapshot();
   if (!snapshot) return fail(snapshot.status());
 
-  Json report = {{"file", args.positional(0)}, {"images", Json::array()}};
+  auto pool = snapshot->pool_stats();
+  if (!pool) return fail(pool.status());
+  Json report = {{"file", args.positional(0)},
+                 {"pool",
+                  {{"chunks", pool->chunks},
+                   {"references", pool->references},
+                   {"bytes_stored", pool->bytes_stored},
+                   {"bytes_saved", pool->bytes_saved}}},
+                 {"images", Json::array()}};
   for (const ImageInfo& info : snapshot->images()) {
     auto image = describe_image(*snapshot, info);
     if (!image) return fail(image.status());
@@ -447,6 +476,124 @@ int run_info(std::span<char* const> argv) {
   // Printed only once complete, so an error never leaves half a report on stdout.
   const std::string text = args.flag("--json") ? report.dump(2) + "\n" : format_info(report);
   std::fwrite(text.data(), 1, text.size(), stdout);
+  return 0;
+}
+
+// Opens FILE read-only and takes a snapshot: what the reporting commands read.
+struct ReadView {
+  std::optional<Container> container;
+  std::optional<Snapshot> snapshot;
+};
+Result<ReadView> open_for_reading(const std::string& file) {
+  OpenOptions options;
+  options.read_only = true;
+  auto container = Container::open(file, options);
+  if (!container) return container.status();
+  ReadView view;
+  view.container.emplace(std::move(container).value());
+  auto snapshot = view.container->snapshot();
+  if (!snapshot) return snapshot.status();
+  view.snapshot.emplace(std::move(snapshot).value());
+  return view;
+}
+
+// Prints a finished text only: an error never leaves half a report on stdout.
+int print(const std::string& text) {
+  std::fwrite(text.data(), 1, text.size(), stdout);
+  return 0;
+}
+
+int run_frames(std::span<char* const> argv) {
+  const Args args = Args::parse({"frames", {"FILE"}, {"--image"}, {"--json"}}, argv);
+  auto view = open_for_reading(args.positional(0));
+  if (!view) return fail(view.status());
+  const Snapshot& snapshot = *view->snapshot;
+  std::vector<ImageInfo> images;
+  if (auto name = args.value("--image")) {
+    auto info = snapshot.image(required_text(args, "--image"));
+    if (!info) return fail(info.status());
+    images.push_back(*info);
+  } else {
+    images = snapshot.images();
+  }
+  Json report = {{"file", args.positional(0)}, {"images", Json::array()}};
+  std::string text;
+  for (const ImageInfo& info : images) {
+    auto frames = snapshot.frames(info.name);
+    if (!frames) return fail(frames.status());
+    Json list = Json::array();
+    text += "image '" + info.name + "': " + std::to_string(frames->size()) + " frames\n";
+    text += "  frame      tiles   macro  tombstones   bytes_stored\n";
+    for (const FrameInfo& f : *frames) {
+      list.push_back({{"frame", f.frame},
+                      {"tiles", f.tiles},
+                      {"macro_blocks", f.macro_blocks},
+                      {"tombstones", f.tombstones},
+                      {"bytes_stored", f.bytes_stored}});
+      char line[128];
+      std::snprintf(line, sizeof line, "  %5u %10llu %7llu %11llu %14llu\n", f.frame,
+                    static_cast<unsigned long long>(f.tiles),
+                    static_cast<unsigned long long>(f.macro_blocks),
+                    static_cast<unsigned long long>(f.tombstones),
+                    static_cast<unsigned long long>(f.bytes_stored));
+      text += line;
+    }
+    report["images"].push_back({{"name", info.name}, {"frames", std::move(list)}});
+  }
+  return print(args.flag("--json") ? report.dump(2) + "\n" : text);
+}
+
+int run_geometry(std::span<char* const> argv) {
+  const Args args =
+      Args::parse({"geometry", {"FILE"}, {"--image", "--frame", "--precision"}, {"--json"}}, argv);
+  uint32_t frame = 0;
+  if (auto value = args.value("--frame")) frame = parse_number<uint32_t>(*value, "--frame");
+  Precision precision = Precision::kExact;
+  if (auto value = args.value("--precision")) {
+    auto parsed = parse_precision(*value);
+    if (!parsed) throw UsageError{"--precision: " + parsed.status().message()};
+    precision = *parsed;
+  }
+  auto view = open_for_reading(args.positional(0));
+  if (!view) return fail(view.status());
+  auto info = view->snapshot->image_or_only(required_text(args, "--image"));
+  if (!info) return fail(info.status());
+  auto box = view->snapshot->bounds(info->name, frame, precision);
+  if (!box) return fail(box.status());
+  const std::string what = "image '" + info->name + "' frame " + std::to_string(frame) + " (" +
+                           std::string(precision_name(precision)) + ")";
+  if (args.flag("--json")) {
+    Json report = {{"image", info->name},
+                   {"frame", frame},
+                   {"precision", precision_name(precision)},
+                   {"empty", !box->has_value()}};
+    for (const char* key : {"x", "y", "width", "height"}) report[key] = nullptr;
+    if (*box) {
+      report["x"] = (*box)->x, report["y"] = (*box)->y;
+      report["width"] = (*box)->width, report["height"] = (*box)->height;
+    }
+    return print(report.dump(2) + "\n");
+  }
+  if (!*box) return print(what + ": no data\n");
+  const Region& r = **box;
+  return print(what + ": x " + std::to_string(r.x) + ", y " + std::to_string(r.y) + ", width " +
+               std::to_string(r.width) + ", height " + std::to_string(r.height) + "\n");
+}
+
+int run_compact(std::span<char* const> argv) {
+  const Args args = Args::parse({"compact", {"FILE", "OUT"}, {}, {}, /*optional=*/1}, argv);
+  const std::string& file = args.positional(0);
+  const std::string out = args.positional_count() > 1 ? args.positional(1) : std::string();
+  if (out.empty() && args.positional_count() > 1) throw UsageError{"compact: OUT is empty"};
+  struct stat before;
+  const bool sized = ::stat(file.c_str(), &before) == 0;
+  const Status status = Container::compact(file, out);
+  if (!status) return fail(status);
+  struct stat after;
+  const std::string target = out.empty() ? file : out;
+  if (sized && ::stat(target.c_str(), &after) == 0)
+    std::printf("compacted %s: %lld -> %lld bytes\n", target.c_str(),
+                static_cast<long long>(before.st_size), static_cast<long long>(after.st_size));
   return 0;
 }
 
@@ -463,8 +610,12 @@ int dispatch(int argc, char** argv) {
   if (command == "import") return run_import(rest);
   if (command == "export") return run_export(rest);
   if (command == "info") return run_info(rest);
+  if (command == "frames") return run_frames(rest);
+  if (command == "geometry") return run_geometry(rest);
+  if (command == "compact") return run_compact(rest);
   throw UsageError{"unknown command '" + std::string(command) +
-                   "' (expected create, import, export or info; see tessera --help)"};
+                   "' (expected create, import, export, info, frames, geometry or compact; see "
+                   "tessera --help)"};
 }
 
 }  // namespace

@@ -721,27 +721,11 @@ struct ExportPlan {
   size_t sample_bytes = 0;
 };
 
-Result<std::string> only_image(const View& view) {
-  const std::vector<ImageInfo> images = view.images();
-  if (images.size() == 1) return images.front().name;
-  if (images.empty()) return Status(Code::kNotFound, view.path() + ": holds no images");
-  std::string names;
-  for (const ImageInfo& info : images) names += (names.empty() ? "" : ", ") + in_quotes(info.name);
-  return Status(Code::kInvalidArgument, view.path() + ": holds " + std::to_string(images.size()) +
-                                            " images (" + names + "); name the one to export");
-}
-
 Result<ExportPlan> plan_export(const View& view, const ExportOptions& options) {
   ExportPlan plan;
-  if (options.image.empty()) {
-    auto name = only_image(view);
-    if (!name) return name.status();
-    plan.image = *name;
-  } else {
-    plan.image = options.image;
-  }
-  auto info = view.image(plan.image);
+  auto info = view.image_or_only(options.image);
   if (!info) return info.status();
+  plan.image = info->name;
   plan.info = *info;
   plan.sample_bytes = sample_size(plan.info.spec.type);
   const std::string image = view.path() + ": image '" + plan.image + "'";

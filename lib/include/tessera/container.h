@@ -65,6 +65,9 @@ class View {
 
   std::vector<ImageInfo> images() const;
   Result<ImageInfo> image(std::string_view name) const;
+  // image(name), or with `name` empty the container's only image (an error naming the images
+  // when there are several or none): what tools do when the user names no image.
+  Result<ImageInfo> image_or_only(std::string_view name) const;
 
   // Reads `region` of frame sel.frame, level sel.level, bands sel.bands (in that order) into
   // the caller's buffer `dst` of `dst_size` bytes laid out as `interleave` (densely packed)
