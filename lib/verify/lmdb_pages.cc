@@ -20,7 +20,9 @@ constexpr uint16_t kPageBranch = 0x01, kPageLeaf = 0x02, kPageOverflow = 0x04, k
 constexpr uint16_t kPageTypeBits =
     kPageBranch | kPageLeaf | kPageOverflow | kPageMeta | kPageLeaf2 | kPageSub;
 constexpr uint16_t kNodeBigData = 0x01, kNodeSubData = 0x02, kNodeDupData = 0x04;
-constexpr uint16_t kDbDupSort = 0x04, kDbIntegerKey = 0x08;
+// MDB_REVERSEKEY, MDB_DUPSORT, MDB_INTEGERKEY, MDB_DUPFIXED, MDB_INTEGERDUP, MDB_REVERSEDUP:
+// a named database of Tessera has none of them (spec/FORMAT.md section 1).
+constexpr uint16_t kDbKeyOrderFlags = 0x7e;
 constexpr uint32_t kLmdbMagic = 0xBEEFC0DE;
 constexpr uint32_t kLmdbDataVersion = 1;
 constexpr uint64_t kNoPage = ~uint64_t(0);  // P_INVALID: the root of an empty database
@@ -463,11 +465,13 @@ LmdbWalk walk_lmdb_file(int fd, FaultSink& sink) {
     named.emplace_back(db_name, parse_db_record(leaf.inline_value));
   });
   for (const auto& [db_name, db] : named) {
-    if (db.flags & kDbDupSort) {
-      walker.fault("database '" + db_name + "' uses MDB_DUPSORT, which Tessera never does");
+    if (db.flags & kDbKeyOrderFlags) {
+      // liblmdb would compare keys or duplicates differently from what this walk checks.
+      walker.fault("database '" + db_name + "' has flags " + std::to_string(db.flags) +
+                   " (MDB_DUPSORT, MDB_INTEGERKEY or another key order), which Tessera never uses");
       continue;
     }
-    walker.walk_tree(db_name, db, (db.flags & kDbIntegerKey) != 0, [](const LeafNode&) {});
+    walker.walk_tree(db_name, db, false, [](const LeafNode&) {});
   }
   result.tree_pages = walker.tree_pages;
   result.free_pages = walker.free_pages;

@@ -93,7 +93,8 @@ class RecordChecker {
   // ---- where a fault is
 
   struct TileWhere {
-    std::string image;  // name, or "#id" for an id not in `images`
+    std::string image;  // the name, or "#id" for an id not in `images`
+    bool known = false;
     uint32_t frame = 0;
     TileCoord tile;
     bool macro = false;
@@ -106,7 +107,7 @@ class RecordChecker {
     f.frame = w.frame;
     f.tile = std::make_pair(w.tile.x, w.tile.y);
     if (chunk) f.chunk_hex = chunk_key_hex(*chunk);
-    f.message = "image " + w.image + (w.macro ? " macro block (" : " tile (") +
+    f.message = "image " + (w.known ? "'" + w.image + "'" : w.image) + (w.macro ? " macro block (" : " tile (") +
                 std::to_string(w.tile.x) + "," + std::to_string(w.tile.y) + ") frame " +
                 std::to_string(w.frame) + (chunk ? ": chunk " + *f.chunk_hex : "") + ": " + what;
     sink_.add(std::move(f));
@@ -118,11 +119,13 @@ class RecordChecker {
     f.message = "chunk " + *f.chunk_hex + ": " + what;
     sink_.add(std::move(f));
   }
-  void image_fault(const std::string& image, const char* invariant, const std::string& what) {
+  // `image`: the name, or nullptr when the record has none that can be read (then `label`).
+  void image_fault(const std::string* image, const std::string& label, const char* invariant,
+                   const std::string& what) {
     Fault f;
     f.invariant = invariant;
-    f.image = image;
-    f.message = "image " + image + ": " + what;
+    if (image) f.image = *image;
+    f.message = "image " + (image ? "'" + *image + "'" : label) + ": " + what;
     sink_.add(std::move(f));
   }
   // liblmdb failed on a structure the page walk accepted.
@@ -209,20 +212,20 @@ class RecordChecker {
       const std::string key_hex = hex_of(bytes(k), k.mv_size);
       auto info = parse_image_record(bytes(v), v.mv_size);
       if (!info) {
-        image_fault("key " + key_hex, "IMAGE_RECORD_VALID", info.status().message());
+        image_fault(nullptr, "under key " + key_hex, "IMAGE_RECORD_VALID", info.status().message());
         return Status::ok();
       }
-      const std::string label = "'" + info->name + "'";
+      const std::string* label = &info->name;
       if (k.mv_size != kImageKeySize || get_be32(bytes(k)) != info->id) {
-        image_fault(label, "IMAGE_KEY_MATCHES_ID",
+        image_fault(label, "", "IMAGE_KEY_MATCHES_ID",
                     "stored under key " + key_hex + " but its id is " + std::to_string(info->id));
         if (k.mv_size != kImageKeySize) return Status::ok();
       }
       if (info->name.empty() || info->name.size() > kMaxNameBytes)
-        image_fault(label, "IMAGE_NAME_VALID",
+        image_fault(label, "", "IMAGE_NAME_VALID",
                     "a name of " + std::to_string(info->name.size()) + " bytes (1..255 allowed)");
       else if (!names.insert(info->name).second)
-        image_fault(label, "IMAGE_NAME_VALID", "the name is used by another image too");
+        image_fault(label, "", "IMAGE_NAME_VALID", "the name is used by another image too");
       images_.emplace(get_be32(bytes(k)), ImageFacts{*info, layout_id(*info)});
       return Status::ok();
     });
@@ -259,8 +262,8 @@ class RecordChecker {
     std::memcpy(key.data(), k.mv_data, kTileKeySize);
     const TileKey tk = decode_tile_key(key.data());
     const auto image = images_.find(tk.image);
-    TileWhere where{image == images_.end() ? "#" + std::to_string(tk.image)
-                                           : "'" + image->second.info.name + "'",
+    const bool known = image != images_.end();
+    TileWhere where{known ? image->second.info.name : "#" + std::to_string(tk.image), known,
                     tk.frame, tk.tile, (tk.level & kMacroLevelBit) != 0};
     if (where.macro) ++report_.macro_records;
 
