@@ -1,9 +1,9 @@
-// tessera — the command-line tool: create, import, export and info over the public API.
+// tessera — the command-line tool: create, import, export, info and verify over the public API.
 //
 // Scripts rely on this file's contract: the subcommand and option names, a single
 // "tessera: <message>" line on stderr for every error, nothing written on error, and exit
 // codes 0 (success), 1 (the operation failed) and 2 (the command line is wrong), never 128 or
-// more. It uses only the public API (tessera/tessera.h): logic two subcommands would share
+// more. verify exits 1 also when it found faults (its report is on stdout, not an error line). It uses only the public API (tessera/tessera.h): logic two subcommands would share
 // belongs in the library, not here.
 //
 // Command-line mistakes are thrown as UsageError and caught in main(); everything the library
@@ -75,6 +75,13 @@ commands:
       Describe every image of FILE: type, bands, tile size, storage interleave, frames,
       bounds, tiles by kind, unique chunks, raw and stored bytes, compression and dedup
       ratios; and the chunk pool all images share: unique chunks, references, bytes saved.
+
+  verify FILE [--deep] [--json]
+      Check FILE against the format (spec/FORMAT.md section 6): LMDB's page structure,
+      every record, chunk existence, reference counts and payload checksums; with --deep
+      also decode every chunk and check its content hash. Prints one line per fault,
+      "INVARIANT: message", then a summary. Exit status 0 when clean, 1 when faults were
+      found.
 
 exit status: 0 success, 1 the operation failed, 2 the command line is wrong.
 )";
@@ -597,6 +604,64 @@ int run_compact(std::span<char* const> argv) {
   return 0;
 }
 
+// The report of verify as JSON: every fault with its location (null where it has none).
+Json verify_json(const std::string& file, const VerifyReport& report) {
+  Json faults = Json::array();
+  for (const Fault& f : report.faults) {
+    faults.push_back({
+        {"invariant", f.invariant},
+        {"message", f.message},
+        {"image", f.image ? Json(*f.image) : Json(nullptr)},
+        {"frame", f.frame ? Json(*f.frame) : Json(nullptr)},
+        {"tile", f.tile ? Json::array({f.tile->first, f.tile->second}) : Json(nullptr)},
+        {"chunk", f.chunk_hex ? Json(*f.chunk_hex) : Json(nullptr)},
+    });
+  }
+  return {{"file", file},
+          {"clean", report.clean()},
+          {"faults", std::move(faults)},
+          {"counts",
+           {{"faults", report.faults.size() + report.faults_omitted},
+            {"faults_omitted", report.faults_omitted},
+            {"images", report.images},
+            {"tile_records", report.tile_records},
+            {"macro_records", report.macro_records},
+            {"chunks", report.chunks},
+            {"references", report.references},
+            {"pages", report.pages}}}};
+}
+
+std::string verify_text(const std::string& file, const VerifyReport& report) {
+  std::string out;
+  for (const Fault& f : report.faults) {
+    std::string message = f.message;
+    for (char& c : message)
+      if (c == '\n' || c == '\r') c = ' ';
+    out += f.invariant + ": " + message + "\n";
+  }
+  if (report.faults_omitted)
+    out += "... and " + std::to_string(report.faults_omitted) + " more faults\n";
+  const uint64_t total = report.faults.size() + report.faults_omitted;
+  out += file + ": " + (total ? std::to_string(total) + (total == 1 ? " fault" : " faults") : "clean") +
+         " (" + std::to_string(report.images) + " images, " + std::to_string(report.tile_records) +
+         " tile records, " + std::to_string(report.chunks) + " chunks, " +
+         std::to_string(report.references) + " chunk references, " + std::to_string(report.pages) +
+         " pages)\n";
+  return out;
+}
+
+int run_verify(std::span<char* const> argv) {
+  const Args args = Args::parse({"verify", {"FILE"}, {}, {"--deep", "--json"}}, argv);
+  VerifyOptions options;
+  options.deep = args.flag("--deep");
+  auto report = verify(args.positional(0), options);
+  if (!report) return fail(report.status());
+  const std::string text = args.flag("--json") ? verify_json(args.positional(0), *report).dump(2) + "\n"
+                                               : verify_text(args.positional(0), *report);
+  print(text);
+  return report->clean() ? 0 : kExitFailure;
+}
+
 int dispatch(int argc, char** argv) {
   if (argc < 2) {
     std::fwrite(kUsage.data(), 1, kUsage.size(), stdout);
@@ -613,9 +678,10 @@ int dispatch(int argc, char** argv) {
   if (command == "frames") return run_frames(rest);
   if (command == "geometry") return run_geometry(rest);
   if (command == "compact") return run_compact(rest);
+  if (command == "verify") return run_verify(rest);
   throw UsageError{"unknown command '" + std::string(command) +
-                   "' (expected create, import, export, info, frames, geometry or compact; see "
-                   "tessera --help)"};
+                   "' (expected create, import, export, info, frames, geometry, compact or "
+                   "verify; see tessera --help)"};
 }
 
 }  // namespace

@@ -158,6 +158,7 @@ Result<ChunkInfo> parse_chunk_header(const uint8_t* value, size_t value_size) {
   if (info.raw_size == 0) return corrupt("chunk raw size is 0");
   info.stored_size = header.stored_size();
   info.checksum = header.checksum();
+  info.reserved = header.reserved();
   // Values of an exact multiple of 4096 bytes carry one zero pad byte, and only those.
   const uint64_t unpadded = kChunkHeaderSize + uint64_t(info.stored_size);
   const bool padded = unpadded % 4096 == 0;
@@ -173,6 +174,10 @@ Result<ChunkInfo> parse_chunk_header(const uint8_t* value, size_t value_size) {
   return info;
 }
 
+bool chunk_checksum_matches(const uint8_t* value, const ChunkInfo& info) {
+  return chunk_checksum(value, value + kChunkHeaderSize, info.stored_size) == info.checksum;
+}
+
 Status decode_chunk(const uint8_t* value, size_t value_size, uint8_t* dst, size_t dst_size) {
   auto info = parse_chunk_header(value, value_size);
   if (!info) return info.status();
@@ -180,8 +185,7 @@ Status decode_chunk(const uint8_t* value, size_t value_size, uint8_t* dst, size_
     return corrupt("chunk raw size " + std::to_string(info->raw_size) + " is not the tile size " +
                    std::to_string(dst_size));
   const uint8_t* payload = value + kChunkHeaderSize;
-  if (chunk_checksum(value, payload, info->stored_size) != info->checksum)
-    return corrupt("chunk checksum mismatch");
+  if (!chunk_checksum_matches(value, *info)) return corrupt("chunk checksum mismatch");
 
   uint8_t* out = dst;
   if (info->shuffled) {

@@ -24,6 +24,7 @@ struct ChunkInfo {
   uint32_t raw_size = 0;
   uint32_t stored_size = 0;
   uint64_t checksum = 0;  // XXH3-64 of the payload, seeded with XXH3-64 of header bytes 0..15
+  uint32_t reserved = 0;  // must be 0; only verify insists (spec/FORMAT.md, CHUNK_HEADER_VALID)
 };
 
 // 128-bit content hash of raw tile bytes (XXH3-128, seed 0).
@@ -42,6 +43,10 @@ void encode_chunk(const uint8_t* raw, size_t raw_size, size_t sample_size, const
 // Parses and checks the header of a chunk value (version, codec, filter, sizes against the
 // value size). Does not touch the payload.
 Result<ChunkInfo> parse_chunk_header(const uint8_t* value, size_t value_size);
+
+// True when the header's checksum matches header bytes 0..15 and the payload; `info` comes
+// from parse_chunk_header of the same value (so the payload lies within it).
+bool chunk_checksum_matches(const uint8_t* value, const ChunkInfo& info);
 
 // Decodes a chunk value into dst, which must be exactly the header's raw_size. Verifies the
 // payload checksum first. Errors are kCorrupt with a message saying what failed; the caller

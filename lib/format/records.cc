@@ -100,19 +100,24 @@ std::vector<uint8_t> build_format_header(const FormatHeader& header) {
                                             header.created_unix));
 }
 
-Result<FormatHeader> parse_format_header(const uint8_t* data, size_t size) {
+Result<FormatHeader> read_format_header(const uint8_t* data, size_t size) {
   auto& buf = aligned_copy(data, size);
   flatbuffers::Verifier verifier(buf.data(), size);
   if (!verifier.VerifyBuffer<fb::FormatHeader>(nullptr)) return corrupt("format header fails verification");
   const auto* h = flatbuffers::GetRoot<fb::FormatHeader>(buf.data());
-  if (!h->magic() || h->magic()->str() != kFormatMagic)
-    return corrupt("format header magic is not 'tessera'");
   FormatHeader out;
+  out.magic = h->magic() ? h->magic()->str() : "";
   out.major = h->major();
   out.minor = h->minor();
   out.creator = h->creator() ? h->creator()->str() : "";
   out.created_unix = h->created_unix();
   return out;
+}
+
+Result<FormatHeader> parse_format_header(const uint8_t* data, size_t size) {
+  auto header = read_format_header(data, size);
+  if (header && header->magic != kFormatMagic) return corrupt("format header magic is not 'tessera'");
+  return header;
 }
 
 namespace {
@@ -219,6 +224,7 @@ Result<ImageInfo> parse_image_record(const uint8_t* data, size_t size) {
   return info;
 }
 
+namespace {
 uint64_t tile_record_check(const TileKeyBytes& key, TileKind kind, const uint8_t* uniform,
                            size_t uniform_size, const uint8_t* chunk, size_t chunk_size) {
   uint8_t head[kTileKeySize + 1];
@@ -227,6 +233,12 @@ uint64_t tile_record_check(const TileKeyBytes& key, TileKind kind, const uint8_t
   uint64_t h = XXH3_64bits(head, sizeof head);
   h = XXH3_64bits_withSeed(uniform, uniform_size, h);
   return XXH3_64bits_withSeed(chunk, chunk_size, h);
+}
+}  // namespace
+
+uint64_t tile_record_check(const TileKeyBytes& key, const TileRecordFields& fields) {
+  return tile_record_check(key, static_cast<TileKind>(fields.kind), fields.uniform.data(),
+                           fields.uniform.size(), fields.chunk.data(), fields.chunk.size());
 }
 
 std::vector<uint8_t> build_tile_record(const TileKeyBytes& key, const TileValue& value) {
@@ -243,37 +255,43 @@ std::vector<uint8_t> build_tile_record(const TileKeyBytes& key, const TileValue&
                                           chunk, check));
 }
 
-Result<TileValue> parse_tile_record(const TileKeyBytes& key, const uint8_t* data, size_t size,
-                                    size_t pixel_bytes) {
+Result<TileRecordFields> read_tile_record(const uint8_t* data, size_t size) {
   auto& buf = aligned_copy(data, size);
   flatbuffers::Verifier verifier(buf.data(), size);
   if (!verifier.VerifyBuffer<fb::TileRecord>(nullptr)) return corrupt("tile record fails verification");
   const fb::TileRecord* r = flatbuffers::GetRoot<fb::TileRecord>(buf.data());
-  const auto* u = r->uniform();
-  const auto* c = r->chunk();
-  if (tile_record_check(key, static_cast<TileKind>(r->kind()), u ? u->data() : nullptr,
-                        u ? u->size() : 0, c ? c->data() : nullptr, c ? c->size() : 0) != r->check())
-    return corrupt("tile record checksum mismatch");
+  TileRecordFields fields;
+  fields.kind = static_cast<uint8_t>(r->kind());
+  if (const auto* u = r->uniform()) fields.uniform.assign(u->begin(), u->end());
+  if (const auto* c = r->chunk()) fields.chunk.assign(c->begin(), c->end());
+  fields.check = r->check();
+  return fields;
+}
+
+Result<TileValue> parse_tile_record(const TileKeyBytes& key, const uint8_t* data, size_t size,
+                                    size_t pixel_bytes) {
+  auto fields = read_tile_record(data, size);
+  if (!fields) return fields.status();
+  if (tile_record_check(key, *fields) != fields->check) return corrupt("tile record checksum mismatch");
   TileValue v;
-  switch (r->kind()) {
-    case fb::TileKind::tombstone: v.kind = TileKind::kTombstone; break;
-    case fb::TileKind::uniform:
-      if (!r->uniform() || r->uniform()->size() != pixel_bytes)
-        return corrupt("uniform tile record holds " +
-                       std::to_string(r->uniform() ? r->uniform()->size() : 0) +
+  switch (static_cast<TileKind>(fields->kind)) {
+    case TileKind::kTombstone: v.kind = TileKind::kTombstone; break;
+    case TileKind::kUniform:
+      if (fields->uniform.size() != pixel_bytes)
+        return corrupt("uniform tile record holds " + std::to_string(fields->uniform.size()) +
                        " bytes for a pixel of " + std::to_string(pixel_bytes));
       v.kind = TileKind::kUniform;
-      v.uniform.assign(r->uniform()->begin(), r->uniform()->end());
+      v.uniform = std::move(fields->uniform);
       break;
-    case fb::TileKind::chunk:
-      if (!r->chunk() || r->chunk()->size() != kChunkKeySize)
+    case TileKind::kChunk:
+      if (fields->chunk.size() != kChunkKeySize)
         return corrupt("chunk tile record has a chunk key of " +
-                       std::to_string(r->chunk() ? r->chunk()->size() : 0) + " bytes, not 17");
+                       std::to_string(fields->chunk.size()) + " bytes, not 17");
       v.kind = TileKind::kChunk;
-      std::memcpy(v.chunk.data(), r->chunk()->data(), kChunkKeySize);
+      std::memcpy(v.chunk.data(), fields->chunk.data(), kChunkKeySize);
       break;
     default:
-      return corrupt("tile record kind " + std::to_string(static_cast<int>(r->kind())) +
+      return corrupt("tile record kind " + std::to_string(static_cast<int>(fields->kind)) +
                      " is unknown");
   }
   return v;

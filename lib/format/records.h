@@ -20,6 +20,7 @@ constexpr uint32_t kMaxBands = 1024;
 constexpr uint64_t kMaxTileBytes = uint64_t(1) << 28;
 
 struct FormatHeader {
+  std::string magic = kFormatMagic;
   uint16_t major = kFormatMajor, minor = kFormatMinor;
   std::string creator;
   uint64_t created_unix = 0;
@@ -27,6 +28,9 @@ struct FormatHeader {
 std::vector<uint8_t> build_format_header(const FormatHeader& header);
 // kCorrupt when the bytes are not a valid header or the magic is wrong.
 Result<FormatHeader> parse_format_header(const uint8_t* data, size_t size);
+// The header's fields after the Verifier alone (kCorrupt when it fails); the magic is not
+// checked, so that verify can tell a broken record from a wrong magic.
+Result<FormatHeader> read_format_header(const uint8_t* data, size_t size);
 
 // Checks an ImageSpec for creation; the message names the bad field and value.
 Status validate_image_spec(const ImageSpec& spec);
@@ -59,5 +63,17 @@ struct GeometryValue {
 };
 std::vector<uint8_t> build_geometry_record(const GeometryKey& key, const GeometryValue& value);
 Result<GeometryValue> parse_geometry_record(const GeometryKey& key, const uint8_t* data, size_t size);
+
+// A tile record's fields as stored, after the Verifier alone: parse_tile_record's first step,
+// exposed so that verify can name which rule a record breaks. Absent vectors are empty.
+struct TileRecordFields {
+  uint8_t kind = 0;  // as stored: may be an unknown value
+  std::vector<uint8_t> uniform, chunk;
+  uint64_t check = 0;
+};
+// kCorrupt when the bytes fail the FlatBuffers Verifier.
+Result<TileRecordFields> read_tile_record(const uint8_t* data, size_t size);
+// The checksum chain of spec/FORMAT.md section 4.3.2 over the key and the fields.
+uint64_t tile_record_check(const TileKeyBytes& key, const TileRecordFields& fields);
 
 }  // namespace tessera::detail

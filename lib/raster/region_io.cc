@@ -36,25 +36,6 @@ void broadcast_pixel(const TileLayout& t, const uint8_t* pixel, const std::vecto
              part.width, part.height, t.sample);
 }
 
-// The one pixel every pixel of the tile holds, or false.
-bool uniform_pixel(const TileLayout& t, const uint8_t* tile, std::vector<uint8_t>& pixel) {
-  const size_t n = size_t(t.tile_size) * t.tile_size;
-  pixel.resize(t.pixel_bytes());
-  if (t.storage == StorageLayout::kChunky) {
-    // A buffer repeats with period p exactly when it equals itself shifted by p.
-    const size_t p = t.pixel_bytes();
-    if (std::memcmp(tile, tile + p, (n - 1) * p) != 0) return false;
-    std::memcpy(pixel.data(), tile, p);
-    return true;
-  }
-  for (uint32_t b = 0; b < t.bands; ++b) {
-    const uint8_t* plane = tile + t.band_offset(b);
-    if (std::memcmp(plane, plane + t.sample, (n - 1) * t.sample) != 0) return false;
-    std::memcpy(pixel.data() + b * t.sample, plane, t.sample);
-  }
-  return true;
-}
-
 Status decode_tile(const Txn& txn, const ImageInfo& image, TileCoord tile, uint32_t frame,
                    const ChunkKey& key, const MDB_val& value, uint8_t* out, size_t size) {
   Status s = decode_chunk(bytes_of(value), value.mv_size, out, size);

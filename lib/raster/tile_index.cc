@@ -45,6 +45,24 @@ TileRange TileLayout::tiles_of_macro(TileCoord macro) const {
   return TileRange{macro.x * n, macro.y * n, macro.x * n + n - 1, macro.y * n + n - 1};
 }
 
+bool uniform_pixel(const TileLayout& t, const uint8_t* tile, std::vector<uint8_t>& pixel) {
+  const size_t n = size_t(t.tile_size) * t.tile_size;
+  pixel.resize(t.pixel_bytes());
+  if (t.storage == StorageLayout::kChunky) {
+    // A buffer repeats with period p exactly when it equals itself shifted by p.
+    const size_t p = t.pixel_bytes();
+    if (std::memcmp(tile, tile + p, (n - 1) * p) != 0) return false;
+    std::memcpy(pixel.data(), tile, p);
+    return true;
+  }
+  for (uint32_t b = 0; b < t.bands; ++b) {
+    const uint8_t* plane = tile + t.band_offset(b);
+    if (std::memcmp(plane, plane + t.sample, (n - 1) * t.sample) != 0) return false;
+    std::memcpy(pixel.data() + b * t.sample, plane, t.sample);
+  }
+  return true;
+}
+
 std::string tile_context(const ImageInfo& image, TileCoord tile, uint32_t frame) {
   return "image '" + image.name + "' tile (" + std::to_string(tile.x) + "," +
          std::to_string(tile.y) + ") frame " + std::to_string(frame);

@@ -55,6 +55,8 @@ struct TileLayout {
 
 // Expands one pixel over a whole tile buffer in storage layout.
 void fill_tile_with(const TileLayout& layout, const uint8_t* pixel, uint8_t* tile);
+// The one pixel every pixel of a tile buffer in storage layout holds, or false.
+bool uniform_pixel(const TileLayout& layout, const uint8_t* tile, std::vector<uint8_t>& pixel);
 
 // The tiles a region touches.
 TileRange tiles_of(const TileLayout& layout, const Region& region);

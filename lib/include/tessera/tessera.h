@@ -6,3 +6,4 @@
 #include "tessera/iterator.h"
 #include "tessera/status.h"
 #include "tessera/types.h"
+#include "tessera/verify.h"

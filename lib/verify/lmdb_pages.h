@@ -1,0 +1,25 @@
+// The structural walk of an LMDB file (liblmdb 0.9, data version 1, the 64-bit little-endian
+// layout) read with pread, made before liblmdb is allowed near the file: liblmdb trusts every
+// page it maps, so a damaged page can make it crash. Reports LMDB_SIGNATURE, LMDB_META_VALID
+// and LMDB_PAGE_VALID faults (spec/FORMAT.md sections 6 and 7.1).
+//
+// Memory: one bit per page of the file (the pages already reached) and one page buffer per
+// tree level. It never maps the file and never follows a page number it has not range-checked.
+#pragma once
+
+#include <cstdint>
+
+#include "verify/faults.h"
+
+namespace tessera::detail {
+
+struct LmdbWalk {
+  bool sound = false;       // no fault: liblmdb may open the file
+  uint64_t tree_pages = 0;  // pages reachable from the chosen meta page, the two meta pages included
+  uint64_t free_pages = 0;  // pages listed in the free list
+};
+
+// Walks the file open for reading at `fd`.
+LmdbWalk walk_lmdb_file(int fd, FaultSink& sink);
+
+}  // namespace tessera::detail
