@@ -11,6 +11,7 @@
 
 #include "pool_check.h"
 #include "tessera/container.h"
+#include "tessera/verify.h"
 #include "test_util.h"
 
 namespace tessera::test {
@@ -49,6 +50,16 @@ struct Canvas {
     return Region{x0, y0, x1 - x0 + 1, y1 - y0 + 1};
   }
 };
+
+// `tessera::verify` (with --deep) finds nothing wrong with the file.
+void expect_verifies(const std::string& file) {
+  VerifyOptions options;
+  options.deep = true;
+  ASSERT_OK_AND_ASSIGN(auto report, verify(file, options));
+  std::string faults;
+  for (const Fault& f : report.faults) faults += f.invariant + ": " + f.message + "\n";
+  EXPECT_TRUE(report.clean()) << faults;
+}
 
 bool covers(const Region& outer, const Region& inner) {
   return inner.x >= outer.x && inner.y >= outer.y && inner.x_end() <= outer.x_end() &&
@@ -180,6 +191,7 @@ TEST_P(FramesModelTest, RandomFrameSequencesMatchModel) {
     }
   }
   EXPECT_EQ(check_chunk_references(file), "");
+  expect_verifies(file);
 }
 
 INSTANTIATE_TEST_SUITE_P(Seeds, FramesModelTest,
@@ -409,7 +421,9 @@ TEST_F(FramesTest, CompactKeepsPixelsAndDropsFreePages) {
   EXPECT_CODE(Container::compact(path("f.tsr"), out), Code::kAlreadyExists);
   EXPECT_LT(std::filesystem::file_size(out), std::filesystem::file_size(path("f.tsr")));
   EXPECT_EQ(check_chunk_references(out), "");
+  expect_verifies(out);
   ASSERT_OK(Container::compact(path("f.tsr"), ""));  // in place
+  expect_verifies(path("f.tsr"));
   for (const std::string& file : {out, path("f.tsr")}) {
     ASSERT_OK_AND_ASSIGN(auto c, Container::open(file));
     ASSERT_OK_AND_ASSIGN(auto s, c.snapshot());
