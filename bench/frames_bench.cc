@@ -10,8 +10,9 @@
 //  3. strokes: 1000 brush strokes scattered over a 2^40 x 2^40 pixel area of an unbounded
 //     canvas. Reported: stored bytes over the raw bytes of the tiles the strokes touched.
 //
-// Usage: tessera-bench-frames [--quick] [DIR]   (DIR: where the files go, default /tmp)
-// --quick shrinks the sequence to 4096 x 4096 and 20 frames (a smoke run).
+// Usage: tessera-bench-frames [--quick] [--no-sync] [DIR]   (DIR: where the files go, /tmp)
+// --quick shrinks the sequence to 4096 x 4096 and 20 frames (a smoke run); --no-sync commits
+// the sequence without fsync (to tell the cost of syncing from the rest).
 #include <sys/stat.h>
 #include <unistd.h>
 
@@ -25,6 +26,8 @@
 #include <random>
 #include <string>
 #include <vector>
+
+#include <lmdb.h>
 
 #include "raster/geometry.h"
 #include "store/env.h"
@@ -46,6 +49,29 @@ template <typename T>
 T take(Result<T> r, const char* what) {
   if (!r) die(std::string(what) + ": " + r.status().to_string());
   return std::move(r).value();
+}
+
+// Pages on LMDB's free list (main database 0: each value is a list of page numbers, its first
+// word the count), read with liblmdb directly from a closed container file.
+uint64_t free_pages(const std::string& path) {
+  MDB_env* env = nullptr;
+  uint64_t pages = 0;
+  if (mdb_env_create(&env) != 0) return 0;
+  MDB_txn* txn = nullptr;
+  MDB_cursor* cursor = nullptr;
+  if (mdb_env_open(env, path.c_str(), MDB_NOSUBDIR | MDB_RDONLY, 0644) == 0 &&
+      mdb_txn_begin(env, nullptr, MDB_RDONLY, &txn) == 0 && mdb_cursor_open(txn, 0, &cursor) == 0) {
+    MDB_val k, v;
+    for (int rc = mdb_cursor_get(cursor, &k, &v, MDB_FIRST); rc == 0; rc = mdb_cursor_get(cursor, &k, &v, MDB_NEXT)) {
+      size_t count = 0;
+      std::memcpy(&count, v.mv_data, sizeof count);
+      pages += count;
+    }
+    mdb_cursor_close(cursor);
+  }
+  if (txn) mdb_txn_abort(txn);
+  mdb_env_close(env);
+  return pages;
 }
 
 double seconds_since(Clock::time_point t0) {
@@ -78,13 +104,15 @@ void render_tile(int64_t tx, int64_t ty, uint32_t version, int64_t tile, uint8_t
 
 // ---- 1. frame sequence ------------------------------------------------------------------------
 
-void sequence(const std::string& dir, bool quick) {
+void sequence(const std::string& dir, bool quick, bool sync) {
   const int64_t size = quick ? 4096 : 16384, tile = 256, tiles = size / tile;
   const uint32_t frames = quick ? 20 : 100;
   const size_t per_frame = size_t(tiles * tiles / 20);  // 5% of the tiles
   const std::string path = dir + "/bench-sequence.tsr";
   remove_container(path);
-  Container c = take(Container::create(path), "create");
+  OpenOptions options;
+  options.sync = sync;
+  Container c = take(Container::create(path, options), "create");
   ImageSpec spec;
   spec.bands = 3;
   spec.tile_size = uint32_t(tile);
@@ -147,6 +175,9 @@ void sequence(const std::string& dir, bool quick) {
   if (got != one) die("sequence: a tile of the last frame reads back wrong");
   const PoolStats pool = take(snap.pool_stats(), "pool");
   const uint64_t file = file_size(path);
+  { Snapshot closing = std::move(snap); }
+  { Container closing = std::move(c); }
+  const uint64_t free = free_pages(path);
 
   const size_t k = std::min<size_t>(10, frame_seconds.size() / 2);
   auto first = [&](const std::vector<double>& v) { return median({v.begin(), v.begin() + long(k)}); };
@@ -167,6 +198,7 @@ void sequence(const std::string& dir, bool quick) {
               (unsigned long long)pool.bytes_stored, (unsigned long long)pool.chunks);
   std::printf("  file size                          %12llu\n", (unsigned long long)file);
   std::printf("  file size / stored                 %8.3f   (target <= 1.15)\n", double(file) / double(stored));
+  std::printf("  LMDB free pages at the end         %8llu  (%.1f MB)\n", (unsigned long long)free, double(free) * 4096 / 1e6);
   remove_container(path);
 }
 
@@ -307,15 +339,16 @@ void strokes(const std::string& dir) {
 }  // namespace
 
 int main(int argc, char** argv) {
-  bool quick = false;
+  bool quick = false, sync = true;
   std::string dir = "/tmp";
   for (int i = 1; i < argc; ++i) {
     const std::string arg = argv[i];
     if (arg == "--quick") quick = true;
-    else if (arg.starts_with("-")) die("usage: tessera-bench-frames [--quick] [DIR]");
+    else if (arg == "--no-sync") sync = false;
+    else if (arg.starts_with("-")) die("usage: tessera-bench-frames [--quick] [--no-sync] [DIR]");
     else dir = arg;
   }
-  sequence(dir, quick);
+  sequence(dir, quick, sync);
   geometry(dir);
   strokes(dir);
   return 0;

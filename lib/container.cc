@@ -1,6 +1,8 @@
 // The public Container, View, Snapshot and WriteTxn: argument plumbing over store/ and raster/.
 #include "tessera/container.h"
 
+#include <cstring>
+
 #include "format/records.h"
 #include "raster/frames.h"
 #include "raster/geometry.h"
@@ -9,6 +11,7 @@
 #include "store/chunk_pool.h"
 #include "store/compact.h"
 #include "store/env.h"
+#include "util/bytes.h"
 
 namespace tessera {
 
@@ -107,6 +110,27 @@ Result<std::vector<FrameInfo>> View::frames(std::string_view image) const {
   return detail::list_frames(*txn_, **info);
 }
 
+Result<std::vector<ImportProgress>> View::imports(std::string_view image) const {
+  if (!txn_ || !txn_->active()) return finished(env_.get());
+  auto info = txn_->find_image(image);
+  if (!info) return info.status();
+  std::lock_guard lock(txn_->lmdb_mutex());
+  std::vector<ImportProgress> found;
+  const std::vector<uint8_t> start = detail::import_record_key((*info)->id, 0);
+  detail::Cursor cursor(*txn_, env_->meta);
+  TESSERA_RETURN_IF_ERROR(cursor.status());
+  MDB_val k = detail::to_val(start), v;
+  for (auto r = cursor.get(&k, &v, MDB_SET_RANGE); ; r = cursor.get(&k, &v, MDB_NEXT)) {
+    if (!r) return r.status();
+    if (!*r || k.mv_size != start.size() || std::memcmp(k.mv_data, start.data(), start.size() - 4) != 0) break;
+    auto progress = detail::parse_import_record(detail::bytes_of(v), v.mv_size);
+    if (!progress) return progress.status().with_context(env_->path() + ": image '" + (*info)->name + "'");
+    progress->frame = detail::get_be32(detail::bytes_of(k) + detail::kImportKeyPrefixSize + 4);
+    found.push_back(std::move(*progress));
+  }
+  return found;
+}
+
 Result<PoolStats> View::pool_stats() const {
   if (!txn_ || !txn_->active()) return finished(env_.get());
   std::lock_guard lock(txn_->lmdb_mutex());
@@ -142,6 +166,18 @@ Status WriteTxn::create_image(std::string_view name, const ImageSpec& spec) {
     TESSERA_RETURN_IF_ERROR(txn_->put_image(info));
     return detail::init_geometry(*txn_, info, 0);
   });
+}
+
+Status WriteTxn::record_import(std::string_view image, const ImportProgress& progress) {
+  if (!txn_ || !txn_->active()) return finished(env_.get());
+  auto info = txn_->find_image(image);
+  if (!info) return info.status();
+  TESSERA_RETURN_IF_ERROR(detail::frame_exists(env_->path(), **info, progress.frame));
+  if (progress.blocks_done > progress.blocks_total || progress.bytes_done > progress.bytes_total)
+    return env_->error(Code::kInvalidArgument, "import progress beyond its total");
+  std::lock_guard lock(txn_->lmdb_mutex());
+  return txn_->put(env_->meta, detail::import_record_key((*info)->id, progress.frame),
+                   detail::build_import_record(progress));
 }
 
 Status WriteTxn::add_frame(std::string_view image) {

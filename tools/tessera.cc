@@ -44,12 +44,15 @@ commands:
       Create an empty container FILE. Fails if FILE exists.
 
   import FILE SRC [--image NAME] [--frame N] [--codec none|lz4|zstd[:LEVEL]] [--tile N]
-                  [--origin X,Y]
+                  [--origin X,Y] [--batch BYTES] [--resume]
       Stream the raw raster SRC, described by its ENVI header (SRC.hdr, or SRC with its
       extension replaced by .hdr), into frame N (default 0) of image NAME (default: SRC's
       base name without extension), its pixel (0,0) landing at X,Y (default 0,0). FILE is
       created if missing. A new image takes type and bands from the header, tile size N
       (default 256) and the codec (default lz4); an existing one must match them.
+      Commits every BYTES of raw pixels (default 67108864) with the import's progress: after
+      an interruption every finished batch is in FILE, and the same command with --resume
+      goes on from there (and does nothing, saying so, if the import finished).
 
   export FILE OUT [--image NAME] [--frame N] [--region X,Y,W,H] [--bands I,J,...]
                   [--interleave bip|bil|bsq]
@@ -270,7 +273,7 @@ int run_create(std::span<char* const> argv) {
 
 int run_import(std::span<char* const> argv) {
   const Args args = Args::parse(
-      {"import", {"FILE", "SRC"}, {"--image", "--frame", "--codec", "--tile", "--origin"}, {}},
+      {"import", {"FILE", "SRC"}, {"--image", "--frame", "--codec", "--tile", "--origin", "--batch"}, {"--resume"}},
       argv);
   const std::string& file = args.positional(0);
   const std::string& src = args.positional(1);
@@ -278,6 +281,11 @@ int run_import(std::span<char* const> argv) {
   options.image = required_text(args, "--image");
   if (auto frame = args.value("--frame")) options.frame = parse_number<uint32_t>(*frame, "--frame");
   if (auto tile = args.value("--tile")) options.tile_size = parse_number<uint32_t>(*tile, "--tile");
+  if (auto batch = args.value("--batch")) {
+    options.batch_bytes = parse_number<uint64_t>(*batch, "--batch");
+    if (options.batch_bytes == 0) throw UsageError{"--batch: a batch of 0 bytes"};
+  }
+  options.resume = args.flag("--resume");
   if (auto codec = args.value("--codec")) {
     auto spec = parse_codec_spec(*codec);
     if (!spec) throw UsageError{"--codec: " + spec.status().message()};
@@ -303,13 +311,30 @@ int run_import(std::span<char* const> argv) {
   }
   ProgressLine progress("import " + src);
   options.progress = progress.callback();
-  const Status status = import_envi(*container, src, options);
-  if (!status && created) {  // leave nothing behind: the container was ours
-    container.reset();
-    ::unlink(file.c_str());
-    ::unlink((file + "-lock").c_str());
+  auto result = import_envi(*container, src, options);
+  if (!result) {
+    // Leave nothing behind when the container was ours and nothing of the import committed
+    // (committed batches stay: `--resume` goes on from them).
+    bool untouched = false;
+    if (created) {
+      auto snapshot = container->snapshot();
+      untouched = snapshot && snapshot->images().empty();
+    }
+    if (untouched) {
+      container.reset();
+      ::unlink(file.c_str());
+      ::unlink((file + "-lock").c_str());
+    }
+    return fail(result.status());
   }
-  return status ? 0 : fail(status);
+  const ImportProgress& p = result->progress;
+  if (result->already_finished)
+    std::printf("import of %s frame %u finished already: nothing to do\n", p.source.c_str(), p.frame);
+  else if (result->blocks_skipped)
+    std::printf("import of %s frame %u resumed after %llu of %llu blocks\n", p.source.c_str(), p.frame,
+                static_cast<unsigned long long>(result->blocks_skipped),
+                static_cast<unsigned long long>(p.blocks_total));
+  return 0;
 }
 
 int run_export(std::span<char* const> argv) {

@@ -344,4 +344,42 @@ Result<GeometryValue> parse_geometry_record(const GeometryKey& key, const uint8_
   return value;
 }
 
+std::vector<uint8_t> import_record_key(uint32_t image, uint32_t frame) {
+  std::vector<uint8_t> key = {'i', 'm', 'p', 'o', 'r', 't', '/'};
+  key.resize(kImportKeyPrefixSize + 8);
+  put_be32(key.data() + kImportKeyPrefixSize, image);
+  put_be32(key.data() + kImportKeyPrefixSize + 4, frame);
+  return key;
+}
+
+std::vector<uint8_t> build_import_record(const ImportProgress& p) {
+  flatbuffers::FlatBufferBuilder fbb(256);
+  const auto source = fbb.CreateString(p.source);
+  const auto description = fbb.CreateString(p.description);
+  return finish(fbb, fb::CreateImportRecord(fbb, source, p.source_size, p.source_mtime_ns, description,
+                                            p.origin_x, p.origin_y, p.blocks_done, p.blocks_total,
+                                            p.bytes_done, p.bytes_total));
+}
+
+Result<ImportProgress> parse_import_record(const uint8_t* data, size_t size) {
+  auto& buf = aligned_copy(data, size);
+  flatbuffers::Verifier verifier(buf.data(), size);
+  if (!verifier.VerifyBuffer<fb::ImportRecord>(nullptr)) return corrupt("import record fails verification");
+  const auto* r = flatbuffers::GetRoot<fb::ImportRecord>(buf.data());
+  ImportProgress p;
+  p.source = r->source() ? r->source()->str() : "";
+  p.source_size = r->source_size();
+  p.source_mtime_ns = r->source_mtime_ns();
+  p.description = r->description() ? r->description()->str() : "";
+  p.origin_x = r->origin_x();
+  p.origin_y = r->origin_y();
+  p.blocks_done = r->blocks_done();
+  p.blocks_total = r->blocks_total();
+  p.bytes_done = r->bytes_done();
+  p.bytes_total = r->bytes_total();
+  if (p.blocks_done > p.blocks_total || p.bytes_done > p.bytes_total)
+    return corrupt("import record counts more done than there is");
+  return p;
+}
+
 }  // namespace tessera::detail

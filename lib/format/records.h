@@ -55,6 +55,12 @@ std::vector<uint8_t> build_tile_record(const TileKeyBytes& key, const TileValue&
 Result<TileValue> parse_tile_record(const TileKeyBytes& key, const uint8_t* data, size_t size,
                                     size_t pixel_bytes);
 
+// meta key of the import record of one frame of one image: "import/" | id u32 BE | frame u32 BE.
+std::vector<uint8_t> import_record_key(uint32_t image, uint32_t frame);
+constexpr size_t kImportKeyPrefixSize = 7;  // "import/"
+std::vector<uint8_t> build_import_record(const ImportProgress& progress);
+Result<ImportProgress> parse_import_record(const uint8_t* data, size_t size);
+
 // A cached bounding box and the generation of its frame it was computed at.
 struct GeometryValue {
   uint64_t generation = 0;

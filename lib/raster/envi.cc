@@ -520,7 +520,17 @@ struct ImportSource {
   EnviHeader header;
   File file;
   size_t sample_bytes = 0;
+  uint64_t size = 0;
+  int64_t mtime_ns = 0;
 };
+
+// For import records and messages: "ENVI 300x200x3 u8 bip, header offset 0, little-endian".
+std::string describe(const EnviHeader& h) {
+  return "ENVI " + std::to_string(h.samples) + "x" + std::to_string(h.lines) + "x" +
+         std::to_string(h.bands) + " " + std::string(data_type_name(h.type)) + " " +
+         std::string(interleave_name(h.interleave)) + ", header offset " +
+         std::to_string(h.header_offset) + (h.big_endian ? ", big-endian" : ", little-endian");
+}
 
 Result<ImportSource> open_import_source(const std::string& src) {
   auto header_path = find_envi_header(src);
@@ -532,7 +542,8 @@ Result<ImportSource> open_import_source(const std::string& src) {
   struct stat st;
   if (::fstat(file->fd(), &st) != 0) return os_error(Code::kIoError, src, "stat", errno);
 
-  ImportSource source{src, *header, std::move(file).value(), sample_size(header->type)};
+  ImportSource source{src, *header, std::move(file).value(), sample_size(header->type), uint64_t(st.st_size),
+                      int64_t(st.st_mtim.tv_sec) * 1000000000 + st.st_mtim.tv_nsec};
   uint64_t expected = mul_saturated(
       mul_saturated(mul_saturated(uint64_t(header->samples), uint64_t(header->lines)),
                     header->bands),
@@ -597,26 +608,51 @@ class Importer {
            std::string image, Region area, uint32_t tile_size)
       : container_(container), source_(source), options_(options), image_(std::move(image)),
         area_(area), tile_size_(tile_size),
-        pixel_bytes_(uint64_t(source.header.bands) * source.sample_bytes),
-        total_bytes_(mul_saturated(area.pixel_count(), pixel_bytes_)) {}
+        pixel_bytes_(uint64_t(source.header.bands) * source.sample_bytes) {}
 
-  Status run() {
+  // The fixed order of blocks the import writes: how many there are.
+  uint64_t block_count() const {
+    uint64_t n = 0;
+    (void)for_each_block(area_, tile_size_, pixel_bytes_, [&](const Region&) {
+      ++n;
+      return Status::ok();
+    });
+    return n;
+  }
+
+  // Imports every block after the first `skip` (committed by an interrupted run) in batches,
+  // recording the progress with each.
+  Result<ImportResult> run(ImportProgress progress, uint64_t skip) {
+    progress_ = std::move(progress);
+    progress_.blocks_done = progress_.bytes_done = 0;
+    uint64_t index = 0;
     TESSERA_RETURN_IF_ERROR(for_each_block(area_, tile_size_, pixel_bytes_, [&](const Region& b) {
+      const uint64_t bytes = b.pixel_count() * pixel_bytes_;
+      if (index++ < skip) {
+        ++progress_.blocks_done, progress_.bytes_done += bytes;
+        return Status::ok();
+      }
       batch_.push_back(b);
-      batch_bytes_ += b.pixel_count() * pixel_bytes_;
+      batch_bytes_ += bytes;
       return batch_bytes_ >= std::max<uint64_t>(options_.batch_bytes, 1) ? flush() : Status::ok();
     }));
-    return batch_.empty() ? Status::ok() : flush();
+    if (!batch_.empty() || skip == 0) TESSERA_RETURN_IF_ERROR(flush());
+    return ImportResult{progress_, skip, false};
   }
 
  private:
   Status flush() {
-    TESSERA_RETURN_IF_ERROR(
-        container_.write([this](WriteTxn& txn) { return write_batch(txn); }));
-    done_bytes_ += batch_bytes_;
+    ImportProgress next = progress_;
+    next.blocks_done += batch_.size();
+    next.bytes_done += batch_bytes_;
+    TESSERA_RETURN_IF_ERROR(container_.write([&](WriteTxn& txn) {
+      TESSERA_RETURN_IF_ERROR(write_batch(txn));
+      return txn.record_import(image_, next);
+    }));
+    progress_ = next;
     batch_.clear();
     batch_bytes_ = 0;
-    if (options_.progress) options_.progress(done_bytes_, total_bytes_);
+    if (options_.progress) options_.progress(progress_.bytes_done, progress_.bytes_total);
     return Status::ok();
   }
 
@@ -664,17 +700,16 @@ class Importer {
   const Region area_;
   const uint32_t tile_size_;
   const uint64_t pixel_bytes_;
-  const uint64_t total_bytes_;
   std::vector<Region> batch_;
   uint64_t batch_bytes_ = 0;
-  uint64_t done_bytes_ = 0;
+  ImportProgress progress_;
   std::unique_ptr<uint8_t[]> buffer_;
   uint64_t buffer_size_ = 0;
 };
 
 }  // namespace
 
-Status import_envi(Container& container, const std::string& src, const ImportOptions& options) {
+Result<ImportResult> import_envi(Container& container, const std::string& src, const ImportOptions& options) {
   auto source = open_import_source(src);
   if (!source) return source.status();
   const std::string image = options.image.empty() ? default_image_name(src) : options.image;
@@ -688,8 +723,21 @@ Status import_envi(Container& container, const std::string& src, const ImportOpt
                       std::to_string(area.width) + "x" + std::to_string(area.height) +
                       ") beyond the coordinate space");
 
-  // Check an existing image before writing anything; a new one is created by the first batch.
+  // What this import is: resuming requires the very same source, placed the same way.
+  ImportProgress progress;
+  progress.source = std::filesystem::absolute(src).lexically_normal().string();
+  progress.source_size = source->size;
+  progress.source_mtime_ns = source->mtime_ns;
+  progress.description = describe(source->header);
+  progress.frame = options.frame;
+  progress.origin_x = options.origin_x;
+  progress.origin_y = options.origin_y;
+  progress.bytes_total = mul_saturated(area.pixel_count(), uint64_t(source->header.bands) * source->sample_bytes);
+
+  // Check an existing image (and an earlier run of this import) before writing anything; a
+  // new image is created by the first batch.
   uint32_t tile_size = options.tile_size;
+  std::optional<ImportProgress> earlier;
   {
     auto snapshot = container.snapshot();
     if (!snapshot) return snapshot.status();
@@ -697,6 +745,10 @@ Status import_envi(Container& container, const std::string& src, const ImportOpt
     if (info) {
       TESSERA_RETURN_IF_ERROR(check_existing_image(*info, *source, options));
       tile_size = info->spec.tile_size;
+      auto imports = snapshot->imports(image);
+      if (!imports) return imports.status();
+      for (const ImportProgress& p : *imports)
+        if (p.frame == options.frame) earlier = p;
     } else if (info.status().code() != Code::kNotFound) {
       return info.status();
     }
@@ -704,7 +756,25 @@ Status import_envi(Container& container, const std::string& src, const ImportOpt
   if (tile_size == 0)
     return Status(Code::kInvalidArgument, src + ": tile size 0 is not a power of two");
   Importer importer(container, *source, options, image, area, tile_size);
-  return importer.run();
+  progress.blocks_total = importer.block_count();
+  uint64_t skip = 0;
+  if (options.resume && earlier) {
+    const std::string where = container.path() + ": image '" + image + "' frame " + std::to_string(options.frame);
+    ImportProgress same = progress;
+    same.blocks_done = earlier->blocks_done, same.bytes_done = earlier->bytes_done;
+    if (same != *earlier)
+      return Status(Code::kInvalidArgument,
+                    where + ": the import recorded there was of " + earlier->source + " (" + earlier->description +
+                        ", " + std::to_string(earlier->source_size) + " bytes, at " +
+                        std::to_string(earlier->origin_x) + "," + std::to_string(earlier->origin_y) +
+                        "), not of " + progress.source + " (" + progress.description + ", " +
+                        std::to_string(progress.source_size) + " bytes, at " + std::to_string(progress.origin_x) +
+                        "," + std::to_string(progress.origin_y) +
+                        ") as it is now: resume it with that source, or import without resuming");
+    if (earlier->finished()) return ImportResult{*earlier, earlier->blocks_done, true};
+    skip = earlier->blocks_done;
+  }
+  return importer.run(progress, skip);
 }
 
 // ---------------------------------------------------------------------------------------------

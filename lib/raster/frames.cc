@@ -154,6 +154,9 @@ Status drop_frame(Txn& txn, ImageInfo& image, uint32_t frame) {
     if (!s.is_ok()) return s;
   }
   TESSERA_RETURN_IF_ERROR(drop_geometry(txn, image, frame));
+  // Imports into this frame or later ones cannot be resumed across the renumbering.
+  for (uint32_t g = frame; g < image.frames; ++g)
+    TESSERA_RETURN_IF_ERROR(txn.del(txn.env().meta, import_record_key(image.id, g)));
   --image.frames;
   return txn.put_image(image);
 }

@@ -90,6 +90,9 @@ class View {
   Result<std::vector<FrameInfo>> frames(std::string_view image) const;
   // The chunk pool every image and frame shares: unique chunks, references, bytes dedup saved.
   Result<PoolStats> pool_stats() const;
+  // The progress an importer recorded for each frame of an image it imported into (frame
+  // order); empty when none did.
+  Result<std::vector<ImportProgress>> imports(std::string_view image) const;
 
   const std::string& path() const;
 
@@ -137,6 +140,10 @@ class WriteTxn : public View {
                const void* src, size_t src_size, Interleave interleave = Interleave::kBIP);
   Status write(std::string_view image, const Region& region, const Selection& sel,
                const void* src, size_t src_size, const Strides& strides);
+
+  // Records where an import into frame progress.frame of `image` stands (see ImportProgress):
+  // call it in the transaction of each batch, so the record and the pixels commit together.
+  Status record_import(std::string_view image, const ImportProgress& progress);
 
   // Appends a frame that starts as a copy of the last one: O(1), nothing is copied.
   // (Writing frame == frames appends one too.)

@@ -50,11 +50,23 @@ struct ImportOptions {
   // Raw bytes per committed batch. A write transaction keeps what it wrote in memory until
   // it commits, so this bounds the import's memory (about 1 to 2 times this).
   uint64_t batch_bytes = uint64_t(64) << 20;
+  // Continue an import into this image and frame that an earlier run left unfinished (its
+  // committed blocks are skipped); do nothing if it finished. Without an earlier run it starts
+  // afresh. Refused when the earlier run was of another source (or the source changed since:
+  // size or modification time) or placed elsewhere.
+  bool resume = false;
   Progress progress;                  // called after each batch
 };
+struct ImportResult {
+  ImportProgress progress;          // as recorded by the last batch
+  uint64_t blocks_skipped = 0;      // committed by an earlier run (resume)
+  bool already_finished = false;    // resume found it finished: nothing was written
+};
 // Imports raw file `src` (with its ENVI header) into `container`, creating the image if it
-// does not exist (an existing image must match type and band count).
-Status import_envi(Container& container, const std::string& src, const ImportOptions& options);
+// does not exist (an existing image must match type and band count). Each batch commits with
+// the import's progress (View::imports), so an interruption leaves every finished batch
+// committed and readable, and a run with `resume` goes on from there.
+Result<ImportResult> import_envi(Container& container, const std::string& src, const ImportOptions& options);
 
 struct ExportOptions {
   std::string image;                  // empty: the only image in the container

@@ -131,6 +131,22 @@ struct FrameInfo {
   uint64_t bytes_stored = 0;
 };
 
+// Where an import into one frame of an image stands. An importer records it in the
+// transaction of every batch it commits, so after an interruption the file says exactly which
+// blocks (in the importer's fixed order) are in, and a resumed import skips them.
+struct ImportProgress {
+  std::string source;            // absolute path of the source file
+  uint64_t source_size = 0;      // its size and modification time when the import began:
+  int64_t source_mtime_ns = 0;   // a source changed since cannot be resumed
+  std::string description;       // what was read, e.g. "ENVI 300x200x3 u8 bip"
+  uint32_t frame = 0;
+  int64_t origin_x = 0, origin_y = 0;
+  uint64_t blocks_done = 0, blocks_total = 0;
+  uint64_t bytes_done = 0, bytes_total = 0;
+  bool finished() const { return blocks_done == blocks_total; }
+  bool operator==(const ImportProgress&) const = default;
+};
+
 // The chunk pool shared by every image and frame of a container.
 struct PoolStats {
   uint64_t chunks = 0;       // unique chunks stored
