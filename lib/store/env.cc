@@ -184,7 +184,9 @@ Result<std::shared_ptr<Env>> Env::open(const std::string& path, const OpenOption
 
 Status Env::open_databases(bool create) {
   MDB_txn* txn = nullptr;
-  int rc = mdb_txn_begin(env_, nullptr, options_.read_only ? MDB_RDONLY : 0, &txn);
+  // Read-only unless creating: opening must not wait for LMDB's writer mutex (which has no
+  // time limit) while another process writes.
+  int rc = mdb_txn_begin(env_, nullptr, create ? 0 : MDB_RDONLY, &txn);
   if (rc) return lmdb_error(rc, "begin transaction");
   struct Named {
     const char* name;
