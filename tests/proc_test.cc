@@ -250,7 +250,7 @@ TEST_F(ProcTest, MapGrowthIsFollowedByAReaderProcess) {
   tiny.map_size = 1 << 20;
   tiny.sync = false;
   ASSERT_OK(counter::create(file(), tiny));
-  auto reader = start_child({"reader", file(), std::to_string(1 << 20)});
+  auto reader = start_child({"reader", file(), std::to_string(1 << 20), "2000"});
   ASSERT_TRUE(reader->ok()) << reader->error();
   ASSERT_EQ(reader->read_line(), "ready");
   uint64_t c = 1;

@@ -5,7 +5,7 @@
 //   writer FILE COMMITS SYNC HOLD     commits counters after the file's one by one (COMMITS=0:
 //                                     until killed); prints each counter once commit()
 //                                     returned; HOLD=1 keeps a snapshot open throughout
-//   reader FILE MAP_SIZE              checks snapshots until stdin gives the final counter
+//   reader FILE MAP_SIZE [PAUSE_US]   checks snapshots until stdin gives the final counter
 //                                     and closes: one counter per snapshot, never going back;
 //                                     prints "ready" after the first one and at the end
 //                                     "snapshots N counters M" (exit 2: inconsistency)
@@ -103,7 +103,7 @@ int run_writer(const std::string& path, uint64_t commits, bool sync, bool hold) 
   return 0;
 }
 
-int run_reader(const std::string& path, uint64_t map_size) {
+int run_reader(const std::string& path, uint64_t map_size, long pause_us) {
   OpenOptions options;
   options.read_only = true;
   if (map_size) options.map_size = map_size;
@@ -127,6 +127,7 @@ int run_reader(const std::string& path, uint64_t map_size) {
     counters += *c != last;
     last = *c;
     if (snapshots++ == 0) say("ready");
+    if (pause_us > 0) ::usleep(useconds_t(pause_us));
     if (final_round) {
       const uint64_t expected = std::strtoull(read_stdin().c_str(), nullptr, 10);
       if (last != expected) {
@@ -257,7 +258,8 @@ int main(int argc, char** argv) {
   const std::string& mode = arg(0);
   if (mode == "writer")
     return run_writer(arg(1), uint64_t(number(2)), number(3) != 0, number(4) != 0);
-  if (mode == "reader") return run_reader(arg(1), uint64_t(number(2)));
+  if (mode == "reader")
+    return run_reader(arg(1), uint64_t(number(2)), args.size() > 3 ? long(number(3)) : 0);
   if (mode == "hold-snapshot") return run_hold_snapshot(arg(1));
   if (mode == "keep-open") return run_keep_open(arg(1));
   if (mode == "hold-write") return run_hold_write(arg(1));
