@@ -13,8 +13,8 @@
 //    instant (kill -9 of the writer included) leaves the last committed state readable, or
 //    the commit in flight if it reached the disk.
 //  - A full disk (ENOSPC, EDQUOT, EFBIG from the file size limit) or a map that reached
-//    OpenOptions::max_map_size fails the write or commit with kNoSpace; the transaction is
-//    aborted and the file stays at its last commit.
+//    OpenOptions::max_map_size fails the write or commit with kNoSpace naming the file; a
+//    failed commit aborts its transaction, and the file stays at its last commit.
 //  - What a read uses is checked before use: chunks and tile records carry checksums (a tile
 //    record's covers the key it is stored under), every FlatBuffers record passes the
 //    Verifier and range checks, every length is bounded. A failed check is a Code::kCorrupt
