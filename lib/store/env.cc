@@ -9,7 +9,6 @@
 #include <algorithm>
 #include <cerrno>
 #include <chrono>
-#include <cinttypes>
 #include <cstdio>
 #include <cstring>
 #include <ctime>
@@ -25,7 +24,7 @@ namespace {
 constexpr const char* kFormatKey = "format";
 constexpr uint32_t kLmdbMagic = 0xBEEFC0DE;
 constexpr size_t kLmdbPageHeader = 16;
-// The byte of the data file whose lock is the Tessera write lock (FORMAT.md 7.4). LMDB locks
+// The byte of the data file whose lock is the Tessera write lock (FORMAT.md 7.5). LMDB locks
 // no byte of the data file; far past any real file size so that no tool mistakes it for data.
 constexpr off_t kWriterLockByte = off_t(1) << 62;
 
