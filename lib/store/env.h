@@ -57,7 +57,7 @@ class Env {
   // The write lock every Tessera writer holds from begin to commit or abort, taken before
   // LMDB's own writer mutex (which cannot time out): an in-process flag for the threads of
   // this Env, then an open-file-description lock on one byte of the data file for other
-  // Envs and processes (FORMAT.md 7.4). Waits up to options().write_wait; kBusy after.
+  // Envs and processes (FORMAT.md 7.5). Waits up to options().write_wait; kBusy after.
   Status lock_writer();
   void unlock_writer();
 
