@@ -2,6 +2,7 @@
 #include "tessera/container.h"
 
 #include <cstring>
+#include <cstdio>
 
 #include "format/records.h"
 #include "raster/frames.h"
@@ -272,8 +273,20 @@ Status Container::write(const std::function<Status(WriteTxn&)>& body) {
     // The map (not the disk) is full: grow it and run the body again.
     txn->abort();
     Status grown = env_->grow_map();
-    if (!grown.is_ok()) return s;
+    if (!grown.is_ok()) return grown.code() == Code::kNoSpace ? grown : s;
   }
 }
+
+std::string ReaderReport::warning() const {
+  const OpenReader* old = oldest();
+  if (!old) return "";
+  char mib[32];
+  std::snprintf(mib, sizeof mib, "%.1f", double(pinned_pages * page_size) / (1024.0 * 1024.0));
+  return "the snapshot of process " + std::to_string(old->pid) + " is " +
+         std::to_string(old->age) + " commits old and keeps " + std::to_string(pinned_pages) +
+         " pages (" + mib + " MiB) from reuse: the file grows while it stays open";
+}
+
+Result<ReaderReport> Container::readers() const { return detail::reader_report(env_); }
 
 }  // namespace tessera

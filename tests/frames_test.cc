@@ -9,6 +9,7 @@
 #include <cstdlib>
 #include <optional>
 
+#include "format/records.h"
 #include "pool_check.h"
 #include "tessera/container.h"
 #include "tessera/verify.h"
@@ -455,6 +456,60 @@ TEST_F(FramesTest, CompactInPlaceLeavesOpenReadersUndisturbed) {
   ASSERT_OK(fresh.read("seq", row, Selection{}, got.data(), got.size()));
   EXPECT_TRUE(got == before);
   ASSERT_OK(reopened.write([&](WriteTxn& t) { return t.add_frame("seq"); }));
+}
+
+// A file written before format 1.1 (no geometry database, minor 0) reads with its boxes
+// computed on demand, and becomes 1.1 when opened for writing.
+TEST_F(FramesTest, Format10FileIsReadAndUpgraded) {
+  Rng rng(12);
+  ASSERT_OK(write_tiles(0, 2, 3, rng));
+  container_.reset();
+  {
+    LmdbFile lmdb(path("f.tsr"), true);
+    ASSERT_NE(lmdb.env(), nullptr) << lmdb.error();
+    MDB_txn* txn = nullptr;
+    ASSERT_EQ(mdb_txn_begin(lmdb.env(), nullptr, 0, &txn), 0);
+    MDB_dbi geometry = 0, meta = 0;
+    ASSERT_EQ(mdb_dbi_open(txn, "geometry", 0, &geometry), 0);
+    ASSERT_EQ(mdb_drop(txn, geometry, 1), 0);
+    ASSERT_EQ(mdb_dbi_open(txn, "meta", 0, &meta), 0);
+    detail::FormatHeader header;
+    header.minor = 0;
+    header.creator = "tessera 0.1.0";
+    const auto bytes = detail::build_format_header(header);
+    MDB_val key{6, const_cast<char*>("format")}, value{bytes.size(), const_cast<uint8_t*>(bytes.data())};
+    ASSERT_EQ(mdb_put(txn, meta, &key, &value, 0), 0);
+    ASSERT_EQ(mdb_txn_commit(txn), 0);
+  }
+  const Region expected{2 * kTile, 0, 3 * kTile, kTile};
+  OpenOptions read_only;
+  read_only.read_only = true;
+  for (const OpenOptions& options : {read_only, OpenOptions{}}) {
+    ASSERT_OK_AND_ASSIGN(auto c, Container::open(path("f.tsr"), options));
+    ASSERT_OK_AND_ASSIGN(auto s, c.snapshot());
+    for (Precision p : {Precision::kOperative, Precision::kLeaf, Precision::kExact}) {
+      ASSERT_OK_AND_ASSIGN(auto box, s.bounds("seq", 0, p));
+      EXPECT_EQ(box, expected) << precision_name(p);
+    }
+  }
+  std::vector<std::pair<std::string, std::string>> meta;
+  ASSERT_TRUE(lmdb_entries(path("f.tsr"), "meta", &meta));
+  for (const auto& [key, value] : meta)
+    if (key == "format") {
+      ASSERT_OK_AND_ASSIGN(auto header, detail::parse_format_header(reinterpret_cast<const uint8_t*>(value.data()), value.size()));
+      EXPECT_EQ(header.minor, detail::kFormatMinor);
+      EXPECT_EQ(header.creator, "tessera 0.1.0");
+    }
+  // Writes to the upgraded file keep its (new) caches right.
+  auto c = Container::open(path("f.tsr"));
+  ASSERT_OK(c);
+  container_.emplace(std::move(*c));
+  ASSERT_OK(write_tiles(0, 6, 1, rng));
+  ASSERT_OK_AND_ASSIGN(auto s, container_->snapshot());
+  ASSERT_OK_AND_ASSIGN(auto box, s.bounds("seq", 0, Precision::kExact));
+  EXPECT_EQ(box, (Region{2 * kTile, 0, 5 * kTile, kTile}));
+  container_.reset();
+  expect_verifies(path("f.tsr"));
 }
 
 }  // namespace

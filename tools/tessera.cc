@@ -442,6 +442,23 @@ std::string format_ratio(const Json& value, const char* meaning) {
   return text;
 }
 
+// The open snapshots of every process. "warning" (null when none) says when the oldest is
+// more than `lag_limit` commits old, as OpenOptions::on_reader_lag would.
+Json describe_readers(const ReaderReport& readers, uint64_t lag_limit) {
+  const OpenReader* oldest = readers.oldest();
+  return Json{
+      {"open", readers.readers.size()},
+      {"last_commit", readers.last_commit},
+      {"oldest", oldest ? Json{{"pid", oldest->pid},
+                               {"commit", oldest->commit},
+                               {"age_commits", oldest->age}}
+                        : Json(nullptr)},
+      {"pinned_pages", readers.pinned_pages},
+      {"pinned_bytes", readers.pinned_pages * readers.page_size},
+      {"warning", readers.lagging(lag_limit) ? Json(readers.warning()) : Json(nullptr)},
+  };
+}
+
 // The text form of info: one block per image, the same facts as the JSON.
 std::string format_info(const Json& report) {
   std::string out = "file: " + report["file"].get<std::string>() + "\n";
@@ -449,6 +466,13 @@ std::string format_info(const Json& report) {
   out += "chunk pool: " + pool["chunks"].dump() + " unique chunks, " + pool["references"].dump() +
          " references, " + format_bytes(pool["bytes_stored"].get<uint64_t>()) + " stored, " +
          format_bytes(pool["bytes_saved"].get<uint64_t>()) + " saved by dedup\n";
+  const Json& readers = report["readers"];
+  out += "readers: " + readers["open"].dump() + " open snapshots";
+  if (!readers["oldest"].is_null())
+    out += ", the oldest " + readers["oldest"]["age_commits"].dump() + " commits old (process " +
+           readers["oldest"]["pid"].dump() + ")";
+  out += "\n";
+  if (!readers["warning"].is_null()) out += "warning: " + readers["warning"].get<std::string>() + "\n";
   out += "images: " + std::to_string(report["images"].size()) + "\n";
   for (const Json& image : report["images"]) {
     auto line = [&out](const char* key, const std::string& value) {
@@ -488,6 +512,9 @@ int run_info(std::span<char* const> argv) {
   open_options.read_only = true;
   auto container = Container::open(args.positional(0), open_options);
   if (!container) return fail(container.status());
+  // Before info's own snapshot, which would be listed too.
+  auto readers = container->readers();
+  if (!readers) return fail(readers.status());
   auto snapshot = container->snapshot();
   if (!snapshot) return fail(snapshot.status());
 
@@ -499,6 +526,7 @@ int run_info(std::span<char* const> argv) {
                    {"references", pool->references},
                    {"bytes_stored", pool->bytes_stored},
                    {"bytes_saved", pool->bytes_saved}}},
+                 {"readers", describe_readers(*readers, open_options.reader_lag_limit)},
                  {"images", Json::array()}};
   for (const ImageInfo& info : snapshot->images()) {
     auto image = describe_image(*snapshot, info);

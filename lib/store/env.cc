@@ -1,13 +1,19 @@
 #include "store/env.h"
 
 #include <fcntl.h>
+#include <sys/resource.h>
 #include <sys/stat.h>
+#include <sys/statvfs.h>
 #include <unistd.h>
 
+#include <algorithm>
 #include <cerrno>
 #include <chrono>
+#include <cstdio>
 #include <cstring>
+#include <filesystem>
 #include <ctime>
+#include <thread>
 
 #include "format/keys.h"
 #include "format/records.h"
@@ -19,6 +25,9 @@ namespace {
 constexpr const char* kFormatKey = "format";
 constexpr uint32_t kLmdbMagic = 0xBEEFC0DE;
 constexpr size_t kLmdbPageHeader = 16;
+// The byte of the data file whose lock is the Tessera write lock (FORMAT.md 7.5). LMDB locks
+// no byte of the data file; far past any real file size so that no tool mistakes it for data.
+constexpr off_t kWriterLockByte = off_t(1) << 62;
 
 bool file_exists(const std::string& path) {
   struct stat st;
@@ -67,6 +76,32 @@ Status check_lmdb_signature(const std::string& path) {
   return Status::ok();
 }
 
+// liblmdb reports a short write of its pages as EIO ("short write, filesystem full?"). It
+// is a lack of space when the file system is full or the file reached the file size limit.
+bool short_of_space(const std::string& path) {
+  struct statvfs fs;
+  if (::statvfs(path.c_str(), &fs) == 0 && fs.f_bavail == 0) return true;
+  struct rlimit limit;
+  struct stat st;
+  return ::getrlimit(RLIMIT_FSIZE, &limit) == 0 && limit.rlim_cur != RLIM_INFINITY &&
+         ::stat(path.c_str(), &st) == 0 && uint64_t(st.st_size) + (1u << 20) > limit.rlim_cur;
+}
+
+// One byte-range lock operation on the write lock byte (open file description locks:
+// they conflict between Envs of one process too, and no close() of another descriptor
+// drops them). Returns 0 or errno.
+int writer_lock_op(int fd, short type, int command) {
+  struct flock lock;
+  std::memset(&lock, 0, sizeof lock);
+  lock.l_type = type;
+  lock.l_whence = SEEK_SET;
+  lock.l_start = kWriterLockByte;
+  lock.l_len = 1;
+  while (::fcntl(fd, command, &lock) != 0)
+    if (errno != EINTR) return errno;
+  return 0;
+}
+
 }  // namespace
 
 Env::Env(std::string path, const OpenOptions& options)
@@ -82,7 +117,20 @@ Status Env::error(Code code, std::string_view message) const {
 
 Status Env::lmdb_error(int rc, std::string_view what) const {
   std::string message = std::string(what) + ": " + mdb_strerror(rc);
-  if (rc == MDB_MAP_FULL) map_full_ = true;
+  if (rc == MDB_MAP_FULL) {
+    map_full_ = true;
+    MDB_envinfo info;
+    if (options_.max_map_size && mdb_env_info(env_, &info) == 0 &&
+        uint64_t(info.me_mapsize) >= options_.max_map_size)
+      message = std::string(what) + ": map size limit " + std::to_string(options_.max_map_size) +
+                " bytes reached";
+  } else if (rc == ENOSPC || rc == EDQUOT || rc == EFBIG) {
+    message = std::string(what) + ": no space left for the file (" + mdb_strerror(rc) + ")";
+  } else if (rc == EIO && short_of_space(path_)) {
+    message = std::string(what) + ": no space left for the file (short write: the file system "
+                                  "is full or the file reached the file size limit)";
+    return error(Code::kNoSpace, message);
+  }
   return error(code_for_lmdb(rc), message);
 }
 
@@ -92,6 +140,37 @@ Result<std::shared_ptr<Env>> Env::open(const std::string& path, const OpenOption
     return Status(Code::kInvalidArgument, path + ": no_lock requires read_only");
   if (create && options.read_only)
     return Status(Code::kInvalidArgument, path + ": cannot create a container read-only");
+  if (create) {
+    // A new container is made under a temporary name and linked into place once its first
+    // commit (the format header) is durable: a crash never leaves a half-made file at `path`,
+    // and link() fails rather than replace a file that appeared meanwhile.
+    if (file_exists(path)) return Status(Code::kAlreadyExists, path + ": cannot create: File exists");
+    const std::string tmp = path + ".creating-" + std::to_string(::getpid());
+    ::unlink(tmp.c_str());
+    ::unlink((tmp + "-lock").c_str());
+    {
+      auto made = open_file(tmp, options, /*create=*/true);
+      if (!made) return Status(made.status().code(), path + ": cannot create: " + made.status().message());
+    }
+    ::unlink((tmp + "-lock").c_str());
+    const int linked = ::link(tmp.c_str(), path.c_str());
+    const int error = errno;
+    ::unlink(tmp.c_str());
+    if (linked != 0)
+      return Status(error == EEXIST ? Code::kAlreadyExists : Code::kIoError,
+                    path + ": cannot create: " + std::strerror(error));
+    const std::string dir = std::filesystem::path(path).parent_path().string();
+    if (int fd = ::open(dir.empty() ? "." : dir.c_str(), O_RDONLY | O_CLOEXEC); fd >= 0) {
+      ::fsync(fd);  // the new name is durable too
+      ::close(fd);
+    }
+    return open_file(path, options, /*create=*/false);
+  }
+  return open_file(path, options, /*create=*/false);
+}
+
+Result<std::shared_ptr<Env>> Env::open_file(const std::string& path, const OpenOptions& options,
+                                            bool create) {
   const std::string lock_path = path + "-lock";
   const bool lock_existed = file_exists(lock_path);
   if (create) {
@@ -117,7 +196,9 @@ Result<std::shared_ptr<Env>> Env::open(const std::string& path, const OpenOption
   if (rc) return fail(env->lmdb_error(rc, "mdb_env_create"));
   mdb_env_set_maxdbs(env->env_, 8);
   mdb_env_set_maxreaders(env->env_, 510);
-  rc = mdb_env_set_mapsize(env->env_, options.map_size);
+  uint64_t map_size = options.map_size;
+  if (options.max_map_size) map_size = std::min(map_size, options.max_map_size);
+  rc = mdb_env_set_mapsize(env->env_, map_size);
   if (rc) return fail(env->lmdb_error(rc, "set map size"));
   unsigned flags = MDB_NOSUBDIR | MDB_NOTLS | MDB_NORDAHEAD;
   if (options.read_only) flags |= MDB_RDONLY;
@@ -134,7 +215,9 @@ Result<std::shared_ptr<Env>> Env::open(const std::string& path, const OpenOption
 
 Status Env::open_databases(bool create) {
   MDB_txn* txn = nullptr;
-  int rc = mdb_txn_begin(env_, nullptr, options_.read_only ? MDB_RDONLY : 0, &txn);
+  // Read-only unless creating: opening must not wait for LMDB's writer mutex (which has no
+  // time limit) while another process writes.
+  int rc = mdb_txn_begin(env_, nullptr, create ? 0 : MDB_RDONLY, &txn);
   if (rc) return lmdb_error(rc, "begin transaction");
   struct Named {
     const char* name;
@@ -176,18 +259,10 @@ Status Env::open_databases(bool create) {
                               : lmdb_error(rc, "read format header");
   }
   auto header = parse_format_header(bytes_of(value), value.mv_size);
-  if (header && header->major == kFormatMajor && header->minor <= kFormatMinor) {
-    // The geometry database (1.1): a writer creates it in a 1.0 file and records the upgrade.
-    rc = mdb_dbi_open(txn, "geometry", options_.read_only ? 0 : MDB_CREATE, &geometry);
+  if (header && header->major == kFormatMajor) {
+    rc = mdb_dbi_open(txn, "geometry", 0, &geometry);  // absent in a 1.0 file
     has_geometry = rc == 0;
-    if (rc == MDB_NOTFOUND && options_.read_only) rc = 0;
-    if (rc == 0 && !options_.read_only && header->minor < kFormatMinor) {
-      FormatHeader upgraded = *header;
-      upgraded.minor = kFormatMinor;
-      auto bytes = build_format_header(upgraded);
-      MDB_val upgraded_value = to_val(bytes);
-      rc = mdb_put(txn, meta, &key, &upgraded_value, 0);
-    }
+    if (rc == MDB_NOTFOUND) rc = 0;
     if (rc) {
       mdb_txn_abort(txn);
       return lmdb_error(rc, "open database 'geometry'");
@@ -205,7 +280,27 @@ Status Env::open_databases(bool create) {
     return error(Code::kUnsupported, "format version 1." + std::to_string(header->minor) +
                                          " is newer than this build writes (1." +
                                          std::to_string(kFormatMinor) + "): open it read-only");
-  return rc ? lmdb_error(rc, "commit database handles") : Status::ok();
+  if (rc) return lmdb_error(rc, "commit database handles");
+  if (!options_.read_only && header->minor < kFormatMinor) return upgrade(*header);
+  return Status::ok();
+}
+
+// A 1.0 file opened for writing becomes 1.1: the geometry database is created and the header
+// says so, in one (one-time) write transaction.
+Status Env::upgrade(FormatHeader header) {
+  MDB_txn* txn = nullptr;
+  int rc = mdb_txn_begin(env_, nullptr, 0, &txn);
+  if (rc) return lmdb_error(rc, "begin the upgrade to format 1." + std::to_string(kFormatMinor));
+  header.minor = kFormatMinor;
+  const auto bytes = build_format_header(header);
+  MDB_val key{std::strlen(kFormatKey), const_cast<char*>(kFormatKey)}, value = to_val(bytes);
+  rc = mdb_dbi_open(txn, "geometry", MDB_CREATE, &geometry);
+  if (rc == 0) rc = mdb_put(txn, meta, &key, &value, 0);
+  if (rc == 0) rc = mdb_txn_commit(txn);
+  else mdb_txn_abort(txn);
+  if (rc) return lmdb_error(rc, "upgrade to format 1." + std::to_string(kFormatMinor));
+  has_geometry = true;
+  return Status::ok();
 }
 
 bool Env::replaced() const {
@@ -219,12 +314,18 @@ bool Env::replaced() const {
 Status Env::grow_map() {
   int rc = 0;
   uint64_t bigger = 0;
+  bool at_limit = false;
+  const uint64_t limit = options_.max_map_size;
   const bool resized = gate_.exclusively(std::chrono::seconds(10), [&] {
     MDB_envinfo info;
     mdb_env_info(env_, &info);
     bigger = std::max<uint64_t>(uint64_t(info.me_mapsize) * 2, uint64_t(1) << 26);
-    rc = mdb_env_set_mapsize(env_, bigger);
+    if (limit) bigger = std::min(bigger, limit);
+    at_limit = bigger <= uint64_t(info.me_mapsize);
+    if (!at_limit) rc = mdb_env_set_mapsize(env_, bigger);
   });
+  if (at_limit)
+    return error(Code::kNoSpace, "map size limit " + std::to_string(limit) + " bytes reached");
   if (!resized)
     return error(Code::kNoSpace, "the map is full and cannot grow while snapshots or "
                                  "transactions of this process stay open");
@@ -244,7 +345,115 @@ void Env::ensure_headroom() {
   MDB_stat stat;
   if (mdb_env_info(env_, &info) || mdb_env_stat(env_, &stat)) return;
   const uint64_t used = (uint64_t(info.me_last_pgno) + 1) * stat.ms_psize;
-  if (used > uint64_t(info.me_mapsize) / 4 * 3) (void)grow_map();
+  const bool capped = options_.max_map_size && uint64_t(info.me_mapsize) >= options_.max_map_size;
+  if (used > uint64_t(info.me_mapsize) / 4 * 3 && !capped) (void)grow_map();
+}
+
+Status Env::lock_writer() {
+  using Clock = std::chrono::steady_clock;
+  const auto start = Clock::now();
+  const std::optional<std::chrono::milliseconds> wait = options_.write_wait;
+  auto busy = [&] {
+    const auto waited =
+        std::chrono::duration_cast<std::chrono::milliseconds>(Clock::now() - start).count();
+    return error(Code::kBusy, "another writer holds the write lock (waited " +
+                                  std::to_string(waited) + " ms)");
+  };
+  {
+    std::unique_lock lock(writer_mutex_);
+    if (!wait) {
+      writer_released_.wait(lock, [this] { return !writer_held_; });
+    } else if (!writer_released_.wait_until(lock, start + *wait, [this] { return !writer_held_; })) {
+      return busy();
+    }
+    writer_held_ = true;
+  }
+  int fd = -1;
+  int rc = mdb_env_get_fd(env_, &fd);
+  if (rc == 0 && !wait) {
+    rc = writer_lock_op(fd, F_WRLCK, F_OFD_SETLKW);
+  } else if (rc == 0) {
+    // Polled: a blocking lock cannot time out. Short sleeps first, as most waits are short.
+    auto pause = std::chrono::milliseconds(1);
+    while ((rc = writer_lock_op(fd, F_WRLCK, F_OFD_SETLK)) == EAGAIN || rc == EACCES) {
+      const auto now = Clock::now();
+      if (now >= start + *wait) break;
+      std::this_thread::sleep_for(std::min<Clock::duration>(pause, start + *wait - now));
+      pause = std::min(pause * 2, std::chrono::milliseconds(20));
+    }
+  }
+  if (rc == 0) return Status::ok();
+  {
+    std::lock_guard lock(writer_mutex_);
+    writer_held_ = false;
+  }
+  writer_released_.notify_one();
+  if (rc == EAGAIN || rc == EACCES) return busy();
+  return error(Code::kIoError, std::string("take the write lock: ") + std::strerror(rc));
+}
+
+void Env::unlock_writer() {
+  int fd = -1;
+  if (mdb_env_get_fd(env_, &fd) == 0) (void)writer_lock_op(fd, F_UNLCK, F_OFD_SETLK);
+  {
+    std::lock_guard lock(writer_mutex_);
+    writer_held_ = false;
+  }
+  writer_released_.notify_one();
+}
+
+ReaderReport Env::reader_slots() const {
+  ReaderReport report;
+  MDB_envinfo info;
+  MDB_stat stat;
+  if (mdb_env_info(env_, &info) == 0) {
+    report.last_commit = info.me_last_txnid;
+    report.file_pages = uint64_t(info.me_last_pgno) + 1;
+  }
+  if (mdb_env_stat(env_, &stat) == 0) report.page_size = stat.ms_psize;
+  if (options_.no_lock) return report;  // no reader table
+  // liblmdb lists the slots only as text, one "pid thread txnid" line each ("-" for a slot
+  // without a snapshot), after a header line.
+  auto collect = [](const char* line, void* context) -> int {
+    long long pid = 0;
+    unsigned long long thread = 0, txnid = 0;
+    if (std::sscanf(line, "%lld %llx %llu", &pid, &thread, &txnid) == 3)
+      static_cast<ReaderReport*>(context)->readers.push_back(
+          OpenReader{int64_t(pid), uint64_t(txnid), 0});
+    return 0;
+  };
+  mdb_reader_list(env_, collect, &report);
+  for (const OpenReader& reader : report.readers)
+    report.last_commit = std::max(report.last_commit, reader.commit);
+  for (OpenReader& reader : report.readers) reader.age = report.last_commit - reader.commit;
+  std::stable_sort(report.readers.begin(), report.readers.end(),
+                   [](const OpenReader& a, const OpenReader& b) { return a.commit < b.commit; });
+  return report;
+}
+
+Result<ReaderReport> reader_report(const std::shared_ptr<Env>& env) {
+  ReaderReport report = env->reader_slots();
+  if (!report.oldest()) return report;
+  auto txn = Txn::begin(env, /*write=*/false);
+  if (!txn) return txn.status();
+  // The free list (database 0): key = id of the commit that freed the pages, value = the
+  // page numbers as an LMDB ID list whose first word is their count. Pages freed by a commit
+  // at or after the oldest snapshot's are not reused while it stays open (liblmdb's rule).
+  MDB_cursor* cursor = nullptr;
+  int rc = mdb_cursor_open((*txn)->handle(), 0, &cursor);
+  if (rc) return env->lmdb_error(rc, "open the free list");
+  MDB_val key, value;
+  for (rc = mdb_cursor_get(cursor, &key, &value, MDB_FIRST); rc == 0;
+       rc = mdb_cursor_get(cursor, &key, &value, MDB_NEXT)) {
+    size_t freed_by = 0, pages = 0;
+    if (key.mv_size != sizeof freed_by || value.mv_size < sizeof pages) continue;
+    std::memcpy(&freed_by, key.mv_data, sizeof freed_by);
+    std::memcpy(&pages, value.mv_data, sizeof pages);
+    if (freed_by >= report.oldest()->commit) report.pinned_pages += pages;
+  }
+  mdb_cursor_close(cursor);
+  if (rc != MDB_NOTFOUND) return env->lmdb_error(rc, "read the free list");
+  return report;
 }
 
 // ---------------------------------------------------------------------------------------
@@ -252,8 +461,17 @@ void Env::ensure_headroom() {
 Result<std::unique_ptr<Txn>> Txn::begin(std::shared_ptr<Env> env, bool write) {
   if (write && env->options().read_only)
     return env->error(Code::kReadOnly, "opened read-only: no write transaction");
-  if (write) env->ensure_headroom();
   std::unique_ptr<Txn> txn(new Txn(env, write));
+  if (write) {
+    TESSERA_RETURN_IF_ERROR(env->lock_writer());
+    txn->writer_locked_ = true;
+    env->ensure_headroom();
+    const OpenOptions& options = env->options();
+    if (options.on_reader_lag && env->reader_slots().lagging(options.reader_lag_limit)) {
+      auto report = reader_report(env);
+      if (report && report->lagging(options.reader_lag_limit)) options.on_reader_lag(*report);
+    }
+  }
   for (int attempt = 0;; ++attempt) {
     env->gate().enter();
     int rc = mdb_txn_begin(env->handle(), nullptr, write ? 0 : MDB_RDONLY, &txn->txn_);
@@ -284,14 +502,14 @@ Status Txn::commit() {
   if (!txn_) return env_->error(Code::kInvalidArgument, "commit of a finished transaction");
   int rc = mdb_txn_commit(txn_);
   txn_ = nullptr;
-  leave_gate();
+  release();
   return rc ? env_->lmdb_error(rc, "commit") : Status::ok();
 }
 
 void Txn::abort() {
   if (txn_) mdb_txn_abort(txn_);
   txn_ = nullptr;
-  leave_gate();
+  release();
 }
 
 Status Txn::nested(const std::function<Status()>& body) {
@@ -314,9 +532,11 @@ Status Txn::nested(const std::function<Status()>& body) {
   return s;
 }
 
-void Txn::leave_gate() {
+void Txn::release() {
   if (entered_) env_->gate().leave();
   entered_ = false;
+  if (writer_locked_) env_->unlock_writer();
+  writer_locked_ = false;
 }
 
 Result<std::optional<MDB_val>> Txn::get(MDB_dbi dbi, std::span<const uint8_t> key) const {

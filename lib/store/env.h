@@ -8,6 +8,7 @@
 #include <lmdb.h>
 
 #include <atomic>
+#include <condition_variable>
 #include <functional>
 #include <memory>
 #include <mutex>
@@ -17,6 +18,7 @@
 #include <string_view>
 #include <vector>
 
+#include "format/records.h"
 #include "tessera/container.h"
 #include "util/txn_gate.h"
 #include "util/worker_pool.h"
@@ -58,12 +60,26 @@ class Env {
   // True when `path` no longer names the file this environment has open (`tessera compact`
   // renamed a compacted copy over it, or it was removed): writing would be lost.
   bool replaced() const;
+
+  // The write lock every Tessera writer holds from begin to commit or abort, taken before
+  // LMDB's own writer mutex (which cannot time out): an in-process flag for the threads of
+  // this Env, then an open-file-description lock on one byte of the data file for other
+  // Envs and processes (FORMAT.md 7.5). Waits up to options().write_wait; kBusy after.
+  Status lock_writer();
+  void unlock_writer();
+
+  // The reader slots of every process (mdb_reader_list), oldest first, without the
+  // pinned-page count (reader_report() in Txn's terms adds it).
+  ReaderReport reader_slots() const;
   // True once since an operation last failed because the map was full (not the disk).
   bool take_map_full() { return map_full_.exchange(false); }
 
  private:
   Env(std::string path, const OpenOptions& options);
+  static Result<std::shared_ptr<Env>> open_file(const std::string& path, const OpenOptions& options,
+                                                bool create);
   Status open_databases(bool create);
+  Status upgrade(FormatHeader header);
 
   std::string path_;
   OpenOptions options_;
@@ -71,6 +87,9 @@ class Env {
   WorkerPool pool_;
   TxnGate gate_;
   mutable std::atomic<bool> map_full_{false};
+  std::mutex writer_mutex_;
+  std::condition_variable writer_released_;
+  bool writer_held_ = false;  // by a transaction of this Env
 };
 
 class Txn {
@@ -107,10 +126,12 @@ class Txn {
  private:
   Txn(std::shared_ptr<Env> env, bool write) : env_(std::move(env)), write_(write) {}
   Status load_images();
-  void leave_gate();
+  // Leaves the gate and releases the write lock, whichever this transaction holds.
+  void release();
 
   std::shared_ptr<Env> env_;
   bool entered_ = false;  // counted in the environment's gate
+  bool writer_locked_ = false;  // holds the environment's write lock
   MDB_txn* txn_ = nullptr;
   bool write_;
   std::mutex lmdb_mutex_;
@@ -121,6 +142,10 @@ inline MDB_val to_val(std::span<const uint8_t> bytes) {
   return MDB_val{bytes.size(), const_cast<uint8_t*>(bytes.data())};
 }
 inline const uint8_t* bytes_of(const MDB_val& v) { return static_cast<const uint8_t*>(v.mv_data); }
+
+// The open snapshots of every process and the free pages the oldest one pins (counted in
+// the free list, which only a read transaction may open). Begins its own read transaction.
+Result<ReaderReport> reader_report(const std::shared_ptr<Env>& env);
 
 // A cursor closed on scope exit.
 class Cursor {

@@ -5,11 +5,16 @@
 //  - A container is one file (an LMDB environment with MDB_NOSUBDIR) plus "FILE-lock" beside it.
 //  - Snapshot isolation: a Snapshot sees the container exactly as the last commit before it
 //    began left it, for as long as it lives, whatever writers do meanwhile.
-//  - One writer at a time across all threads and processes (begin_write() waits for the
-//    write lock). Readers never block the writer and the writer never blocks readers.
+//  - One writer at a time across all threads and processes: begin_write() waits for the
+//    write lock, as long as it takes or up to OpenOptions::write_wait (then kBusy). Readers
+//    never block the writer and the writer never blocks readers.
 //  - commit() is atomic: all of a transaction's changes become visible together or none do.
 //    With OpenOptions::sync (the default) a commit is durable when it returns; a crash at any
-//    instant leaves the last committed state readable.
+//    instant (kill -9 of the writer included) leaves the last committed state readable, or
+//    the commit in flight if it reached the disk.
+//  - A full disk (ENOSPC, EDQUOT, EFBIG from the file size limit) or a map that reached
+//    OpenOptions::max_map_size fails the write or commit with kNoSpace naming the file; a
+//    failed commit aborts its transaction, and the file stays at its last commit.
 //  - What a read uses is checked before use: chunks and tile records carry checksums (a tile
 //    record's covers the key it is stored under), every FlatBuffers record passes the
 //    Verifier and range checks, every length is bounded. A failed check is a Code::kCorrupt
@@ -19,11 +24,13 @@
 //  - Container is thread-safe. Snapshots may be taken from any thread; one Snapshot may be
 //    read from several threads at once. A WriteTxn belongs to the thread that began it.
 //  - Keep snapshots short while a writer edits: pages a snapshot still sees cannot be reused,
-//    so a long-lived snapshot makes the file grow.
+//    so a long-lived snapshot makes the file grow. Container::readers() reports the open
+//    snapshots of every process, and OpenOptions::on_reader_lag warns a writer about them.
 //  - Do not use a Container across fork(): open it again in the child.
 //  - Reads decode tiles on the container's worker pool (OpenOptions::threads).
 #pragma once
 
+#include <chrono>
 #include <cstdint>
 #include <functional>
 #include <memory>
@@ -42,6 +49,31 @@ class Env;
 class Txn;
 }  // namespace detail
 
+// One open snapshot (an LMDB reader slot) of any process.
+struct OpenReader {
+  int64_t pid = 0;      // the process holding it
+  uint64_t commit = 0;  // id of the commit it sees
+  uint64_t age = 0;     // commits made since: ReaderReport::last_commit - commit
+};
+
+// The open snapshots of every process and what the oldest one costs. Pages freed since the
+// oldest snapshot began cannot be reused while it stays open, so writes extend the file.
+struct ReaderReport {
+  uint64_t last_commit = 0;          // id of the last commit
+  std::vector<OpenReader> readers;   // oldest first
+  uint64_t pinned_pages = 0;         // free pages the oldest snapshot keeps from reuse
+  uint64_t page_size = 0;            // bytes per page
+  uint64_t file_pages = 0;           // pages the file uses (its size is about this * page_size)
+
+  // The oldest open snapshot, or nullptr when none is open.
+  const OpenReader* oldest() const { return readers.empty() ? nullptr : &readers.front(); }
+  // True when the oldest snapshot is more than `commits` commits old.
+  bool lagging(uint64_t commits) const { return oldest() && oldest()->age > commits; }
+  // One line for people, e.g. "the snapshot of process 4242 is 250 commits old and keeps
+  // 1200 pages (4.7 MiB) from reuse: the file grows while it stays open"; "" when none is open.
+  std::string warning() const;
+};
+
 struct OpenOptions {
   bool read_only = false;
   // Open without the lock file: only for a file that no process writes (e.g. a copy on
@@ -55,6 +87,18 @@ struct OpenOptions {
   bool sync = true;
   // Worker threads for tile decoding and compression; 0 = one per core.
   unsigned threads = 0;
+  // How long begin_write() (and Container::write) waits for the write lock while another
+  // writer of this or another process holds it; nullopt = as long as it takes. When the time
+  // runs out the call fails with kBusy, naming the file and the time waited.
+  std::optional<std::chrono::milliseconds> write_wait;
+  // The largest size the map may grow to, in bytes; 0 = no limit. A write that needs more
+  // fails with kNoSpace "map size limit N bytes reached". map_size is clamped to it.
+  uint64_t max_map_size = 0;
+  // Long-lived snapshots: when on_reader_lag is set, begin_write() calls it (on the calling
+  // thread, before the transaction starts) whenever the oldest open snapshot of any process
+  // is more than reader_lag_limit commits old. `tessera info` warns at the same limit.
+  uint64_t reader_lag_limit = 100;
+  std::function<void(const ReaderReport&)> on_reader_lag;
 };
 
 // Operations common to snapshots and write transactions: what images there are, and
@@ -188,11 +232,17 @@ class Container {
 
   const std::string& path() const;
   Result<Snapshot> snapshot() const;
-  // Waits for the write lock (held by another WriteTxn in this or another process).
+  // Waits for the write lock (held by another WriteTxn in this or another process), up to
+  // OpenOptions::write_wait; kBusy "... another writer holds the write lock (waited N ms)"
+  // when it runs out.
   Result<WriteTxn> begin_write();
   // Runs `body` in a write transaction and commits it. When the map fills up the attempt is
-  // aborted, the map is grown and `body` runs again, so `body` must be repeatable.
+  // aborted, the map is grown and `body` runs again, so `body` must be repeatable. When the
+  // map cannot grow (OpenOptions::max_map_size) the result is kNoSpace naming the limit.
   Status write(const std::function<Status(WriteTxn&)>& body);
+  // The open snapshots of every process (this one's included) and the pages the oldest one
+  // keeps from reuse.
+  Result<ReaderReport> readers() const;
 
  private:
   explicit Container(std::shared_ptr<detail::Env> env);
