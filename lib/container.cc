@@ -246,6 +246,13 @@ Result<Container> Container::open(const std::string& path, const OpenOptions& op
 
 const std::string& Container::path() const { return env_->path(); }
 
+TileCacheStats Container::tile_cache_stats() const {
+  detail::TileCache* cache = env_->tile_cache();
+  if (!cache) return {};
+  const auto s = cache->stats();
+  return TileCacheStats{s.hits, s.misses, s.inserts, s.evictions, s.bytes, s.entries};
+}
+
 Status Container::compact(const std::string& path, const std::string& out) {
   return detail::compact_container(path, out);
 }

@@ -24,6 +24,7 @@
 #include <string>
 #include <vector>
 
+#include <chrono>
 #include <csignal>
 #include <random>
 
@@ -858,6 +859,10 @@ TEST_F(CliTest, KilledImportResumesToTheSamePixels) {
   write_file(src, encode(raster, "bip"));
   write_file(src + ".hdr", envi_header(raster, 1, "bip"));
   const std::vector<std::string> import = {"import", file, src, "--tile", "16", "--batch", "30000"};
+  // How long a whole import takes here (the machine may be loaded): kills land within that.
+  const auto t0 = std::chrono::steady_clock::now();
+  expect_success({"import", path("timing.tsr"), src, "--tile", "16", "--batch", "30000"});
+  const auto whole = std::chrono::duration_cast<std::chrono::microseconds>(std::chrono::steady_clock::now() - t0);
   std::mt19937_64 rng(2024);
   int resumed = 0;
   for (int round = 0; round < 12; ++round) {
@@ -877,7 +882,7 @@ TEST_F(CliTest, KilledImportResumesToTheSamePixels) {
     pid_t pid = 0;
     ASSERT_EQ(::posix_spawn(&pid, TESSERA_CLI_PATH, &actions, nullptr, argv.data(), environ), 0);
     posix_spawn_file_actions_destroy(&actions);
-    ::usleep(useconds_t(rng() % 300000));
+    ::usleep(useconds_t(rng() % uint64_t(whole.count() + 1)));
     ::kill(pid, SIGKILL);
     int status = 0;
     ::waitpid(pid, &status, 0);

@@ -116,7 +116,9 @@ Status read_region(Txn& txn, const ImageInfo& image, const Region& region, const
     Region part;
     std::optional<TileVersion> version;
     MDB_val chunk{};
+    TileCache::Tile cached;  // the decoded tile, when the cache has it
   };
+  TileCache* cache = txn.env().tile_cache();
   std::vector<Job> jobs;
   jobs.reserve(range.count());
   {
@@ -127,11 +129,15 @@ Status read_region(Txn& txn, const ImageInfo& image, const Region& region, const
     ChunkPool pool(txn);
     for (int64_t ty = range.y0; ty <= range.y1; ++ty)
       for (int64_t tx = range.x0; tx <= range.x1; ++tx) {
-        Job job{{tx, ty}, t.tile_region({tx, ty}).intersect(region), {}, {}};
+        Job job{{tx, ty}, t.tile_region({tx, ty}).intersect(region), {}, {}, {}};
         auto version = lookup.find(job.tile);
         if (!version) return version.status();
         job.version = std::move(version.value());
         if (job.version && job.version->value.kind == TileKind::kChunk) {
+          if (cache && (job.cached = cache->find(job.version->value.chunk))) {
+            jobs.push_back(std::move(job));
+            continue;
+          }
           auto chunk = pool.get(job.version->value.chunk);
           if (!chunk)
             return chunk.status().with_context(tile_context(image, job.tile, job.version->frame));
@@ -154,27 +160,38 @@ Status read_region(Txn& txn, const ImageInfo& image, const Region& region, const
       broadcast_pixel(t, value->uniform.data(), *bands, dst, job.part, region);
       return;
     }
-    thread_local AlignedBuffer tile;
-    tile.resize(t.tile_bytes());
-    Status s = decode_tile(txn, image, job.tile, job.version->frame, value->chunk, job.chunk,
-                           tile.data(), t.tile_bytes());
-    if (!s.is_ok()) {
-      std::lock_guard lock(error_mutex);
-      if (first_error.is_ok()) first_error = s;
-      return;
+    // The decoded tile: from the cache, else decoded (into a buffer the cache keeps, if any).
+    thread_local AlignedBuffer scratch;
+    TileCache::Tile decoded = job.cached;
+    const uint8_t* tile = decoded ? decoded->data() : nullptr;
+    if (!tile) {
+      std::shared_ptr<AlignedBuffer> fresh;
+      if (cache) fresh = std::make_shared<AlignedBuffer>(t.tile_bytes());
+      else scratch.resize(t.tile_bytes());
+      uint8_t* out = fresh ? fresh->data() : scratch.data();
+      Status s = decode_tile(txn, image, job.tile, job.version->frame, value->chunk, job.chunk, out,
+                             t.tile_bytes());
+      if (!s.is_ok()) {
+        std::lock_guard lock(error_mutex);
+        if (first_error.is_ok()) first_error = s;
+        return;
+      }
+      if (fresh) cache->insert(value->chunk, fresh);
+      decoded = std::move(fresh);  // keeps the buffer alive while it is copied from
+      tile = out;
     }
     const int64_t x = job.part.x - job.tile.x * int64_t(t.tile_size);
     const int64_t y = job.part.y - job.tile.y * int64_t(t.tile_size);
     std::vector<const uint8_t*> src(bands->size());
     for (size_t b = 0; b < bands->size(); ++b)
-      src[b] = tile.data() + t.sample_offset(x, y, (*bands)[b]);
+      src[b] = tile + t.sample_offset(x, y, (*bands)[b]);
     auto out = caller_planes(dst, bands->size(), job.part.x - region.x, job.part.y - region.y);
     copy_block(BandPlanes{src, t.pixel_stride(), t.line_stride()},
                MutableBandPlanes{out, dst.strides.pixel, dst.strides.line}, job.part.width,
                job.part.height, t.sample);
   };
   const bool any_chunk = std::any_of(jobs.begin(), jobs.end(), [](const Job& j) {
-    return j.version && j.version->value.kind == TileKind::kChunk;
+    return j.version && j.version->value.kind == TileKind::kChunk && !j.cached;
   });
   if (any_chunk) txn.env().pool().parallel_for(jobs.size(), run);
   else for (size_t i = 0; i < jobs.size(); ++i) run(i);

@@ -105,7 +105,10 @@ int writer_lock_op(int fd, short type, int command) {
 }  // namespace
 
 Env::Env(std::string path, const OpenOptions& options)
-    : path_(std::move(path)), options_(options), pool_(options.threads) {}
+    : path_(std::move(path)),
+      options_(options),
+      pool_(options.threads),
+      tile_cache_(options.tile_cache_bytes ? std::make_unique<TileCache>(options.tile_cache_bytes) : nullptr) {}
 
 Env::~Env() {
   if (env_) mdb_env_close(env_);

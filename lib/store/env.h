@@ -18,6 +18,7 @@
 #include <string_view>
 #include <vector>
 
+#include "cache/tile_cache.h"
 #include "format/records.h"
 #include "tessera/container.h"
 #include "util/txn_gate.h"
@@ -37,6 +38,8 @@ class Env {
   const OpenOptions& options() const { return options_; }
   MDB_env* handle() const { return env_; }
   WorkerPool& pool() { return pool_; }
+  // The decoded-tile cache, or nullptr when OpenOptions::tile_cache_bytes is 0.
+  TileCache* tile_cache() { return tile_cache_.get(); }
 
   MDB_dbi meta = 0, images = 0, tiles = 0, chunks = 0, refs = 0, geometry = 0;
   // False only for a format 1.0 file opened read-only (1.1 added the geometry caches; a
@@ -85,6 +88,7 @@ class Env {
   OpenOptions options_;
   MDB_env* env_ = nullptr;
   WorkerPool pool_;
+  std::unique_ptr<TileCache> tile_cache_;
   TxnGate gate_;
   mutable std::atomic<bool> map_full_{false};
   std::mutex writer_mutex_;

@@ -99,6 +99,17 @@ struct OpenOptions {
   // is more than reader_lag_limit commits old. `tessera info` warns at the same limit.
   uint64_t reader_lag_limit = 100;
   std::function<void(const ReaderReport&)> on_reader_lag;
+  // Bytes of decoded tiles this open container keeps for reads (0 = no cache). Tiles are
+  // keyed by content, so duplicate tiles share an entry; the cache is shared by every
+  // snapshot and thread of this Container and never holds stale data (content never changes
+  // under a key).
+  uint64_t tile_cache_bytes = 0;
+};
+
+// What the decoded-tile cache of an open container did so far.
+struct TileCacheStats {
+  uint64_t hits = 0, misses = 0, inserts = 0, evictions = 0;
+  uint64_t bytes = 0, entries = 0;  // held now
 };
 
 // Operations common to snapshots and write transactions: what images there are, and
@@ -231,6 +242,8 @@ class Container {
   static Status compact(const std::string& path, const std::string& out = {});
 
   const std::string& path() const;
+  // All zero when OpenOptions::tile_cache_bytes is 0.
+  TileCacheStats tile_cache_stats() const;
   Result<Snapshot> snapshot() const;
   // Waits for the write lock (held by another WriteTxn in this or another process), up to
   // OpenOptions::write_wait; kBusy "... another writer holds the write lock (waited N ms)"
