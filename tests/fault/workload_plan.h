@@ -30,7 +30,7 @@ inline ImageSpec image_spec() {
 inline ImageSpec counter_spec() {
   ImageSpec spec;
   spec.type = DataType::kU32;
-  spec.tile_size = 16;
+  spec.tile_size = 32;  // tiles of 4 KiB, as in "img"
   return spec;
 }
 
