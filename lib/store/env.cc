@@ -83,6 +83,9 @@ Status Env::error(Code code, std::string_view message) const {
 Status Env::lmdb_error(int rc, std::string_view what) const {
   std::string message = std::string(what) + ": " + mdb_strerror(rc);
   if (rc == MDB_MAP_FULL) map_full_ = true;
+  // liblmdb refuses every transaction after a failed meta-page write, until the file is
+  // opened again: say so, or the caller only sees a cryptic "MDB_PANIC".
+  if (rc == MDB_PANIC) message += " (an earlier write to the file failed: open the container again)";
   return error(code_for_lmdb(rc), message);
 }
 

@@ -28,8 +28,9 @@
  *                          suffix only the bytes after a random cut in the last write landed
  *                                 (a device that writes the end of a sector first)
  *   TESSERA_FAULT_N      error: the call (1-based, after arming) that fails
- *   TESSERA_FAULT_ERROR  error: eio | enospc (the call fails with that errno) | short (the
- *                        n-th write writes half its bytes and says so; only writes count)
+ *   TESSERA_FAULT_ERROR  error: eio | enospc | efbig | edquot (the call fails with that errno)
+ *                        | short (the n-th write writes half its bytes and says so; only
+ *                        writes count)
  *   TESSERA_FAULT_SEED   crash: seed of the random choices (tear, prefix, suffix)
  *
  * Reports, written to standard output between the program's own lines:
@@ -84,8 +85,9 @@ static struct {
 enum { MODE_OFF, MODE_COUNT, MODE_CRASH, MODE_ERROR };
 enum { CRASH_KEEP, CRASH_DROP, CRASH_TEAR, CRASH_PREFIX, CRASH_SUFFIX };
 static const char* const crash_names[] = {"keep", "drop", "tear", "prefix", "suffix"};
-enum { ERROR_EIO, ERROR_ENOSPC, ERROR_SHORT };
-static const char* const error_names[] = {"eio", "enospc", "short"};
+enum { ERROR_EIO, ERROR_ENOSPC, ERROR_EFBIG, ERROR_EDQUOT, ERROR_SHORT };
+static const char* const error_names[] = {"eio", "enospc", "efbig", "edquot", "short"};
+static const int error_numbers[] = {EIO, ENOSPC, EFBIG, EDQUOT, 0};
 
 /* One write since the last sync point: where, and what it overwrote. */
 typedef struct {
@@ -167,7 +169,7 @@ __attribute__((constructor)) static void shim_init(void) {
     for (int i = 0; i < 5; ++i)
       if (strcmp(v, crash_names[i]) == 0) crash_mode = i;
   if ((v = getenv("TESSERA_FAULT_ERROR")))
-    for (int i = 0; i < 3; ++i)
+    for (int i = 0; i < 5; ++i)
       if (strcmp(v, error_names[i]) == 0) error_kind = i;
 }
 
@@ -316,11 +318,7 @@ static int injected(int is_write, const char* call) {
   char line[96];
   snprintf(line, sizeof line, "FAULT_INJECTED %ld %s %s\n", fail_at, error_names[error_kind], call);
   say(line);
-  switch (error_kind) {
-    case ERROR_EIO: return EIO;
-    case ERROR_ENOSPC: return ENOSPC;
-    default: return -1;
-  }
+  return error_kind == ERROR_SHORT ? -1 : error_numbers[error_kind];
 }
 
 /* ---- interposed calls ------------------------------------------------------------------ */

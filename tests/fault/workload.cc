@@ -5,6 +5,7 @@
 //   "BEGIN i"            before commit i starts
 //   "ACK i"              commit() of commit i returned OK (the commit is acknowledged)
 //   "ERR i STATUS"       commit i failed (begin_write, a change or commit() returned STATUS)
+//   "AFTER i ok|STATUS"  then, what begin_write on the same Container returned
 //   "STATE i c"          after a failure: the container, opened again, is at commit c
 //   "REOPEN_ERR i STATUS" it could not be opened again (the workload stops)
 //   "DONE"               every commit was attempted
@@ -68,6 +69,10 @@ int run(const std::string& path) {
       continue;
     }
     say("ERR " + std::to_string(i) + " " + s.to_string());
+    {  // what the same Container says now (liblmdb refuses to go on after some failures)
+      auto txn = container->begin_write();
+      say("AFTER " + std::to_string(i) + " " + (txn ? std::string("ok") : txn.status().to_string()));
+    }
     container.reset();  // after a failed meta-page write liblmdb refuses to go on: reopen
     auto reopened = Container::open(path);
     if (!reopened) {
