@@ -134,6 +134,9 @@ Status Env::lmdb_error(int rc, std::string_view what) const {
                                   "is full or the file reached the file size limit)";
     return error(Code::kNoSpace, message);
   }
+  // liblmdb refuses every transaction after a failed meta-page write, until the file is
+  // opened again: say so, or the caller only sees a cryptic "MDB_PANIC".
+  if (rc == MDB_PANIC) message += " (an earlier write to the file failed: open the container again)";
   return error(code_for_lmdb(rc), message);
 }
 

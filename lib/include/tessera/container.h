@@ -209,7 +209,10 @@ class WriteTxn : public View {
   Status drop_frame(std::string_view image, uint32_t frame);
 
   // Makes every change durable and visible at once. The transaction is finished afterwards
-  // whatever the outcome; on error nothing of it was applied.
+  // whatever the outcome; on error nothing of it was applied. Errors: kIoError, kNoSpace (a
+  // write or sync failed; after a failed write of the meta page every later transaction of
+  // this Container fails with kIoError until the container is opened again).
+  // See spec/FORMAT.md 7.2 for what a power loss during a commit leaves.
   Status commit();
   // Discards every change. Idempotent.
   void abort();
