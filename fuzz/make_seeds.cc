@@ -126,7 +126,7 @@ Bytes image_record(ImageInfo info) {
 
 void record_seeds() {
   record_seed("format_header", 1,
-              detail::build_format_header({1, 0, "tessera 0.1.0", 1700000000}));
+              detail::build_format_header({detail::kFormatMagic, 1, 0, "tessera 0.1.0", 1700000000}));
 
   ImageInfo gray;
   gray.name = "slide";

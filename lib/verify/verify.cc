@@ -32,9 +32,6 @@ namespace tessera {
 namespace detail {
 namespace {
 
-// The newest minor version whose additions verify knows: 1 adds macro-block records in
-// `tiles` and the `geometry` database.
-constexpr uint16_t kVerifyKnownMinor = 1;
 constexpr uint8_t kMacroLevelBit = kMacroLevelFlag;
 constexpr size_t kMaxNameBytes = 255;
 
