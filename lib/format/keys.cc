@@ -89,14 +89,16 @@ ChunkKey make_chunk_key(uint64_t hash_hi, uint64_t hash_lo, uint8_t collision) {
   return key;
 }
 
-std::string chunk_key_hex(const ChunkKey& key) {
-  std::string out(kChunkKeySize * 2, '0');
+std::string hex_of(const uint8_t* data, size_t size) {
+  std::string out(size * 2, '0');
   static constexpr char kDigits[] = "0123456789abcdef";
-  for (size_t i = 0; i < kChunkKeySize; ++i) {
-    out[2 * i] = kDigits[key[i] >> 4];
-    out[2 * i + 1] = kDigits[key[i] & 15];
+  for (size_t i = 0; i < size; ++i) {
+    out[2 * i] = kDigits[data[i] >> 4];
+    out[2 * i + 1] = kDigits[data[i] & 15];
   }
   return out;
 }
+
+std::string chunk_key_hex(const ChunkKey& key) { return hex_of(key.data(), key.size()); }
 
 }  // namespace tessera::detail

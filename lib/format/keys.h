@@ -62,6 +62,7 @@ GeometryKey encode_geometry_key(uint32_t image, uint32_t frame, uint8_t precisio
 // Chunk key from a 128-bit content hash and a collision index (0 unless two different tiles
 // ever share a hash).
 ChunkKey make_chunk_key(uint64_t hash_hi, uint64_t hash_lo, uint8_t collision);
-std::string chunk_key_hex(const ChunkKey& key);  // 34 hex digits, for messages and tools
+std::string chunk_key_hex(const ChunkKey& key);
+std::string hex_of(const uint8_t* data, size_t size);  // lower-case hex digits, for messages  // 34 hex digits, for messages and tools
 
 }  // namespace tessera::detail

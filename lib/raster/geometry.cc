@@ -44,7 +44,6 @@ Region pixels_of(const TileLayout& t, const TileRange& r) {
   return box_of(Wide(r.x0) << t.shift, Wide(r.y0) << t.shift, (Wide(r.x1) + 1) << t.shift,
                 (Wide(r.y1) + 1) << t.shift);
 }
-TileRange tiles_in(const TileLayout& t, const Region& box) { return tiles_of(t, box); }
 
 // The macro blocks a tile range touches, as tiles.
 TileRange macro_hull(const TileLayout& t, const TileRange& r) {
@@ -283,7 +282,7 @@ Status update_geometry(Txn& txn, const ImageInfo& image, uint32_t frame, const F
   if (!leaf) return leaf.status();
   if (!*leaf || (*leaf)->generation != before) return Status::ok();  // stale already
   const std::optional<TileRange> old_tiles =
-      (*leaf)->box ? std::optional<TileRange>(tiles_in(t, *(*leaf)->box)) : std::nullopt;
+      (*leaf)->box ? std::optional<TileRange>(tiles_of(t, *(*leaf)->box)) : std::nullopt;
   // Tiles removed on the edge of the leaf box may shrink it: leave it stale.
   if (changes.vanished && !(old_tiles && strictly_inside(*changes.vanished, *old_tiles)))
     return Status::ok();
@@ -346,7 +345,7 @@ Result<std::optional<Region>> frame_geometry(Txn& txn, const ImageInfo& image, u
   auto cached_leaf = fresh(Precision::kLeaf);
   if (!cached_leaf) return cached_leaf.status();
   if (*cached_leaf) {
-    if ((*cached_leaf)->box) leaf = tiles_in(t, *(*cached_leaf)->box);
+    if ((*cached_leaf)->box) leaf = tiles_of(t, *(*cached_leaf)->box);
   } else {
     auto scanned = scan_leaf(txn, image, frame);
     if (!scanned) return scanned.status();

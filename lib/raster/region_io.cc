@@ -283,7 +283,8 @@ Status delete_version(Txn& txn, ChunkPool& chunks, const ImageInfo& image, TileC
 // Applies one prepared tile to the transaction (single thread). `following` looks up frame
 // + 1 when that frame exists. Sets `changed` when what the frame shows at the tile changed.
 Status apply_tile(Txn& txn, TileLookup& here, TileLookup* following, ChunkPool& chunks,
-                  const ImageInfo& image, uint32_t frame, WriteJob& job, bool& changed) {
+                  const ImageInfo& image, const TileLayout& t, uint32_t frame, WriteJob& job,
+                  bool& changed) {
   changed = false;
   if (job.next.kind == TileKind::kChunk) {
     // Dedup first: rewriting a tile with the content it has must change nothing.
@@ -321,7 +322,7 @@ Status apply_tile(Txn& txn, TileLookup& here, TileLookup* following, ChunkPool& 
         if (!found) return found.status();
         earlier = std::move(*found);
       }
-      auto block = here.macro(TileLayout(image).macro_of(job.tile));
+      auto block = here.macro(t.macro_of(job.tile));
       if (!block) return block.status();
       beneath = shown_version(std::move(earlier), std::move(*block));
     }
@@ -479,7 +480,7 @@ Status write_region(Txn& txn, ImageInfo& image, const Region& region, const Sele
       applied = job.status;
       bool changed = false;
       if (applied.is_ok())
-        applied = apply_tile(txn, here, following ? &*following : nullptr, chunks, image,
+        applied = apply_tile(txn, here, following ? &*following : nullptr, chunks, image, t,
                              sel.frame, job, changed);
       if (!applied.is_ok()) break;
       if (changed)

@@ -35,16 +35,6 @@ namespace {
 constexpr uint8_t kMacroLevelBit = kMacroLevelFlag;
 constexpr size_t kMaxNameBytes = 255;
 
-std::string hex_of(const uint8_t* data, size_t size) {
-  static const char* digits = "0123456789abcdef";
-  std::string out;
-  for (size_t i = 0; i < size; ++i) {
-    out += digits[data[i] >> 4];
-    out += digits[data[i] & 15];
-  }
-  return out;
-}
-
 const uint8_t* bytes(const MDB_val& v) { return static_cast<const uint8_t*>(v.mv_data); }
 
 // The liblmdb environment and read transaction over the file, closed on scope exit.
