@@ -10,6 +10,7 @@ packages=(
   libflatbuffers-dev flatbuffers-compiler libboost-dev libgtest-dev nlohmann-json3-dev
   time                                  # /usr/bin/time -v: peak memory in scripts/demo.sh
   clang libclang-rt-14-dev llvm         # libFuzzer targets in fuzz/
+  libtiff-dev libhdf5-dev               # peers of bench/tessera-bench-read (libtiff, HDF5); optional
 )
 
 missing=()
