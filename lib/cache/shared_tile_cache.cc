@@ -49,6 +49,14 @@ uint64_t load64(const uint8_t* p) {
   return v;
 }
 
+uint64_t fmix64(uint64_t h) {  // MurmurHash3's finaliser
+  h ^= h >> 33;
+  h *= 0xff51afd7ed558ccdull;
+  h ^= h >> 33;
+  h *= 0xc4ceb9fe1a85ec53ull;
+  return h ^ (h >> 33);
+}
+
 bool process_exists(uint32_t pid) {
   if (pid == 0) return true;  // not a pid we could judge: leave the slot alone
   return ::kill(pid_t(pid), 0) == 0 || errno != ESRCH;
@@ -87,13 +95,9 @@ uint64_t SharedTileCache::segment_bytes() const { return header_->segment_bytes;
 uint8_t* SharedTileCache::data_of(uint64_t slot) const { return data_ + slot * slot_stride_; }
 
 uint64_t SharedTileCache::set_of(const ChunkKey& key) const {
-  // The key is already a hash; mixing keeps structured keys (tests, tools) spread too.
-  uint64_t h = load64(key.data()) ^ load64(key.data() + 8) ^ (uint64_t(key[16]) << 56);
-  h ^= h >> 33;
-  h *= 0xff51afd7ed558ccdull;
-  h ^= h >> 33;
-  h *= 0xc4ceb9fe1a85ec53ull;
-  h ^= h >> 33;
+  // The key is already a hash; mixing both halves keeps structured keys (tests, tools) spread.
+  const uint64_t hi = load64(key.data() + 8) + (uint64_t(key[16]) << 56);
+  const uint64_t h = fmix64(load64(key.data()) ^ fmix64(hi + 0x9e3779b97f4a7c15ull));
   return uint64_t((unsigned __int128)h * set_count_ >> 64);
 }
 
