@@ -97,6 +97,12 @@ int main(int argc, char** argv) {
     SharedTileCache& cache = **opened;
     std::vector<uint8_t> tile(size, 3);
     for (int id = 0; id < kTiles; ++id) cache.put(key_for(id), tile.data(), size);
+    for (int id = 0; id < kTiles; ++id)
+      if (!cache.get(key_for(id), tile.data(), size)) {
+        std::fprintf(stderr, "tile %d was not cached (its set overflowed)\n", id);
+        (void)SharedTileCache::remove(name);
+        return 1;
+      }
 
     const double base = memcpy_ns(size, config);
     const double one = hit_ns(cache, size, config, 0);

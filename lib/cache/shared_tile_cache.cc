@@ -27,7 +27,10 @@ constexpr uint32_t kVersion = 1;
 constexpr uint64_t kHeaderBytes = 4096;
 constexpr uint64_t kLine = 64;
 constexpr uint32_t kMaxSlotBytes = 1u << 30;
-constexpr auto kInitWait = std::chrono::seconds(1);  // a creator that takes longer is dead
+// An opener waits this long for a creator that left no pid (it died before writing one) or
+// whose pid is gone, and at most kInitLimit for a live one (posix_fallocate of a large segment).
+constexpr auto kInitWait = std::chrono::seconds(1);
+constexpr auto kInitLimit = std::chrono::seconds(60);
 
 static_assert(std::atomic<uint64_t>::is_always_lock_free,
               "the shared cache needs lock-free 64-bit atomics (address-free across processes)");
@@ -76,7 +79,7 @@ struct alignas(kLine) SharedTileCache::Header {
   uint64_t segment_bytes;
   uint64_t meta_offset;
   uint64_t data_offset;
-  int32_t creator_pid;
+  std::atomic<int32_t> creator_pid;  // stored first: openers can tell a slow creator from a dead one
   alignas(kLine) std::atomic<uint64_t> clock;  // advanced by every put: recency stamps
 };
 
@@ -127,21 +130,29 @@ Result<std::unique_ptr<SharedTileCache>> SharedTileCache::try_create(const std::
   }
   try {
     cache->shm_->truncate(bip::offset_t(used));
-    // Reserve the memory now: a full /dev/shm must fail here, not SIGBUS a reader later.
-    if (int err = ::posix_fallocate(cache->shm_->get_mapping_handle().handle, 0, off_t(used))) {
+    // Reserve the memory now: a full /dev/shm must fail here, not SIGBUS a reader later. The
+    // header page first, to publish our pid in it before the (possibly long) rest.
+    const int fd = cache->shm_->get_mapping_handle().handle;
+    int err = ::posix_fallocate(fd, 0, off_t(kHeaderBytes));
+    if (err == 0) {
+      cache->region_ = std::make_unique<bip::mapped_region>(*cache->shm_, bip::read_write);
+      auto* header = new (cache->region_->get_address()) Header{};
+      header->creator_pid.store(int32_t(::getpid()), std::memory_order_release);
+      err = ::posix_fallocate(fd, 0, off_t(used));
+    }
+    if (err != 0) {
       bip::shared_memory_object::remove(name.c_str());
       return Status(err == ENOSPC ? Code::kNoSpace : Code::kIoError,
                     "shared tile cache " + name + ": reserving " + std::to_string(used) +
                         " bytes: " + std::strerror(err));
     }
-    cache->region_ = std::make_unique<bip::mapped_region>(*cache->shm_, bip::read_write);
   } catch (const bip::interprocess_exception& e) {
     bip::shared_memory_object::remove(name.c_str());
     return Status(Code::kIoError, "shared tile cache " + name + ": size/map: " + ipc_message(e));
   }
 
   auto* base = static_cast<uint8_t*>(cache->region_->get_address());
-  auto* header = new (base) Header{};
+  auto* header = static_cast<Header*>(cache->region_->get_address());
   header->version = kVersion;
   header->ways = kWays;
   header->slot_bytes = slot_bytes;
@@ -150,7 +161,6 @@ Result<std::unique_ptr<SharedTileCache>> SharedTileCache::try_create(const std::
   header->segment_bytes = used;
   header->meta_offset = kHeaderBytes;
   header->data_offset = kHeaderBytes + slots * kLine;
-  header->creator_pid = int32_t(::getpid());
   for (uint64_t i = 0; i < slots; ++i) new (base + kHeaderBytes + i * kLine) SlotMeta{};
   header->magic.store(kMagic, std::memory_order_release);
 
@@ -170,8 +180,10 @@ Result<std::unique_ptr<SharedTileCache>> SharedTileCache::try_open(const std::st
       return Status(Code::kNotFound, "shared tile cache " + name + ": not found");
     return Status(Code::kIoError, "shared tile cache " + name + ": open: " + ipc_message(e));
   }
-  // The creator sizes the segment, then stores the magic last: wait for both, briefly.
-  const auto deadline = std::chrono::steady_clock::now() + kInitWait;
+  // The creator sizes the segment, stores its pid, reserves the memory, and stores the magic
+  // last: wait for it while it lives (up to kInitLimit), else kInitWait.
+  const auto start = std::chrono::steady_clock::now();
+  uint32_t creator = 0;
   try {
     for (;;) {
       bip::offset_t size = 0;
@@ -182,8 +194,14 @@ Result<std::unique_ptr<SharedTileCache>> SharedTileCache::try_open(const std::st
           cache->region_ = std::make_unique<bip::mapped_region>(*cache->shm_, bip::read_write);
         auto* header = static_cast<Header*>(cache->region_->get_address());
         if (header->magic.load(std::memory_order_acquire) != 0) break;
+        creator = uint32_t(header->creator_pid.load(std::memory_order_acquire));
       }
-      if (std::chrono::steady_clock::now() > deadline) {
+      const auto waited = std::chrono::steady_clock::now() - start;
+      if (waited > kInitLimit)
+        return Status(Code::kBusy, "shared tile cache " + name + ": process " +
+                                       std::to_string(creator) + " has been creating it for " +
+                                       std::to_string(kInitLimit.count()) + " s");
+      if (waited > kInitWait && (creator == 0 || !process_exists(creator))) {
         // Its creator died half-way: start again from a fresh segment.
         bip::shared_memory_object::remove(name.c_str());
         *retry = true;

@@ -47,9 +47,12 @@
 //
 // Opening rules. The process that finds no segment creates it with the caller's `bytes` and
 // `slot_bytes`; later openers use the existing geometry whatever they pass. A segment with
-// another magic or layout version is refused (kUnsupported: remove() it). A segment that is
-// still not initialised one second after it was first seen (its creator died while creating
-// it) is removed and created again.
+// another magic or layout version is refused (kUnsupported: remove() it). The creator writes
+// its pid into the header before reserving the memory and the magic last; an opener waits for
+// the magic while that creator lives (at most a minute: then kBusy), and removes and creates
+// the segment again when, one second on, the creator is gone or left no pid (it died while
+// creating). Two openers racing on an abandoned segment may end up on two segments: both
+// work, the cache is just not shared between them until they reopen.
 #pragma once
 
 #include <atomic>
