@@ -1,6 +1,7 @@
 // tessera-bench-read — Tessera beside its bounds and its peers, in one run, one table (issue 6).
 //
-// Usage: tessera-bench-read [--quick] [--regions N] [DIR]     (DIR: where the files go, /tmp)
+// Usage: tessera-bench-read [--quick] [--regions N] [--only NAME,...] [DIR]   (DIR: files, /tmp)
+//   --only: measure only the peers whose names start with one of NAME (bounds always run)
 //
 // Two images, generated deterministically strip by strip (memory stays bounded):
 //  - scan: the demo's synthetic slide scan (tools/synthetic_scan.h), 16384 x 16384 RGB u8;
@@ -115,10 +116,23 @@ struct System {
   double write_seconds = 0;
 };
 
-std::vector<std::unique_ptr<Peer>> peers_for(bool multispectral) {
+struct Config {
+  bool quick = false;
+  int regions = 2000;
+  std::string dir = "/tmp";
+  std::vector<std::string> only;  // --only: peers whose names start with one of these
+  bool wanted(const std::string& name) const {
+    if (only.empty()) return true;
+    for (const std::string& o : only)
+      if (name.rfind(o, 0) == 0) return true;
+    return false;
+  }
+};
+
+std::vector<std::unique_ptr<Peer>> peers_for(const Config& cfg, bool multispectral) {
   std::vector<std::unique_ptr<Peer>> p;
   auto add = [&](std::unique_ptr<Peer> peer) {
-    if (peer) p.push_back(std::move(peer));
+    if (peer && cfg.wanted(peer->name())) p.push_back(std::move(peer));
   };
   std::vector<Layout> layouts = {Layout::kChunky};
   if (multispectral) layouts.push_back(Layout::kPlanar);
@@ -241,11 +255,6 @@ double two_processes(Peer& peer, const std::string& path, const Shape& sh, const
   return s;
 }
 
-struct Config {
-  bool quick = false;
-  int regions = 2000;
-  std::string dir = "/tmp";
-};
 
 void progress(const char* fmt, const std::string& what, double value) {
   std::fprintf(stderr, fmt, what.c_str(), value);
@@ -263,7 +272,7 @@ void run_scan(const Config& cfg, Table& table) {
                double(sh.raw_bytes()) / 1e6);
 
   std::vector<System> systems;
-  for (auto& p : peers_for(false)) {
+  for (auto& p : peers_for(cfg, false)) {
     System s{std::move(p), "", nullptr, 0};
     s.path = file_name(cfg.dir, "scan", *s.peer);
     remove_file(s.path);
@@ -368,7 +377,7 @@ void run_ms(const Config& cfg, Table& table) {
   std::fprintf(stderr, "ms: %lld x %lld x 8 u16, %.0f MB raw\n", (long long)side, (long long)side,
                double(sh.raw_bytes()) / 1e6);
   std::vector<System> systems;
-  for (auto& p : peers_for(true)) {
+  for (auto& p : peers_for(cfg, true)) {
     System s{std::move(p), "", nullptr, 0};
     s.path = file_name(cfg.dir, "ms", *s.peer);
     remove_file(s.path);
@@ -504,8 +513,14 @@ int main(int argc, char** argv) {
       cfg.regions = 200;
     } else if (a == "--regions" && i + 1 < argc) {
       cfg.regions = std::atoi(argv[++i]);
+    } else if (a == "--only" && i + 1 < argc) {
+      for (std::string rest = argv[++i]; !rest.empty();) {
+        const size_t comma = rest.find(',');
+        cfg.only.push_back(rest.substr(0, comma));
+        rest = comma == std::string::npos ? "" : rest.substr(comma + 1);
+      }
     } else if (a.rfind("--", 0) == 0) {
-      std::fprintf(stderr, "usage: tessera-bench-read [--quick] [--regions N] [DIR]\n");
+      std::fprintf(stderr, "usage: tessera-bench-read [--quick] [--regions N] [--only NAME,...] [DIR]\n");
       return 2;
     } else {
       cfg.dir = a;

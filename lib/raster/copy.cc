@@ -41,6 +41,32 @@ void copy_strided(const BandPlanes& src, const MutableBandPlanes& dst, int64_t w
   }
 }
 
+// A broadcast (source strides 0) into packed bands or band planes: the first line sample by
+// sample, every other line a memcpy of it (one per line, or one per band and line).
+template <size_t S>
+bool broadcast_by_lines(const BandPlanes& src, const MutableBandPlanes& dst, int64_t w, int64_t h) {
+  const size_t n = dst.band.size();
+  bool packed = dst.pixel == int64_t(n * S);
+  for (size_t i = 0; packed && i < n; ++i) packed = dst.band[i] == dst.band[0] + i * S;
+  const bool planes = dst.pixel == int64_t(S);
+  if (!packed && !planes) return false;
+  copy_strided<S>(src, dst, w, 1);
+  for (int64_t y = 1; y < h; ++y) {
+    if (packed) {
+      std::memcpy(dst.band[0] + y * dst.line, dst.band[0], size_t(w) * n * S);
+      continue;
+    }
+    for (size_t i = 0; i < n; ++i) std::memcpy(dst.band[i] + y * dst.line, dst.band[i], size_t(w) * S);
+  }
+  return true;
+}
+
+template <size_t S>
+void copy_sized(const BandPlanes& src, const MutableBandPlanes& dst, int64_t w, int64_t h) {
+  if (src.pixel == 0 && src.line == 0 && broadcast_by_lines<S>(src, dst, w, h)) return;
+  copy_strided<S>(src, dst, w, h);
+}
+
 }  // namespace
 
 void copy_block(const BandPlanes& src, const MutableBandPlanes& dst, int64_t width, int64_t height,
@@ -57,10 +83,10 @@ void copy_block(const BandPlanes& src, const MutableBandPlanes& dst, int64_t wid
     return;
   }
   switch (sample_size) {
-    case 1: return copy_strided<1>(src, dst, width, height);
-    case 2: return copy_strided<2>(src, dst, width, height);
-    case 4: return copy_strided<4>(src, dst, width, height);
-    case 8: return copy_strided<8>(src, dst, width, height);
+    case 1: return copy_sized<1>(src, dst, width, height);
+    case 2: return copy_sized<2>(src, dst, width, height);
+    case 4: return copy_sized<4>(src, dst, width, height);
+    case 8: return copy_sized<8>(src, dst, width, height);
   }
 }
 
