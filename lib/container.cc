@@ -253,6 +253,17 @@ TileCacheStats Container::tile_cache_stats() const {
   return TileCacheStats{s.hits, s.misses, s.inserts, s.evictions, s.bytes, s.entries};
 }
 
+SharedCacheStats Container::shared_cache_stats() const {
+  detail::SharedTileCache* cache = env_->shared_cache();
+  if (!cache) return {};
+  const auto s = cache->stats();
+  return SharedCacheStats{s.hits, s.misses, s.puts, s.skipped, s.slots, cache->slot_bytes(), s.stale_recovered};
+}
+
+Status Container::remove_shared_cache(const std::string& name) {
+  return detail::SharedTileCache::remove(name);
+}
+
 Status Container::compact(const std::string& path, const std::string& out) {
   return detail::compact_container(path, out);
 }

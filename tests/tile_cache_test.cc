@@ -2,6 +2,9 @@
 // that see every committed change (a changed tile is a new chunk key, never a stale entry).
 #include <gtest/gtest.h>
 
+#include <sys/wait.h>
+#include <unistd.h>
+
 #include <thread>
 
 #include "cache/tile_cache.h"
@@ -104,6 +107,70 @@ TEST_F(TileCacheReadTest, CachedReadsFollowEdits) {
   EXPECT_GT(stats.hits, 0u);
   EXPECT_GT(stats.misses, 0u);
   EXPECT_LE(stats.bytes, uint64_t(8) << 20);
+}
+
+// The shared-memory cache through the public API: a second process reads what the first
+// decoded; another file holding the same pixels has keys of its own; edits are never stale.
+TEST_F(TileCacheReadTest, SharedCacheServesOtherProcessesOfTheSameFile) {
+  const std::string name = "/tessera-test-" + std::to_string(::getpid());
+  (void)Container::remove_shared_cache(name);
+  OpenOptions options;
+  options.shared_cache = name;
+  options.shared_cache_bytes = uint64_t(8) << 20;
+  options.shared_cache_slot_bytes = 64 * 64 * 3;
+  ImageSpec spec;
+  spec.tile_size = 64;
+  spec.bands = 3;
+  Rng rng(5);
+  std::vector<uint8_t> data(200 * 200 * 3), got(data.size());
+  const Region r{-30, 17, 200, 200};
+  for (const char* file : {"a.tsr", "b.tsr"}) {
+    ASSERT_OK_AND_ASSIGN(auto c, Container::create(path(file), options));
+    ASSERT_OK(c.write([&](WriteTxn& t) {
+      TESSERA_RETURN_IF_ERROR(t.create_image("img", spec));
+      return t.write("img", r, Selection{}, data.data(), data.size());
+    }));
+    if (std::string(file) == "a.tsr") rng.fill(data.data(), data.size());  // b: random pixels
+  }
+  ASSERT_OK_AND_ASSIGN(auto a, Container::open(path("a.tsr"), options));
+  ASSERT_OK(a.write([&](WriteTxn& t) {  // a now holds b's pixels too
+
+    return t.write("img", r, Selection{}, data.data(), data.size());
+  }));
+  ASSERT_OK_AND_ASSIGN(auto s, a.snapshot());
+  ASSERT_OK(s.read("img", r, Selection{}, got.data(), got.size()));
+  ASSERT_TRUE(got == data);
+  const SharedCacheStats first = a.shared_cache_stats();
+  EXPECT_EQ(first.hits, 0u);
+  EXPECT_GT(first.puts, 0u);
+
+  const pid_t child = ::fork();
+  if (child == 0) {  // another process of the same file: every tile is a hit
+    auto c = Container::open(path("a.tsr"), options);
+    if (!c) _exit(2);
+    std::vector<uint8_t> mine(data.size());
+    auto snap = c->snapshot();
+    if (!snap || !snap->read("img", r, Selection{}, mine.data(), mine.size()).is_ok()) _exit(3);
+    if (mine != data) _exit(4);
+    const SharedCacheStats st = c->shared_cache_stats();
+    _exit(st.hits == first.puts && st.misses == 0 ? 0 : 5);
+  }
+  int status = 0;
+  ASSERT_EQ(::waitpid(child, &status, 0), child);
+  EXPECT_TRUE(WIFEXITED(status) && WEXITSTATUS(status) == 0) << "child status " << status;
+
+  // File b holds the same pixels under keys of its own: nothing of a's is served for it.
+  ASSERT_OK_AND_ASSIGN(auto b, Container::open(path("b.tsr"), options));
+  ASSERT_OK_AND_ASSIGN(auto sb, b.snapshot());
+  ASSERT_OK(sb.read("img", r, Selection{}, got.data(), got.size()));
+  EXPECT_EQ(b.shared_cache_stats().hits, 0u);
+  // An edit of a is read back at once (new content, new chunk keys).
+  std::fill(data.begin() + 1000, data.begin() + 9000, uint8_t(42));
+  ASSERT_OK(a.write([&](WriteTxn& t) { return t.write("img", r, Selection{}, data.data(), data.size()); }));
+  ASSERT_OK_AND_ASSIGN(auto s2, a.snapshot());
+  ASSERT_OK(s2.read("img", r, Selection{}, got.data(), got.size()));
+  EXPECT_TRUE(got == data);
+  ASSERT_OK(Container::remove_shared_cache(name));
 }
 
 }  // namespace

@@ -15,8 +15,10 @@
 namespace tessera::detail {
 namespace {
 
-// Raw bytes a write batch may hold at once (tile buffers plus their encoded chunks).
-constexpr size_t kWriteBatchBytes = size_t(64) << 20;
+// Raw tile bytes in one write batch. Small enough that one strip of a wide image makes
+// several batches (the pipeline below overlaps preparing batch k+1 with applying batch k
+// only inside one write call), large enough to keep every worker busy.
+constexpr size_t kWriteBatchBytes = size_t(4) << 20;
 
 // Planes of the caller's buffer for bands 0..n-1, starting at pixel (x, y) of the region.
 std::vector<uint8_t*> caller_planes(const CallerBuffer& buf, size_t bands, int64_t x, int64_t y) {
@@ -119,6 +121,7 @@ Status read_region(Txn& txn, const ImageInfo& image, const Region& region, const
     TileCache::Tile cached;  // the decoded tile, when the cache has it
   };
   TileCache* cache = txn.env().tile_cache();
+  SharedTileCache* shared = txn.env().shared_cache();
   std::vector<Job> jobs;
   jobs.reserve(range.count());
   {
@@ -160,7 +163,8 @@ Status read_region(Txn& txn, const ImageInfo& image, const Region& region, const
       broadcast_pixel(t, value->uniform.data(), *bands, dst, job.part, region);
       return;
     }
-    // The decoded tile: from the cache, else decoded (into a buffer the cache keeps, if any).
+    // The decoded tile: from this process's cache, else from the shared one, else decoded
+    // (into a buffer the process cache keeps, if there is one).
     thread_local AlignedBuffer scratch;
     TileCache::Tile decoded = job.cached;
     const uint8_t* tile = decoded ? decoded->data() : nullptr;
@@ -169,12 +173,16 @@ Status read_region(Txn& txn, const ImageInfo& image, const Region& region, const
       if (cache) fresh = std::make_shared<AlignedBuffer>(t.tile_bytes());
       else scratch.resize(t.tile_bytes());
       uint8_t* out = fresh ? fresh->data() : scratch.data();
-      Status s = decode_tile(txn, image, job.tile, job.version->frame, value->chunk, job.chunk, out,
-                             t.tile_bytes());
-      if (!s.is_ok()) {
-        std::lock_guard lock(error_mutex);
-        if (first_error.is_ok()) first_error = s;
-        return;
+      const ChunkKey shared_key = shared ? txn.env().shared_cache_key(value->chunk) : ChunkKey{};
+      if (!shared || !shared->get(shared_key, out, t.tile_bytes())) {
+        Status s = decode_tile(txn, image, job.tile, job.version->frame, value->chunk, job.chunk,
+                               out, t.tile_bytes());
+        if (!s.is_ok()) {
+          std::lock_guard lock(error_mutex);
+          if (first_error.is_ok()) first_error = s;
+          return;
+        }
+        if (shared) shared->put(shared_key, out, t.tile_bytes());
       }
       if (fresh) cache->insert(value->chunk, fresh);
       decoded = std::move(fresh);  // keeps the buffer alive while it is copied from
@@ -411,8 +419,7 @@ Status write_region(Txn& txn, ImageInfo& image, const Region& region, const Sele
   const uint32_t frames_before = image.frames;
   const TileRange range = tiles_of(t, region);
   // Each batch holds raw tiles and their encoded chunks; two batches are in flight.
-  const size_t per_batch =
-      std::max<size_t>(env.pool().size(), kWriteBatchBytes / (4 * t.tile_bytes()));
+  const size_t per_batch = std::max<size_t>(2 * env.pool().size(), kWriteBatchBytes / t.tile_bytes());
 
   std::lock_guard lock(txn.lmdb_mutex());
   TileLookup here(txn, image, sel.frame);
@@ -432,7 +439,7 @@ Status write_region(Txn& txn, ImageInfo& image, const Region& region, const Sele
   thread_local std::vector<WriteJob> kept[2];
   std::vector<WriteJob>(&batches)[2] = kept;
   for (auto& batch : batches)
-    if (batch.size() != per_batch) batch = std::vector<WriteJob>(per_batch);
+    if (batch.size() < per_batch) batch.resize(per_batch);  // grows only: kept buffers stay
   size_t sizes[2] = {0, 0};
   int64_t tx = range.x0, ty = range.y0;
   // Looks up what the next batch's tiles show now. The old chunk of a partly covered tile is

@@ -15,6 +15,8 @@
 #include <ctime>
 #include <thread>
 
+#include <xxhash.h>
+
 #include "format/keys.h"
 #include "format/records.h"
 #include "util/bytes.h"
@@ -216,7 +218,30 @@ Result<std::shared_ptr<Env>> Env::open_file(const std::string& path, const OpenO
   if (!options.no_lock) mdb_reader_check(env->env_, &dead);  // clear slots of dead readers
   Status opened = env->open_databases(create);
   if (!opened.is_ok()) return fail(opened);
+  if (!options.shared_cache.empty()) {
+    opened = env->open_shared_cache();
+    if (!opened.is_ok()) return fail(opened);
+  }
   return env;
+}
+
+Status Env::open_shared_cache() {
+  mdb_filehandle_t fd = -1;
+  struct stat file;
+  if (mdb_env_get_fd(env_, &fd) != 0 || ::fstat(fd, &file) != 0)
+    return error(Code::kIoError, std::string("cannot stat the open file: ") + std::strerror(errno));
+  const uint64_t identity[2] = {uint64_t(file.st_dev), uint64_t(file.st_ino)};
+  file_identity_ = XXH3_64bits(identity, sizeof identity);
+  auto cache = SharedTileCache::open(options_.shared_cache, options_.shared_cache_bytes,
+                                     options_.shared_cache_slot_bytes);
+  if (!cache) return error(cache.status().code(), "shared cache: " + cache.status().message());
+  shared_cache_ = std::move(cache).value();
+  return Status::ok();
+}
+
+ChunkKey Env::shared_cache_key(const ChunkKey& chunk) const {
+  const XXH128_hash_t h = XXH3_128bits_withSeed(chunk.data(), chunk.size(), file_identity_);
+  return make_chunk_key(h.high64, h.low64, 0);
 }
 
 Status Env::open_databases(bool create) {

@@ -18,6 +18,7 @@
 #include <string_view>
 #include <vector>
 
+#include "cache/shared_tile_cache.h"
 #include "cache/tile_cache.h"
 #include "format/records.h"
 #include "tessera/container.h"
@@ -40,6 +41,10 @@ class Env {
   WorkerPool& pool() { return pool_; }
   // The decoded-tile cache, or nullptr when OpenOptions::tile_cache_bytes is 0.
   TileCache* tile_cache() { return tile_cache_.get(); }
+  // The shared-memory cache, or nullptr when OpenOptions::shared_cache is empty. Its entries
+  // are keyed by shared_cache_key(chunk key): readers of other files never see this file's.
+  SharedTileCache* shared_cache() { return shared_cache_.get(); }
+  ChunkKey shared_cache_key(const ChunkKey& chunk) const;
 
   MDB_dbi meta = 0, images = 0, tiles = 0, chunks = 0, refs = 0, geometry = 0;
   // False only for a format 1.0 file opened read-only (1.1 added the geometry caches; a
@@ -82,6 +87,7 @@ class Env {
   static Result<std::shared_ptr<Env>> open_file(const std::string& path, const OpenOptions& options,
                                                 bool create);
   Status open_databases(bool create);
+  Status open_shared_cache();
   Status upgrade(FormatHeader header);
 
   std::string path_;
@@ -89,6 +95,8 @@ class Env {
   MDB_env* env_ = nullptr;
   WorkerPool pool_;
   std::unique_ptr<TileCache> tile_cache_;
+  std::unique_ptr<SharedTileCache> shared_cache_;
+  uint64_t file_identity_ = 0;  // a hash of the data file's device and inode
   TxnGate gate_;
   mutable std::atomic<bool> map_full_{false};
   std::mutex writer_mutex_;

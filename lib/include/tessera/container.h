@@ -104,12 +104,33 @@ struct OpenOptions {
   // snapshot and thread of this Container and never holds stale data (content never changes
   // under a key).
   uint64_t tile_cache_bytes = 0;
+  // An opt-in cache of decoded tiles in POSIX shared memory, shared by the processes of this
+  // host that open it by the same name (e.g. "/tessera-cache-alice"; empty = off). The first
+  // opener creates it with shared_cache_bytes of memory, reserved at once (a full /dev/shm is
+  // an error at open, not a crash later), in slots of shared_cache_slot_bytes (larger tiles
+  // are not cached); later openers use it as it is. Lock-free: no process waits for another,
+  // and a process killed at any point leaves every other entry usable. Entries are keyed by
+  // the file (device and inode) and the chunk key, so readers of one file share tiles. It is
+  // checked after tile_cache_bytes' cache and before decoding. It outlives every process;
+  // remove_shared_cache() deletes the name.
+  std::string shared_cache;
+  uint64_t shared_cache_bytes = uint64_t(256) << 20;
+  uint32_t shared_cache_slot_bytes = 256 << 10;
 };
 
 // What the decoded-tile cache of an open container did so far.
 struct TileCacheStats {
   uint64_t hits = 0, misses = 0, inserts = 0, evictions = 0;
   uint64_t bytes = 0, entries = 0;  // held now
+};
+
+// What this process's use of the shared-memory cache (OpenOptions::shared_cache) did so far.
+struct SharedCacheStats {
+  uint64_t hits = 0, misses = 0;
+  uint64_t puts = 0;     // tiles this process stored
+  uint64_t skipped = 0;  // tiles not stored (larger than a slot, present, or their set busy)
+  uint64_t slots = 0, slot_bytes = 0;
+  uint64_t stale_recovered = 0;  // slots abandoned by dead processes that this one reused
 };
 
 // Operations common to snapshots and write transactions: what images there are, and
@@ -247,6 +268,11 @@ class Container {
   const std::string& path() const;
   // All zero when OpenOptions::tile_cache_bytes is 0.
   TileCacheStats tile_cache_stats() const;
+  // All zero when OpenOptions::shared_cache is empty.
+  SharedCacheStats shared_cache_stats() const;
+  // Deletes the shared-memory cache `name` (processes using it keep their mapping until they
+  // close). kNotFound when there is no such cache.
+  static Status remove_shared_cache(const std::string& name);
   Result<Snapshot> snapshot() const;
   // Waits for the write lock (held by another WriteTxn in this or another process), up to
   // OpenOptions::write_wait; kBusy "... another writer holds the write lock (waited N ms)"
