@@ -1,10 +1,11 @@
 // Fuzz target: arbitrary bytes as a raw tile. The first three bytes choose how it is encoded
-// (sample size, codec, shuffle, zstd level); the rest is the tile. encode_chunk followed by
-// decode_chunk must give back exactly the tile, and the chunk must satisfy the invariants
-// spec/FORMAT.md states for it: a header that parses, never stored larger than raw, the
-// shuffle filter only with a codec and 2/4/8-byte samples, no value a multiple of 4096 bytes.
+// (sample size, blocks, codec, shuffle, zstd level); the rest is the tile. encode_chunk followed
+// by decode_chunk must give back exactly the tile, every block must decode alone to its slice,
+// and the chunk must satisfy the invariants spec/FORMAT.md states for it: a header that
+// parses, never stored larger than raw (plus the block table), the shuffle filter only with a
+// codec and 2/4/8-byte samples, no value a multiple of 4096 bytes.
 //
-// Input: [sample size][codec and shuffle][level][tile bytes (at least one)...]
+// Input: [sample size | (blocks - 1) << 2][codec and shuffle][level][tile bytes (at least one)...]
 #include <cstddef>
 #include <cstdint>
 #include <cstring>
@@ -20,6 +21,7 @@ struct EncodeParams {
   size_t sample_size = 1;
   CodecSpec codec;
   bool shuffle = false;
+  uint32_t blocks = 1;  // asked for; 1 unless it divides the tile
 };
 
 // Mostly the sample sizes of real images; with the high bit set, any size 0..127 (which the
@@ -29,6 +31,7 @@ EncodeParams read_params(FuzzInput& in) {
   const uint8_t size_byte = in.u8();
   static constexpr size_t kSampleSizes[] = {1, 2, 4, 8};
   p.sample_size = size_byte & 0x80 ? size_byte & 0x7F : kSampleSizes[size_byte & 3];
+  if (!(size_byte & 0x80)) p.blocks = ((size_byte >> 2) & 0x1F) + 1;  // version 2 chunks
   const uint8_t codec_byte = in.u8();
   p.codec.codec = static_cast<Codec>((codec_byte & 0x7F) % 3);
   p.shuffle = codec_byte & 0x80;
@@ -63,8 +66,9 @@ extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
   const size_t raw_size = in.rest_size();
   if (raw_size == 0) return 0;  // no tile is empty: readers refuse raw_size 0 as corrupt
 
+  const uint32_t blocks = raw_size % p.blocks == 0 ? p.blocks : 1;
   detail::AlignedBuffer encoded;
-  detail::encode_chunk(raw, raw_size, p.sample_size, p.codec, p.shuffle, encoded);
+  detail::encode_chunk(raw, raw_size, p.sample_size, p.codec, p.shuffle, blocks, encoded);
   // An exact copy: the encoder's buffer may be larger than the value, which would hide a read
   // past its end from ASan.
   const size_t value_size = encoded.size();
@@ -73,8 +77,11 @@ extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
   auto info = detail::parse_chunk_header(value.get(), value_size);
   FUZZ_CHECK(info.is_ok(), "an encoded chunk does not parse: " + info.status().to_string());
   FUZZ_CHECK(info->raw_size == raw_size, "raw_size " + std::to_string(info->raw_size));
-  FUZZ_CHECK(info->stored_size <= raw_size, "stored " + std::to_string(info->stored_size) +
-                                                " bytes for a tile of " + std::to_string(raw_size));
+  FUZZ_CHECK(info->blocks == blocks, "blocks " + std::to_string(info->blocks));
+  const size_t table = blocks > 1 ? detail::kBlockEntrySize * blocks : 0;
+  FUZZ_CHECK(info->stored_size <= raw_size + table,
+             "stored " + std::to_string(info->stored_size) + " bytes for a tile of " +
+                 std::to_string(raw_size));
   FUZZ_CHECK(info->codec == Codec::kNone || info->codec == p.codec.codec);
   FUZZ_CHECK(!info->shuffled || (info->codec != Codec::kNone && filter_applies(p.sample_size)));
   FUZZ_CHECK(info->sample_size == uint8_t(p.sample_size));
@@ -87,6 +94,16 @@ extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
   FUZZ_CHECK(raw_size == 0 || std::memcmp(raw, decoded.get(), raw_size) == 0,
              "decode(encode(x)) != x; codec " + codec_spec_name(p.codec) + " sample size " +
                  std::to_string(p.sample_size) + " shuffle " + std::to_string(p.shuffle));
+
+  // Each block decodes alone to its slice of the tile.
+  const size_t block_size = raw_size / blocks;
+  auto block = exact_buffer(block_size);
+  for (uint32_t i = 0; i < blocks; ++i) {
+    const Status one = detail::decode_chunk_block(value.get(), *info, i, block.get(), block_size);
+    FUZZ_CHECK(one.is_ok(), "block " + std::to_string(i) + " does not decode: " + one.to_string());
+    FUZZ_CHECK(std::memcmp(raw + i * block_size, block.get(), block_size) == 0,
+               "block " + std::to_string(i) + " decodes to other bytes");
+  }
 
   check_shuffle_round_trip(raw, raw_size, p.sample_size);
   return 0;

@@ -68,6 +68,7 @@ struct ChunkCase {
   size_t sample_size;
   CodecSpec codec;
   bool shuffle;
+  uint32_t blocks = 1;
 };
 
 std::vector<ChunkCase> chunk_cases() {
@@ -82,20 +83,26 @@ std::vector<ChunkCase> chunk_cases() {
       {"noise_lz4_stored_raw", noise(200, 1), 1, {Codec::kLz4, 0}, false},
       // 24 + 4072 = 4096 bytes: the value gets its one pad byte.
       {"noise_none_padded", noise(4072, 2), 1, {Codec::kNone, 0}, false},
+      // Version 2: planar tiles of several bands, a block per band plane.
+      {"u16_4planes_lz4_shuffle", ramp(512, 2, 5), 2, {Codec::kLz4, 0}, true, 4},
+      {"u8_3planes_none", ramp(300, 1, 1), 1, {Codec::kNone, 0}, false, 3},
+      {"mixed_2planes_zstd", []{ Bytes b = ramp(256, 1, 1); Bytes n = noise(256, 3);
+                                 b.insert(b.end(), n.begin(), n.end()); return b; }(),
+       1, {Codec::kZstd, 1}, false, 2},
   };
 }
 
 void chunk_seeds() {
   for (const ChunkCase& c : chunk_cases()) {
     detail::AlignedBuffer value;
-    detail::encode_chunk(c.raw.data(), c.raw.size(), c.sample_size, c.codec, c.shuffle, value);
+    detail::encode_chunk(c.raw.data(), c.raw.size(), c.sample_size, c.codec, c.shuffle, c.blocks, value);
     write_seed("chunk_decode", c.name, Bytes(value.data(), value.data() + value.size()));
 
-    // chunk_round_trip: [sample size][codec | shuffle << 7][level][raw...]
+    // chunk_round_trip: [sample size | (blocks - 1) << 2][codec | shuffle << 7][level][raw...]
     static constexpr size_t kSampleSizes[] = {1, 2, 4, 8};
     uint8_t size_byte = 0x80 | uint8_t(c.sample_size);
     for (uint8_t i = 0; i < 4; ++i)
-      if (kSampleSizes[i] == c.sample_size) size_byte = i;
+      if (kSampleSizes[i] == c.sample_size) size_byte = uint8_t(i | (c.blocks - 1) << 2);
     Bytes input = {size_byte, uint8_t(uint8_t(c.codec.codec) | (c.shuffle ? 0x80 : 0)),
                    uint8_t(int8_t(c.codec.level))};
     input.insert(input.end(), c.raw.begin(), c.raw.end());

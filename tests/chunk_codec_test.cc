@@ -1,6 +1,7 @@
 // Chunk values: every codec and filter round-trips; every damaged byte is caught.
 #include <gtest/gtest.h>
 
+#include <algorithm>
 #include <random>
 
 #include "format/chunk_codec.h"
@@ -26,18 +27,63 @@ class ChunkRoundTrip : public ::testing::TestWithParam<CodecCase> {};
 
 TEST_P(ChunkRoundTrip, DecodesToTheSameBytes) {
   const CodecCase c = GetParam();
-  for (uint64_t seed : {1, 2, 3}) {
-    auto raw = smooth_samples(64 * 64 * 3 * c.sample, seed);
-    AlignedBuffer value;
-    encode_chunk(raw.data(), raw.size(), c.sample, c.codec, c.shuffle, value);
-    auto info = parse_chunk_header(value.data(), value.size());
-    ASSERT_TRUE(info.is_ok()) << info.status().to_string();
-    EXPECT_EQ(info->raw_size, raw.size());
-    EXPECT_NE(value.size() % 4096, 0u);
-    std::vector<uint8_t> back(raw.size());
-    ASSERT_TRUE(decode_chunk(value.data(), value.size(), back.data(), back.size()).is_ok());
-    EXPECT_EQ(back, raw);
-  }
+  for (uint32_t blocks : {1u, 3u})
+    for (uint64_t seed : {1, 2, 3}) {
+      auto raw = smooth_samples(64 * 64 * 3 * c.sample, seed);
+      AlignedBuffer value;
+      encode_chunk(raw.data(), raw.size(), c.sample, c.codec, c.shuffle, blocks, value);
+      auto info = parse_chunk_header(value.data(), value.size());
+      ASSERT_TRUE(info.is_ok()) << info.status().to_string();
+      EXPECT_EQ(info->raw_size, raw.size());
+      EXPECT_EQ(info->blocks, blocks);
+      EXPECT_EQ(info->version, blocks == 1 ? kChunkVersionWhole : kChunkVersionBlocked);
+      EXPECT_NE(value.size() % 4096, 0u);
+      EXPECT_TRUE(check_chunk_checksums(value.data(), *info).is_ok());
+      std::vector<uint8_t> back(raw.size());
+      ASSERT_TRUE(decode_chunk(value.data(), value.size(), back.data(), back.size()).is_ok());
+      EXPECT_EQ(back, raw);
+      // Every block alone gives its slice.
+      const size_t n = raw.size() / blocks;
+      std::vector<uint8_t> block(n);
+      for (uint32_t b = 0; b < blocks; ++b) {
+        ASSERT_TRUE(decode_chunk_block(value.data(), *info, b, block.data(), n).is_ok()) << b;
+        EXPECT_TRUE(std::equal(block.begin(), block.end(), raw.begin() + b * n)) << b;
+      }
+    }
+}
+
+// Version 2: an incompressible plane among compressible ones is stored raw on its own; a
+// damaged block spoils reads of that block and of the whole tile, not of the other blocks.
+TEST(ChunkCodecTest, BlocksAreStoredAndCheckedEachOnItsOwn) {
+  const size_t plane = 64 * 64 * 2;
+  auto raw = smooth_samples(plane * 4, 21);
+  std::mt19937_64 rng(22);
+  for (size_t i = 2 * plane; i < 3 * plane; ++i) raw[i] = uint8_t(rng());  // block 2: noise
+  AlignedBuffer value;
+  encode_chunk(raw.data(), raw.size(), 2, {Codec::kLz4, 0}, true, 4, value);
+  auto info = parse_chunk_header(value.data(), value.size());
+  ASSERT_TRUE(info.is_ok()) << info.status().to_string();
+  EXPECT_EQ(info->codec, Codec::kLz4);
+  EXPECT_TRUE(info->shuffled);
+  EXPECT_LT(value.size(), raw.size());
+  std::vector<uint8_t> back(raw.size());
+  ASSERT_TRUE(decode_chunk(value.data(), value.size(), back.data(), back.size()).is_ok());
+  EXPECT_EQ(back, raw);
+
+  // Damage the last byte of the value: it lies in block 3.
+  std::vector<uint8_t> damaged(value.data(), value.data() + value.size());
+  damaged.back() ^= 0x01;
+  std::vector<uint8_t> block(plane);
+  for (uint32_t b = 0; b < 3; ++b)
+    EXPECT_TRUE(decode_chunk_block(damaged.data(), *info, b, block.data(), plane).is_ok()) << b;
+  Status s = decode_chunk_block(damaged.data(), *info, 3, block.data(), plane);
+  EXPECT_EQ(s.code(), Code::kCorrupt);
+  EXPECT_NE(s.message().find("block 3 checksum"), std::string::npos) << s.message();
+  EXPECT_EQ(decode_chunk(damaged.data(), damaged.size(), back.data(), back.size()).code(), Code::kCorrupt);
+  EXPECT_EQ(check_chunk_checksums(damaged.data(), *info).code(), Code::kCorrupt);
+  // A block index or buffer that does not fit is refused.
+  EXPECT_EQ(decode_chunk_block(value.data(), *info, 4, block.data(), plane).code(), Code::kCorrupt);
+  EXPECT_EQ(decode_chunk_block(value.data(), *info, 0, block.data(), plane - 1).code(), Code::kCorrupt);
 }
 
 INSTANTIATE_TEST_SUITE_P(
@@ -53,7 +99,7 @@ TEST(ChunkCodecTest, IncompressibleTilesAreStoredRaw) {
   std::vector<uint8_t> raw(4096 * 3 + 5);
   for (auto& b : raw) b = uint8_t(rng());
   AlignedBuffer value;
-  encode_chunk(raw.data(), raw.size(), 1, {Codec::kLz4, 0}, true, value);
+  encode_chunk(raw.data(), raw.size(), 1, {Codec::kLz4, 0}, true, 1, value);
   auto info = parse_chunk_header(value.data(), value.size());
   ASSERT_TRUE(info.is_ok());
   EXPECT_EQ(info->codec, Codec::kNone);
@@ -64,7 +110,7 @@ TEST(ChunkCodecTest, ExactPageMultipleGetsOnePadByte) {
   std::vector<uint8_t> raw(4096 * 2 - kChunkHeaderSize);
   for (auto& b : raw) b = uint8_t(rng());
   AlignedBuffer value;
-  encode_chunk(raw.data(), raw.size(), 1, {Codec::kNone, 0}, false, value);
+  encode_chunk(raw.data(), raw.size(), 1, {Codec::kNone, 0}, false, 1, value);
   EXPECT_EQ(value.size(), 4096u * 2 + 1);
   std::vector<uint8_t> back(raw.size());
   ASSERT_TRUE(decode_chunk(value.data(), value.size(), back.data(), back.size()).is_ok());
@@ -77,7 +123,7 @@ TEST(ChunkCodecTest, ValueOneByteOverAPageHasNoPadByte) {
   std::vector<uint8_t> raw(4096 - kChunkHeaderSize + 1);
   for (auto& b : raw) b = uint8_t(rng() | 1);
   AlignedBuffer value;
-  encode_chunk(raw.data(), raw.size(), 1, {Codec::kNone, 0}, false, value);
+  encode_chunk(raw.data(), raw.size(), 1, {Codec::kNone, 0}, false, 1, value);
   ASSERT_EQ(value.size(), 4097u);
   std::vector<uint8_t> back(raw.size());
   ASSERT_TRUE(decode_chunk(value.data(), value.size(), back.data(), back.size()).is_ok());
@@ -85,22 +131,24 @@ TEST(ChunkCodecTest, ValueOneByteOverAPageHasNoPadByte) {
 }
 
 TEST(ChunkCodecTest, EveryFlippedByteIsDetected) {
-  auto raw = smooth_samples(32 * 32 * 2, 11);
-  AlignedBuffer value;
-  encode_chunk(raw.data(), raw.size(), 2, {Codec::kLz4, 0}, true, value);
-  std::vector<uint8_t> back(raw.size());
-  for (size_t i = 0; i < value.size(); ++i) {
-    std::vector<uint8_t> damaged(value.data(), value.data() + value.size());
-    damaged[i] ^= 0x20;
-    Status s = decode_chunk(damaged.data(), damaged.size(), back.data(), back.size());
-    EXPECT_EQ(s.code(), Code::kCorrupt) << "byte " << i;
+  auto raw = smooth_samples(32 * 32 * 2 * 3, 11);
+  for (uint32_t blocks : {1u, 3u}) {
+    AlignedBuffer value;
+    encode_chunk(raw.data(), raw.size(), 2, {Codec::kLz4, 0}, true, blocks, value);
+    std::vector<uint8_t> back(raw.size());
+    for (size_t i = 0; i < value.size(); ++i) {
+      std::vector<uint8_t> damaged(value.data(), value.data() + value.size());
+      damaged[i] ^= 0x20;
+      Status s = decode_chunk(damaged.data(), damaged.size(), back.data(), back.size());
+      EXPECT_EQ(s.code(), Code::kCorrupt) << "blocks " << blocks << " byte " << i;
+    }
   }
 }
 
 TEST(ChunkCodecTest, TruncatedAndOversizedValuesAreCorrupt) {
   auto raw = smooth_samples(1000, 3);
   AlignedBuffer value;
-  encode_chunk(raw.data(), raw.size(), 1, {Codec::kZstd, 3}, false, value);
+  encode_chunk(raw.data(), raw.size(), 1, {Codec::kZstd, 3}, false, 1, value);
   std::vector<uint8_t> back(raw.size());
   for (size_t n : {size_t(0), size_t(10), size_t(24), value.size() - 1})
     EXPECT_EQ(decode_chunk(value.data(), n, back.data(), back.size()).code(), Code::kCorrupt) << n;

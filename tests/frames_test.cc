@@ -449,8 +449,8 @@ TEST_F(FramesTest, CompactInPlaceLeavesOpenReadersUndisturbed) {
   ASSERT_OK(reopened.write([&](WriteTxn& t) { return t.add_frame("seq"); }));
 }
 
-// A file written before format 1.1 (no geometry database, minor 0) reads with its boxes
-// computed on demand, and becomes 1.1 when opened for writing.
+// A file written before format 1.1 (no geometry database, version 1.0) reads with its boxes
+// computed on demand, and becomes the current version when opened for writing.
 TEST_F(FramesTest, Format10FileIsReadAndUpgraded) {
   Rng rng(12);
   ASSERT_OK(write_tiles(0, 2, 3, rng));
@@ -465,6 +465,7 @@ TEST_F(FramesTest, Format10FileIsReadAndUpgraded) {
     ASSERT_EQ(mdb_drop(txn, geometry, 1), 0);
     ASSERT_EQ(mdb_dbi_open(txn, "meta", 0, &meta), 0);
     detail::FormatHeader header;
+    header.major = 1;
     header.minor = 0;
     header.creator = "tessera 0.1.0";
     const auto bytes = detail::build_format_header(header);
@@ -488,6 +489,7 @@ TEST_F(FramesTest, Format10FileIsReadAndUpgraded) {
   for (const auto& [key, value] : meta)
     if (key == "format") {
       ASSERT_OK_AND_ASSIGN(auto header, detail::parse_format_header(reinterpret_cast<const uint8_t*>(value.data()), value.size()));
+      EXPECT_EQ(header.major, detail::kFormatMajor);
       EXPECT_EQ(header.minor, detail::kFormatMinor);
       EXPECT_EQ(header.creator, "tessera 0.1.0");
     }

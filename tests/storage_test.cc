@@ -396,24 +396,48 @@ TEST_P(CodecTest, RoundTripsAndHeaderNamesCodec) {
     EXPECT_EQ(info.spec.codec, c.codec);
     EXPECT_EQ(info.spec.shuffle, c.shuffle);
   }
-  // The chunk headers: version 1, the codec asked for (on the compressible tiles at least),
-  // shuffle where asked for 16/32/64-bit samples, sizes, and the checksum.
+  // The chunk headers: version 1, or 2 with a block per band plane for planar tiles of
+  // several bands; the codec asked for (on the compressible tiles at least), shuffle where
+  // asked for 16/32/64-bit samples, sizes, and the checksums (spec/FORMAT.md section 4.4.2).
   std::vector<std::pair<std::string, std::string>> chunks;
   std::string error;
   ASSERT_TRUE(lmdb_entries(file, "chunks", &chunks, &error)) << error;
   ASSERT_EQ(chunks.size(), 4u);
   const uint32_t tile_bytes = tile * tile * bands * uint32_t(s);
+  const bool blocked = spec.storage == StorageLayout::kPlanar && bands > 1;
   int with_codec = 0;
   for (const auto& [key, value] : chunks) {
     ASSERT_GE(value.size(), kChunkHeaderBytes);
     ChunkHeaderFields h = parse_chunk_header(value);
-    EXPECT_EQ(h.version, 1);
     EXPECT_EQ(h.raw_size, tile_bytes);
     EXPECT_EQ(h.stored_size, value.size() - kChunkHeaderBytes);
-    // format/tessera.fbs: XXH3-64 of the payload, seeded with XXH3-64 of header bytes 0..15.
-    const uint64_t seed = XXH3_64bits(value.data(), 16);
-    EXPECT_EQ(h.checksum, XXH3_64bits_withSeed(value.data() + kChunkHeaderBytes,
-                                                value.size() - kChunkHeaderBytes, seed));
+    const auto* bytes = reinterpret_cast<const uint8_t*>(value.data());
+    const uint64_t seed = XXH3_64bits(bytes, 16);
+    const uint8_t* payload = bytes + kChunkHeaderBytes;
+    if (!blocked) {
+      EXPECT_EQ(h.version, 1);
+      EXPECT_EQ(h.reserved, 0u);
+      // XXH3-64 of the payload, seeded with XXH3-64 of header bytes 0..15.
+      EXPECT_EQ(h.checksum, XXH3_64bits_withSeed(payload, h.stored_size, seed));
+    } else {
+      // A table of (u32 stored size, u64 checksum) per block, then the blocks; the header's
+      // checksum covers the table, each block's is seeded with seed + its index.
+      EXPECT_EQ(h.version, 2);
+      ASSERT_EQ(h.reserved, bands) << "blocks";
+      EXPECT_EQ(h.checksum, XXH3_64bits_withSeed(payload, 12 * bands, seed));
+      size_t offset = 12 * bands;
+      for (uint32_t b = 0; b < bands; ++b) {
+        uint32_t stored;
+        uint64_t sum;
+        std::memcpy(&stored, payload + 12 * b, 4);
+        std::memcpy(&sum, payload + 12 * b + 4, 8);
+        EXPECT_LE(stored, tile_bytes / bands);
+        ASSERT_LE(offset + stored, h.stored_size);
+        EXPECT_EQ(sum, XXH3_64bits_withSeed(payload + offset, stored, seed + b)) << "block " << b;
+        offset += stored;
+      }
+      EXPECT_EQ(offset, h.stored_size);
+    }
     if (h.codec == uint8_t(c.codec.codec)) ++with_codec;
     if (h.codec != 0) {
       EXPECT_EQ(h.filter, (c.shuffle && s > 1) ? 1 : 0) << "filter byte";

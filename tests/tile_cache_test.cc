@@ -109,6 +109,65 @@ TEST_F(TileCacheReadTest, CachedReadsFollowEdits) {
   EXPECT_LE(stats.bytes, uint64_t(8) << 20);
 }
 
+// A planar image of several bands stores each band plane as its own block of the chunk: a
+// read of some bands decodes only theirs (a damaged block spoils only its band), and the
+// cache keeps blocks apart (a cached band is never served for another).
+TEST_F(TileCacheReadTest, PlanarBandsDecodeAndCacheOnTheirOwn) {
+  ImageSpec spec;
+  spec.type = DataType::kU16;
+  spec.bands = 4;
+  spec.tile_size = 32;
+  spec.storage = StorageLayout::kPlanar;
+  spec.codec = {Codec::kLz4, 0};
+  std::vector<uint8_t> data(32 * 32 * 4 * 2);  // BIP, one tile
+  for (size_t i = 0; i < data.size(); ++i) data[i] = uint8_t((i / 8) % 7 + (i % 8) * 16);
+  const Region r{0, 0, 32, 32};
+  {
+    ASSERT_OK_AND_ASSIGN(auto c, Container::create(path("p.tsr")));
+    ASSERT_OK(c.write([&](WriteTxn& t) {
+      TESSERA_RETURN_IF_ERROR(t.create_image("img", spec));
+      return t.write("img", r, Selection{}, data.data(), data.size());
+    }));
+  }
+  // Band b of the BIP source, as one plane.
+  auto band_of = [&](uint32_t b) {
+    std::vector<uint8_t> plane(32 * 32 * 2);
+    for (size_t p = 0; p < 32 * 32; ++p) std::memcpy(&plane[p * 2], &data[(p * 4 + b) * 2], 2);
+    return plane;
+  };
+  // The last byte of the chunk value lies in the last band's block.
+  std::string error;
+  ASSERT_TRUE(lmdb_edit_value(path("p.tsr"), "chunks",
+                              [](const std::string&, std::string& v) {
+                                v.back() = char(v.back() ^ 0x04);
+                                return true;
+                              },
+                              &error))
+      << error;
+  for (uint64_t cache_bytes : {uint64_t(0), uint64_t(8) << 20}) {
+    SCOPED_TRACE("cache bytes " + std::to_string(cache_bytes));
+    OpenOptions options;
+    options.tile_cache_bytes = cache_bytes;
+    ASSERT_OK_AND_ASSIGN(auto c, Container::open(path("p.tsr"), options));
+    ASSERT_OK_AND_ASSIGN(auto s, c.snapshot());
+    for (int pass = 0; pass < 2; ++pass)
+      for (uint32_t b : {2u, 0u, 1u}) {
+        std::vector<uint8_t> got(32 * 32 * 2);
+        Selection sel;
+        sel.bands = {b};
+        ASSERT_OK(s.read("img", r, sel, got.data(), got.size()));
+        EXPECT_TRUE(got == band_of(b)) << "band " << b << " pass " << pass;
+      }
+    std::vector<uint8_t> got(data.size());
+    Selection last;
+    last.bands = {3};
+    Status damaged = s.read("img", r, last, got.data(), got.size());
+    EXPECT_EQ(damaged.code(), Code::kCorrupt);
+    EXPECT_NE(damaged.message().find("block 3 checksum"), std::string::npos) << damaged.message();
+    EXPECT_EQ(s.read("img", r, Selection{}, got.data(), got.size()).code(), Code::kCorrupt);
+  }
+}
+
 // The shared-memory cache through the public API: a second process reads what the first
 // decoded; another file holding the same pixels has keys of its own; edits are never stale.
 TEST_F(TileCacheReadTest, SharedCacheServesOtherProcessesOfTheSameFile) {

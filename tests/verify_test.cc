@@ -193,7 +193,7 @@ class VerifyTest : public TempDirTest {
   }
   std::string encoded_chunk(const std::vector<uint8_t>& raw) {
     AlignedBuffer out;
-    detail::encode_chunk(raw.data(), raw.size(), 2, CodecSpec{Codec::kLz4, 0}, true, out);
+    detail::encode_chunk(raw.data(), raw.size(), 2, CodecSpec{Codec::kLz4, 0}, true, 1, out);
     return std::string(reinterpret_cast<const char*>(out.data()), out.size());
   }
 
@@ -441,12 +441,16 @@ TEST_F(VerifyTest, MetaRecordFaults) {
     return as_string(bytes);
   };
   replace_value("meta", "format", header_with("tessera", 1, 1));
-  EXPECT_TRUE(run().clean()) << describe(run());  // minor 1 is known
-  replace_value("meta", "format", header_with("tessera", 1, 7));
-  EXPECT_TRUE(run().clean()) << describe(run());  // newer minors are read
-  replace_value("meta", "format", header_with("tessirx", 1, 0));
-  EXPECT_FAULTS(run(), "META_MAGIC");
+  EXPECT_TRUE(run().clean()) << describe(run());  // older versions are known
   replace_value("meta", "format", header_with("tessera", 2, 0));
+  EXPECT_TRUE(run().clean()) << describe(run());  // the current version
+  replace_value("meta", "format", header_with("tessera", 2, 7));
+  EXPECT_TRUE(run().clean()) << describe(run());  // newer minors are read
+  replace_value("meta", "format", header_with("tessirx", 2, 0));
+  EXPECT_FAULTS(run(), "META_MAGIC");
+  replace_value("meta", "format", header_with("tessera", 3, 0));
+  EXPECT_FAULTS(run(), "META_VERSION");
+  replace_value("meta", "format", header_with("tessera", 0, 9));
   EXPECT_FAULTS(run(), "META_VERSION");
   replace_value("meta", "format", "xx");
   EXPECT_FAULTS(run(), "META_RECORD_VALID");

@@ -1,5 +1,7 @@
 #include "cache/tile_cache.h"
 
+#include <xxhash.h>
+
 #include <cstring>
 
 namespace tessera::detail {
@@ -8,6 +10,11 @@ size_t TileCache::KeyHash::operator()(const ChunkKey& k) const {
   uint64_t h;
   std::memcpy(&h, k.data() + 8, sizeof h);  // bytes 8..15: the low half of the XXH3-128
   return size_t(h ^ k[16]);
+}
+
+ChunkKey TileCache::block_key(const ChunkKey& chunk, uint32_t block) {
+  const XXH128_hash_t h = XXH3_128bits_withSeed(chunk.data(), chunk.size(), uint64_t(block) + 1);
+  return make_chunk_key(h.high64, h.low64, 0);
 }
 
 TileCache::TileCache(uint64_t capacity_bytes) : shard_capacity_(capacity_bytes / kShards) {}

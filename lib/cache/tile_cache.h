@@ -27,6 +27,11 @@ class TileCache {
 
   explicit TileCache(uint64_t capacity_bytes);
 
+  // The key of one block of a chunk decoded alone (a band plane of a version 2 chunk): a
+  // 128-bit hash of the chunk key and the block index, so it shares entries the way chunks do
+  // and never meets a chunk key. A whole decoded tile is cached under its chunk key.
+  static ChunkKey block_key(const ChunkKey& chunk, uint32_t block);
+
   // The cached tile, or nullptr.
   Tile find(const ChunkKey& key);
   // Caches `tile` (decoded bytes of chunk `key`), evicting others of its shard as needed.

@@ -48,8 +48,111 @@ Status corrupt(std::string what) { return Status(Code::kCorrupt, std::move(what)
 // The checksum covers the header's first 16 bytes and the payload, so no single damaged
 // byte of a chunk value (a flipped filter or codec included) can go unnoticed.
 constexpr size_t kChecksummedHeaderBytes = 16;
+uint64_t header_seed(const uint8_t* header) { return XXH3_64bits(header, kChecksummedHeaderBytes); }
 uint64_t chunk_checksum(const uint8_t* header, const uint8_t* payload, size_t payload_size) {
-  return XXH3_64bits_withSeed(payload, payload_size, XXH3_64bits(header, kChecksummedHeaderBytes));
+  return XXH3_64bits_withSeed(payload, payload_size, header_seed(header));
+}
+// A version 2 block's checksum: seeded with its index too, so blocks cannot trade places.
+uint64_t block_checksum(const uint8_t* header, uint32_t index, const uint8_t* block, size_t size) {
+  return XXH3_64bits_withSeed(block, size, header_seed(header) + index);
+}
+
+size_t compress_bound(Codec codec, size_t raw_size) {
+  if (codec == Codec::kLz4) return size_t(LZ4_compressBound(int(raw_size)));
+  if (codec == Codec::kZstd) return ZSTD_compressBound(raw_size);
+  return raw_size;
+}
+
+// Compresses `n` bytes (byte-shuffled first when `shuffled`) into dst, which has room for
+// compress_bound. Returns the stored size, or 0 when compression failed or did not shrink
+// the bytes (the caller then stores them raw).
+size_t compress_block(const uint8_t* in, size_t n, size_t sample_size, const CodecSpec& codec,
+                      bool shuffled, uint8_t* dst) {
+  if (codec.codec == Codec::kNone) return 0;
+  if (shuffled) {
+    scratch().resize(n);
+    shuffle_bytes(in, scratch().data(), n, sample_size);
+    in = scratch().data();
+  }
+  const size_t bound = compress_bound(codec.codec, n);
+  size_t stored = 0;
+  if (codec.codec == Codec::kLz4) {
+    const int r = LZ4_compress_default(reinterpret_cast<const char*>(in), reinterpret_cast<char*>(dst),
+                                       int(n), int(bound));
+    stored = r > 0 ? size_t(r) : 0;
+  } else {
+    const size_t r = ZSTD_compressCCtx(zstd_contexts().c.get(), dst, bound, in, n,
+                                       codec.level ? codec.level : ZSTD_CLEVEL_DEFAULT);
+    stored = ZSTD_isError(r) ? 0 : r;
+  }
+  return stored < n ? stored : 0;
+}
+
+// Decodes `stored` bytes of one block into exactly `n` bytes at dst.
+Status decode_block(const uint8_t* src, size_t stored, Codec codec, bool shuffled,
+                    size_t sample_size, uint8_t* dst, size_t n) {
+  uint8_t* out = shuffled ? (scratch().resize(n), scratch().data()) : dst;
+  size_t produced = SIZE_MAX;
+  switch (codec) {
+    case Codec::kNone:
+      if (stored == n) std::memcpy(out, src, n), produced = n;
+      break;
+    case Codec::kLz4: {
+      const int r = LZ4_decompress_safe(reinterpret_cast<const char*>(src), reinterpret_cast<char*>(out),
+                                        int(stored), int(n));
+      produced = r < 0 ? SIZE_MAX : size_t(r);
+      break;
+    }
+    case Codec::kZstd: {
+      const size_t r = ZSTD_decompressDCtx(zstd_contexts().d.get(), out, n, src, stored);
+      produced = ZSTD_isError(r) ? SIZE_MAX : r;
+      break;
+    }
+  }
+  if (produced != n)
+    return corrupt("chunk payload does not decode to its raw size of " + std::to_string(n) + " bytes");
+  if (shuffled) unshuffle_bytes(out, dst, n, sample_size);
+  return Status::ok();
+}
+
+// Where block `block` of a version 2 chunk lies, after checking the table's checksum and
+// that its entries are sane and add up to the payload.
+struct BlockPlace {
+  size_t offset = 0;  // from the start of the value
+  uint32_t stored = 0;
+  uint64_t checksum = 0;
+};
+Result<BlockPlace> locate_block(const uint8_t* value, const ChunkInfo& info, uint32_t block) {
+  const uint8_t* table = value + kChunkHeaderSize;
+  const size_t table_bytes = kBlockEntrySize * info.blocks;
+  if (chunk_checksum(value, table, table_bytes) != info.checksum)
+    return corrupt("chunk block table checksum mismatch");
+  BlockPlace place;
+  uint64_t offset = kChunkHeaderSize + table_bytes;
+  for (uint32_t i = 0; i < info.blocks; ++i) {
+    const uint32_t stored = get_le32(table + i * kBlockEntrySize);
+    if (stored == 0 || stored > info.block_raw_size() ||
+        (info.codec == Codec::kNone && stored != info.block_raw_size()))
+      return corrupt("chunk block " + std::to_string(i) + " stores " + std::to_string(stored) +
+                     " bytes for a raw size of " + std::to_string(info.block_raw_size()));
+    if (i == block) place = {size_t(offset), stored, get_le64(table + i * kBlockEntrySize + 4)};
+    offset += stored;
+  }
+  if (offset != kChunkHeaderSize + uint64_t(info.stored_size))
+    return corrupt("chunk blocks add up to " + std::to_string(offset - kChunkHeaderSize) +
+                   " payload bytes but the header says " + std::to_string(info.stored_size));
+  return place;
+}
+
+// Decodes one located block of a version 2 chunk; a block stored at its raw size is raw.
+Status decode_located(const uint8_t* value, const ChunkInfo& info, uint32_t index,
+                      const BlockPlace& place, uint8_t* dst) {
+  const uint8_t* block = value + place.offset;
+  if (block_checksum(value, index, block, place.stored) != place.checksum)
+    return corrupt("chunk block " + std::to_string(index) + " checksum mismatch");
+  const bool raw = place.stored == info.block_raw_size();
+  return decode_block(block, place.stored, raw ? Codec::kNone : info.codec, !raw && info.shuffled,
+                      info.sample_size, dst, info.block_raw_size());
 }
 
 }  // namespace
@@ -82,47 +185,53 @@ void unshuffle_bytes(const uint8_t* src, uint8_t* dst, size_t size, size_t s) {
 }
 
 void encode_chunk(const uint8_t* raw, size_t raw_size, size_t sample_size, const CodecSpec& codec,
-                  bool shuffle, AlignedBuffer& out) {
-  const uint8_t* input = raw;
+                  bool shuffle, uint32_t blocks, AlignedBuffer& out) {
+  if (blocks < 1) blocks = 1;
   const bool shuffled = shuffle && codec.codec != Codec::kNone && filter_applies(sample_size);
-  if (shuffled) {
-    scratch().resize(raw_size);
-    shuffle_bytes(raw, scratch().data(), raw_size, sample_size);
-    input = scratch().data();
-  }
-  size_t bound = raw_size;
-  if (codec.codec == Codec::kLz4) bound = size_t(LZ4_compressBound(int(raw_size)));
-  if (codec.codec == Codec::kZstd) bound = ZSTD_compressBound(raw_size);
-  out.resize(kChunkHeaderSize + bound + 1);
+  const size_t block_raw = raw_size / blocks;
+  const size_t table_bytes = blocks > 1 ? kBlockEntrySize * blocks : 0;
+  out.resize(kChunkHeaderSize + table_bytes + blocks * compress_bound(codec.codec, block_raw) + 1);
   uint8_t* payload = out.data() + kChunkHeaderSize;
 
   Codec used = codec.codec;
-  size_t stored = 0;
-  if (used == Codec::kLz4) {
-    int n = LZ4_compress_default(reinterpret_cast<const char*>(input),
-                                 reinterpret_cast<char*>(payload), int(raw_size), int(bound));
-    stored = n > 0 ? size_t(n) : 0;
-  } else if (used == Codec::kZstd) {
-    size_t n = ZSTD_compressCCtx(zstd_contexts().c.get(), payload, bound, input, raw_size,
-                                 codec.level ? codec.level : ZSTD_CLEVEL_DEFAULT);
-    stored = ZSTD_isError(n) ? 0 : n;
-  }
-  bool keep_filter = shuffled;
-  if (used == Codec::kNone || stored == 0 || stored >= raw_size) {
-    // Incompressible: store the raw bytes, which also decode fastest.
-    used = Codec::kNone;
-    keep_filter = false;
-    stored = raw_size;
-    std::memcpy(payload, raw, raw_size);
+  bool filtered = shuffled;
+  size_t stored = table_bytes;
+  std::vector<uint32_t> block_sizes(blocks);
+  for (uint32_t i = 0; i < blocks; ++i) {
+    const uint8_t* in = raw + i * block_raw;
+    size_t n = compress_block(in, block_raw, sample_size, codec, shuffled, payload + stored);
+    if (n == 0) {
+      // Incompressible: stored raw, which also decodes fastest. A whole tile says so in the
+      // header; a block by being stored at its raw size.
+      n = block_raw;
+      std::memcpy(payload + stored, in, n);
+      if (blocks == 1) used = Codec::kNone, filtered = false;
+    }
+    block_sizes[i] = uint32_t(n);
+    stored += n;
   }
   auto header = [&](uint64_t checksum) {
-    return fb::ChunkHeader(kChunkVersion, static_cast<fb::Codec>(used),
-                           keep_filter ? fb::Filter::shuffle : fb::Filter::none,
-                           uint8_t(sample_size), uint32_t(raw_size), uint32_t(stored), 0, checksum);
+    return fb::ChunkHeader(blocks > 1 ? kChunkVersionBlocked : kChunkVersionWhole,
+                           static_cast<fb::Codec>(used), filtered ? fb::Filter::shuffle : fb::Filter::none,
+                           uint8_t(sample_size), uint32_t(raw_size), uint32_t(stored),
+                           blocks > 1 ? blocks : 0, checksum);
   };
   const fb::ChunkHeader unsummed = header(0);
   std::memcpy(out.data(), &unsummed, kChunkHeaderSize);
-  const fb::ChunkHeader summed = header(chunk_checksum(out.data(), payload, stored));
+  uint64_t checksum = 0;
+  if (blocks == 1) {
+    checksum = chunk_checksum(out.data(), payload, stored);
+  } else {
+    size_t offset = table_bytes;
+    for (uint32_t i = 0; i < blocks; ++i) {
+      put_le32(payload + i * kBlockEntrySize, block_sizes[i]);
+      put_le64(payload + i * kBlockEntrySize + 4,
+                         block_checksum(out.data(), i, payload + offset, block_sizes[i]));
+      offset += block_sizes[i];
+    }
+    checksum = chunk_checksum(out.data(), payload, table_bytes);
+  }
+  const fb::ChunkHeader summed = header(checksum);
   std::memcpy(out.data(), &summed, kChunkHeaderSize);
   size_t total = kChunkHeaderSize + stored;
   // A value of exactly a multiple of the page size reuses free space badly in LMDB
@@ -141,8 +250,9 @@ Result<ChunkInfo> parse_chunk_header(const uint8_t* value, size_t value_size) {
   fb::ChunkHeader header;
   std::memcpy(&header, value, kChunkHeaderSize);
   ChunkInfo info;
-  if (header.version() != kChunkVersion)
-    return corrupt("chunk header version " + std::to_string(header.version()) + " is not 1");
+  info.version = header.version();
+  if (info.version != kChunkVersionWhole && info.version != kChunkVersionBlocked)
+    return corrupt("chunk header version " + std::to_string(info.version) + " is not 1 or 2");
   const auto codec = static_cast<uint8_t>(header.codec());
   if (codec > static_cast<uint8_t>(fb::Codec::MAX))
     return corrupt("chunk codec " + std::to_string(codec) + " is unknown");
@@ -158,7 +268,17 @@ Result<ChunkInfo> parse_chunk_header(const uint8_t* value, size_t value_size) {
   if (info.raw_size == 0) return corrupt("chunk raw size is 0");
   info.stored_size = header.stored_size();
   info.checksum = header.checksum();
-  info.reserved = header.reserved();
+  if (info.version == kChunkVersionWhole) {
+    info.reserved = header.blocks();
+  } else {
+    info.blocks = header.blocks();
+    if (info.blocks < 2 || info.raw_size % info.blocks != 0)
+      return corrupt("chunk of " + std::to_string(info.blocks) + " blocks for a raw size of " +
+                     std::to_string(info.raw_size) + " (must be at least 2 equal blocks)");
+    if (info.stored_size < uint64_t(kBlockEntrySize) * info.blocks)
+      return corrupt("chunk payload of " + std::to_string(info.stored_size) +
+                     " bytes is shorter than its table of " + std::to_string(info.blocks) + " blocks");
+  }
   // Values of an exact multiple of 4096 bytes carry one zero pad byte, and only those.
   const uint64_t unpadded = kChunkHeaderSize + uint64_t(info.stored_size);
   const bool padded = unpadded % 4096 == 0;
@@ -168,14 +288,41 @@ Result<ChunkInfo> parse_chunk_header(const uint8_t* value, size_t value_size) {
   if (value_size != expected)
     return corrupt("chunk value is " + std::to_string(value_size) + " bytes but its header says " +
                    std::to_string(expected));
-  if (info.codec == Codec::kNone && info.stored_size != info.raw_size)
+  if (info.version == kChunkVersionWhole && info.codec == Codec::kNone &&
+      info.stored_size != info.raw_size)
     return corrupt("uncompressed chunk stores " + std::to_string(info.stored_size) +
                    " bytes for a raw size of " + std::to_string(info.raw_size));
   return info;
 }
 
-bool chunk_checksum_matches(const uint8_t* value, const ChunkInfo& info) {
-  return chunk_checksum(value, value + kChunkHeaderSize, info.stored_size) == info.checksum;
+Status check_chunk_checksums(const uint8_t* value, const ChunkInfo& info) {
+  if (info.version == kChunkVersionWhole)
+    return chunk_checksum(value, value + kChunkHeaderSize, info.stored_size) == info.checksum
+               ? Status::ok()
+               : corrupt("chunk checksum mismatch");
+  for (uint32_t i = 0; i < info.blocks; ++i) {
+    auto place = locate_block(value, info, i);
+    if (!place) return place.status();
+    if (block_checksum(value, i, value + place->offset, place->stored) != place->checksum)
+      return corrupt("chunk block " + std::to_string(i) + " checksum mismatch");
+  }
+  return Status::ok();
+}
+
+Status decode_chunk_block(const uint8_t* value, const ChunkInfo& info, uint32_t block,
+                          uint8_t* dst, size_t dst_size) {
+  if (block >= info.blocks || dst_size != info.block_raw_size())
+    return corrupt("chunk block " + std::to_string(block) + " of " + std::to_string(info.blocks) +
+                   " (raw size " + std::to_string(info.block_raw_size()) + ") does not fit a buffer of " +
+                   std::to_string(dst_size) + " bytes");
+  if (info.version == kChunkVersionWhole) {
+    TESSERA_RETURN_IF_ERROR(check_chunk_checksums(value, info));
+    return decode_block(value + kChunkHeaderSize, info.stored_size, info.codec, info.shuffled,
+                        info.sample_size, dst, dst_size);
+  }
+  auto place = locate_block(value, info, block);
+  if (!place) return place.status();
+  return decode_located(value, info, block, *place, dst);
 }
 
 Status decode_chunk(const uint8_t* value, size_t value_size, uint8_t* dst, size_t dst_size) {
@@ -184,38 +331,9 @@ Status decode_chunk(const uint8_t* value, size_t value_size, uint8_t* dst, size_
   if (info->raw_size != dst_size)
     return corrupt("chunk raw size " + std::to_string(info->raw_size) + " is not the tile size " +
                    std::to_string(dst_size));
-  const uint8_t* payload = value + kChunkHeaderSize;
-  if (!chunk_checksum_matches(value, *info)) return corrupt("chunk checksum mismatch");
-
-  uint8_t* out = dst;
-  if (info->shuffled) {
-    scratch().resize(dst_size);
-    out = scratch().data();
-  }
-  size_t produced = 0;
-  switch (info->codec) {
-    case Codec::kNone:
-      std::memcpy(out, payload, info->stored_size);
-      produced = info->stored_size;
-      break;
-    case Codec::kLz4: {
-      int n = LZ4_decompress_safe(reinterpret_cast<const char*>(payload),
-                                  reinterpret_cast<char*>(out), int(info->stored_size),
-                                  int(dst_size));
-      produced = n < 0 ? SIZE_MAX : size_t(n);
-      break;
-    }
-    case Codec::kZstd: {
-      size_t n = ZSTD_decompressDCtx(zstd_contexts().d.get(), out, dst_size, payload,
-                                     info->stored_size);
-      produced = ZSTD_isError(n) ? SIZE_MAX : n;
-      break;
-    }
-  }
-  if (produced != dst_size)
-    return corrupt("chunk payload does not decode to its raw size of " + std::to_string(dst_size) +
-                   " bytes");
-  if (info->shuffled) unshuffle_bytes(out, dst, dst_size, info->sample_size);
+  for (uint32_t i = 0; i < info->blocks; ++i)
+    TESSERA_RETURN_IF_ERROR(decode_chunk_block(value, *info, i, dst + size_t(i) * info->block_raw_size(),
+                                               info->block_raw_size()));
   return Status::ok();
 }
 

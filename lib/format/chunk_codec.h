@@ -1,6 +1,9 @@
 // Chunk values: the 24-byte ChunkHeader (format/tessera.fbs) followed by the payload, the
-// tile's raw bytes after an optional filter and a codec. Decoding checks every length and
-// the payload checksum before it trusts a byte, and never writes past the caller's buffer.
+// tile's raw bytes after an optional filter and a codec. Version 1 encodes the tile as one
+// block; version 2 (planar tiles of several bands) encodes each band plane as its own block
+// behind a table of block sizes and checksums, so one band is read without touching the
+// others (spec/FORMAT.md section 4.4). Decoding checks every length and checksum before it
+// trusts a byte, and never writes past the caller's buffer.
 #pragma once
 
 #include <cstddef>
@@ -15,16 +18,23 @@
 namespace tessera::detail {
 
 constexpr size_t kChunkHeaderSize = 24;
-constexpr uint8_t kChunkVersion = 1;
+constexpr uint8_t kChunkVersionWhole = 1;   // one block: the whole tile
+constexpr uint8_t kChunkVersionBlocked = 2; // `blocks` equal blocks, each encoded on its own
+constexpr size_t kBlockEntrySize = 12;      // u32 stored size, u64 checksum
 
 struct ChunkInfo {
+  uint8_t version = kChunkVersionWhole;
   Codec codec = Codec::kNone;
   bool shuffled = false;
   uint8_t sample_size = 1;
   uint32_t raw_size = 0;
   uint32_t stored_size = 0;
-  uint64_t checksum = 0;  // XXH3-64 of the payload, seeded with XXH3-64 of header bytes 0..15
-  uint32_t reserved = 0;  // must be 0; only verify insists (spec/FORMAT.md, CHUNK_HEADER_VALID)
+  // Version 1: XXH3-64 of the payload; version 2: of the block table; seeded with the
+  // XXH3-64 of header bytes 0..15.
+  uint64_t checksum = 0;
+  uint32_t reserved = 0;  // version 1's bytes 12..15: must be 0; only verify insists
+  uint32_t blocks = 1;    // version 2's bytes 12..15; 1 for version 1
+  uint32_t block_raw_size() const { return raw_size / blocks; }
 };
 
 // 128-bit content hash of raw tile bytes (XXH3-128, seed 0).
@@ -34,25 +44,31 @@ struct ContentHash {
 ContentHash content_hash(const uint8_t* raw, size_t size);
 
 // Encodes `raw` (at least one byte: tiles are never empty) into a complete chunk value in
-// `out` (replacing its contents). Falls back to
-// codec none when compression does not shrink the tile. Shuffle applies only to samples of
-// 2, 4 or 8 bytes.
+// `out` (replacing its contents): version 1 when `blocks` is 1, else version 2 with `blocks`
+// equal blocks (raw_size must be a multiple of it). A block (or the tile) that compression
+// does not shrink is stored raw. Shuffle applies only to samples of 2, 4 or 8 bytes.
 void encode_chunk(const uint8_t* raw, size_t raw_size, size_t sample_size, const CodecSpec& codec,
-                  bool shuffle, AlignedBuffer& out);
+                  bool shuffle, uint32_t blocks, AlignedBuffer& out);
 
 // Parses and checks the header of a chunk value (version, codec, filter, sizes against the
 // value size). Does not touch the payload.
 Result<ChunkInfo> parse_chunk_header(const uint8_t* value, size_t value_size);
 
-// True when the header's checksum matches header bytes 0..15 and the payload; `info` comes
-// from parse_chunk_header of the same value (so the payload lies within it).
-bool chunk_checksum_matches(const uint8_t* value, const ChunkInfo& info);
+// Every checksum of the value: the header's (over header bytes 0..15 and the payload, or the
+// block table) and, in version 2, each block's, with the table's sizes adding up. `info`
+// comes from parse_chunk_header of the same value (so the payload lies within it). kCorrupt
+// says which check failed.
+Status check_chunk_checksums(const uint8_t* value, const ChunkInfo& info);
 
-// Decodes a chunk value into dst, which must be exactly the header's raw_size. Verifies the
-// payload checksum first. Errors are kCorrupt with a message saying what failed; the caller
-// adds the file, image and tile.
-// (Verifies the checksum over header and payload before decoding anything.)
+// Decodes a chunk value into dst, which must be exactly the header's raw_size. Verifies
+// every checksum it relies on before decoding. Errors are kCorrupt with a message saying what
+// failed; the caller adds the file, image and tile.
 Status decode_chunk(const uint8_t* value, size_t value_size, uint8_t* dst, size_t dst_size);
+
+// Decodes block `block` alone into dst, which must be exactly info.block_raw_size() bytes,
+// verifying only the header, the block table and that block. A version 1 chunk has one block.
+Status decode_chunk_block(const uint8_t* value, const ChunkInfo& info, uint32_t block,
+                          uint8_t* dst, size_t dst_size);
 
 // Byte shuffle (all first bytes of every sample, then all second bytes, ...) and its inverse.
 void shuffle_bytes(const uint8_t* src, uint8_t* dst, size_t size, size_t sample_size);

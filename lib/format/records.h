@@ -13,8 +13,15 @@
 
 namespace tessera::detail {
 
-constexpr uint16_t kFormatMajor = 1;
-constexpr uint16_t kFormatMinor = 1;
+// The version this build writes (spec/FORMAT.md section 3). It reads every version from
+// 1.0 on: major 2 added version 2 chunks, which a 1.x reader would refuse as corrupt.
+constexpr uint16_t kFormatMajor = 2;
+constexpr uint16_t kFormatMinor = 0;
+constexpr uint16_t kOldestFormatMajor = 1;
+// True when major.minor is newer than the version this build writes.
+constexpr bool format_is_newer(uint16_t major, uint16_t minor) {
+  return major > kFormatMajor || (major == kFormatMajor && minor > kFormatMinor);
+}
 constexpr const char* kFormatMagic = "tessera";
 constexpr uint32_t kMaxBands = 1024;
 constexpr uint64_t kMaxTileBytes = uint64_t(1) << 28;

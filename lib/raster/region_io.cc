@@ -38,12 +38,49 @@ void broadcast_pixel(const TileLayout& t, const uint8_t* pixel, const std::vecto
              part.width, part.height, t.sample);
 }
 
-Status decode_tile(const Txn& txn, const ImageInfo& image, TileCoord tile, uint32_t frame,
-                   const ChunkKey& key, const MDB_val& value, uint8_t* out, size_t size) {
-  Status s = decode_chunk(bytes_of(value), value.mv_size, out, size);
+// A chunk error, with the file, image, tile and chunk it happened in.
+Status in_chunk_context(const Txn& txn, const ImageInfo& image, TileCoord tile, uint32_t frame,
+                        const ChunkKey& key, const Status& s) {
   if (s.is_ok()) return s;
   return Status(s.code(), txn.env().path() + ": " + tile_context(image, tile, frame) + ": chunk " +
                               chunk_key_hex(key) + ": " + s.message());
+}
+
+Status decode_tile(const Txn& txn, const ImageInfo& image, TileCoord tile, uint32_t frame,
+                   const ChunkKey& key, const MDB_val& value, uint8_t* out, size_t size) {
+  return in_chunk_context(txn, image, tile, frame, key,
+                          decode_chunk(bytes_of(value), value.mv_size, out, size));
+}
+
+// Decoded bytes (a whole tile, or one block of a chunk) from this process's cache, else from
+// the shared one, else from `decode(buffer)`: into a buffer the process cache then keeps if
+// there is one, else into `scratch`. `held` keeps a cached buffer alive while it is read.
+struct Decoded {
+  TileCache::Tile held;
+  const uint8_t* data = nullptr;
+};
+template <class Decode>
+Status obtain_decoded(Env& env, const ChunkKey& key, size_t size, AlignedBuffer& scratch,
+                      Decode&& decode, Decoded& out) {
+  TileCache* cache = env.tile_cache();
+  if (cache && (out.held = cache->find(key))) {
+    out.data = out.held->data();
+    return Status::ok();
+  }
+  std::shared_ptr<AlignedBuffer> fresh;
+  if (cache) fresh = std::make_shared<AlignedBuffer>(size);
+  else scratch.resize(size);
+  uint8_t* buffer = fresh ? fresh->data() : scratch.data();
+  SharedTileCache* shared = env.shared_cache();
+  const ChunkKey shared_key = shared ? env.shared_cache_key(key) : ChunkKey{};
+  if (!shared || !shared->get(shared_key, buffer, size)) {
+    TESSERA_RETURN_IF_ERROR(decode(buffer));
+    if (shared) shared->put(shared_key, buffer, size);
+  }
+  if (fresh) cache->insert(key, fresh);
+  out.held = std::move(fresh);
+  out.data = buffer;
+  return Status::ok();
 }
 
 }  // namespace
@@ -112,16 +149,19 @@ Status read_region(Txn& txn, const ImageInfo& image, const Region& region, const
   const TileLayout t(image);
   const TileRange range = tiles_of(t, region);
   const std::vector<uint8_t>* fill = &image.fill_pixel;
-
   struct Job {
     TileCoord tile;
     Region part;
     std::optional<TileVersion> version;
     MDB_val chunk{};
-    TileCache::Tile cached;  // the decoded tile, when the cache has it
+    TileCache::Tile cached;  // the whole decoded tile, when the cache has it
   };
+  // Chunks of a planar image of several bands are read band by band when they are encoded so
+  // (version 2): only the selected bands' blocks are decoded and cached. Whole decoded tiles
+  // are looked up in the cache here, so a read that the cache serves entirely runs on this
+  // thread.
+  const bool by_band = t.chunk_blocks() > 1;
   TileCache* cache = txn.env().tile_cache();
-  SharedTileCache* shared = txn.env().shared_cache();
   std::vector<Job> jobs;
   jobs.reserve(range.count());
   {
@@ -137,7 +177,7 @@ Status read_region(Txn& txn, const ImageInfo& image, const Region& region, const
         if (!version) return version.status();
         job.version = std::move(version.value());
         if (job.version && job.version->value.kind == TileKind::kChunk) {
-          if (cache && (job.cached = cache->find(job.version->value.chunk))) {
+          if (!by_band && cache && (job.cached = cache->find(job.version->value.chunk))) {
             jobs.push_back(std::move(job));
             continue;
           }
@@ -163,40 +203,59 @@ Status read_region(Txn& txn, const ImageInfo& image, const Region& region, const
       broadcast_pixel(t, value->uniform.data(), *bands, dst, job.part, region);
       return;
     }
-    // The decoded tile: from this process's cache, else from the shared one, else decoded
-    // (into a buffer the process cache keeps, if there is one).
     thread_local AlignedBuffer scratch;
-    TileCache::Tile decoded = job.cached;
-    const uint8_t* tile = decoded ? decoded->data() : nullptr;
-    if (!tile) {
-      std::shared_ptr<AlignedBuffer> fresh;
-      if (cache) fresh = std::make_shared<AlignedBuffer>(t.tile_bytes());
-      else scratch.resize(t.tile_bytes());
-      uint8_t* out = fresh ? fresh->data() : scratch.data();
-      const ChunkKey shared_key = shared ? txn.env().shared_cache_key(value->chunk) : ChunkKey{};
-      if (!shared || !shared->get(shared_key, out, t.tile_bytes())) {
-        Status s = decode_tile(txn, image, job.tile, job.version->frame, value->chunk, job.chunk,
-                               out, t.tile_bytes());
-        if (!s.is_ok()) {
-          std::lock_guard lock(error_mutex);
-          if (first_error.is_ok()) first_error = s;
-          return;
-        }
-        if (shared) shared->put(shared_key, out, t.tile_bytes());
-      }
-      if (fresh) cache->insert(value->chunk, fresh);
-      decoded = std::move(fresh);  // keeps the buffer alive while it is copied from
-      tile = out;
-    }
     const int64_t x = job.part.x - job.tile.x * int64_t(t.tile_size);
     const int64_t y = job.part.y - job.tile.y * int64_t(t.tile_size);
-    std::vector<const uint8_t*> src(bands->size());
-    for (size_t b = 0; b < bands->size(); ++b)
-      src[b] = tile + t.sample_offset(x, y, (*bands)[b]);
     auto out = caller_planes(dst, bands->size(), job.part.x - region.x, job.part.y - region.y);
-    copy_block(BandPlanes{src, t.pixel_stride(), t.line_stride()},
-               MutableBandPlanes{out, dst.strides.pixel, dst.strides.line}, job.part.width,
-               job.part.height, t.sample);
+    // Copies bands [first, first + src.size()) of the selection from the decoded samples.
+    auto copy_out = [&](std::span<const uint8_t* const> src, size_t first) {
+      copy_block(BandPlanes{src, t.pixel_stride(), t.line_stride()},
+                 MutableBandPlanes{std::span(out).subspan(first, src.size()), dst.strides.pixel,
+                                   dst.strides.line},
+                 job.part.width, job.part.height, t.sample);
+    };
+    const uint32_t frame = job.version->frame;
+    Status status;
+    auto info = job.chunk.mv_data ? parse_chunk_header(bytes_of(job.chunk), job.chunk.mv_size)
+                                  : Result<ChunkInfo>(ChunkInfo{});
+    if (!info) {
+      status = in_chunk_context(txn, image, job.tile, frame, value->chunk, info.status());
+    } else if (by_band && info->blocks == t.bands && info->raw_size == t.tile_bytes()) {
+      const size_t plane = info->block_raw_size();
+      for (size_t k = 0; k < bands->size() && status.is_ok(); ++k) {
+        const uint32_t band = (*bands)[k];
+        Decoded decoded;
+        status = obtain_decoded(
+            txn.env(), TileCache::block_key(value->chunk, band), plane, scratch,
+            [&](uint8_t* buffer) {
+              return in_chunk_context(txn, image, job.tile, frame, value->chunk,
+                                      decode_chunk_block(bytes_of(job.chunk), *info, band, buffer, plane));
+            },
+            decoded);
+        const uint8_t* src = decoded.data + t.sample_offset(x, y, 0);
+        if (status.is_ok()) copy_out({&src, 1}, k);
+      }
+    } else {
+      Decoded decoded{job.cached, job.cached ? job.cached->data() : nullptr};
+      if (!decoded.data)
+        status = obtain_decoded(
+            txn.env(), value->chunk, t.tile_bytes(), scratch,
+            [&](uint8_t* buffer) {
+              return decode_tile(txn, image, job.tile, frame, value->chunk, job.chunk, buffer,
+                                 t.tile_bytes());
+            },
+            decoded);
+      if (status.is_ok()) {
+        std::vector<const uint8_t*> src(bands->size());
+        for (size_t k = 0; k < bands->size(); ++k)
+          src[k] = decoded.data + t.sample_offset(x, y, (*bands)[k]);
+        copy_out(src, 0);
+      }
+    }
+    if (!status.is_ok()) {
+      std::lock_guard lock(error_mutex);
+      if (first_error.is_ok()) first_error = status;
+    }
   };
   const bool any_chunk = std::any_of(jobs.begin(), jobs.end(), [](const Job& j) {
     return j.version && j.version->value.kind == TileKind::kChunk && !j.cached;
@@ -267,7 +326,8 @@ void prepare_tile(const Txn& txn, const ImageInfo& image, const TileLayout& t,
   }
   job.next.kind = TileKind::kChunk;
   job.hash = content_hash(tile, t.tile_bytes());
-  encode_chunk(tile, t.tile_bytes(), t.sample, image.spec.codec, image.spec.shuffle, job.encoded);
+  encode_chunk(tile, t.tile_bytes(), t.sample, image.spec.codec, image.spec.shuffle,
+               t.chunk_blocks(), job.encoded);
 }
 
 // Puts `value` as the record of `tile` in `frame`, keeping chunk references right: the new

@@ -35,6 +35,11 @@ struct TileLayout {
   StorageLayout storage;
 
   size_t pixel_bytes() const { return sample * bands; }
+  // Blocks a chunk of this image is encoded in: one per band plane for planar tiles of
+  // several bands (each band decodes alone), else one.
+  uint32_t chunk_blocks() const {
+    return storage == StorageLayout::kPlanar && bands > 1 ? bands : 1;
+  }
   size_t tile_bytes() const { return pixel_bytes() * tile_size * tile_size; }
   TileCoord tile_of(int64_t x, int64_t y) const { return {x >> shift, y >> shift}; }
   TileCoord macro_of(TileCoord t) const { return {t.x >> macro_shift, t.y >> macro_shift}; }

@@ -290,7 +290,8 @@ Status Env::open_databases(bool create) {
                               : lmdb_error(rc, "read format header");
   }
   auto header = parse_format_header(bytes_of(value), value.mv_size);
-  if (header && header->major == kFormatMajor) {
+  const bool known = header && header->major >= kOldestFormatMajor && header->major <= kFormatMajor;
+  if (known) {
     rc = mdb_dbi_open(txn, "geometry", 0, &geometry);  // absent in a 1.0 file
     has_geometry = rc == 0;
     if (rc == MDB_NOTFOUND) rc = 0;
@@ -303,25 +304,32 @@ Status Env::open_databases(bool create) {
   // once it commits.
   rc = mdb_txn_commit(txn);
   if (!header) return header.status().with_context(path_);
-  if (header->major != kFormatMajor)
-    return error(Code::kUnsupported, "format version " + std::to_string(header->major) + "." +
-                                         std::to_string(header->minor) +
-                                         " is not supported (this build reads major version 1)");
-  if (!options_.read_only && header->minor > kFormatMinor)
-    return error(Code::kUnsupported, "format version 1." + std::to_string(header->minor) +
-                                         " is newer than this build writes (1." +
-                                         std::to_string(kFormatMinor) + "): open it read-only");
+  const std::string version = std::to_string(header->major) + "." + std::to_string(header->minor);
+  const std::string ours = std::to_string(kFormatMajor) + "." + std::to_string(kFormatMinor);
+  if (!known)
+    return error(Code::kUnsupported, "format version " + version + " is not supported (this build reads major versions " +
+                                         std::to_string(kOldestFormatMajor) + " to " +
+                                         std::to_string(kFormatMajor) + ")");
+  if (!options_.read_only && format_is_newer(header->major, header->minor))
+    return error(Code::kUnsupported, "format version " + version +
+                                         " is newer than this build writes (" + ours +
+                                         "): open it read-only");
   if (rc) return lmdb_error(rc, "commit database handles");
-  if (!options_.read_only && header->minor < kFormatMinor) return upgrade(*header);
+  const bool older = header->major < kFormatMajor || header->minor < kFormatMinor;
+  if (!options_.read_only && older) return upgrade(*header);
   return Status::ok();
 }
 
-// A 1.0 file opened for writing becomes 1.1: the geometry database is created and the header
-// says so, in one (one-time) write transaction.
+// An older file opened for writing becomes the version this build writes, in one (one-time)
+// write transaction: 1.0 gains the geometry database (1.1); every upgrade rewrites the
+// header's version, since new writes may store what older readers cannot read (version 2
+// chunks).
 Status Env::upgrade(FormatHeader header) {
+  const std::string target = "format " + std::to_string(kFormatMajor) + "." + std::to_string(kFormatMinor);
   MDB_txn* txn = nullptr;
   int rc = mdb_txn_begin(env_, nullptr, 0, &txn);
-  if (rc) return lmdb_error(rc, "begin the upgrade to format 1." + std::to_string(kFormatMinor));
+  if (rc) return lmdb_error(rc, "begin the upgrade to " + target);
+  header.major = kFormatMajor;
   header.minor = kFormatMinor;
   const auto bytes = build_format_header(header);
   MDB_val key{std::strlen(kFormatKey), const_cast<char*>(kFormatKey)}, value = to_val(bytes);
@@ -329,7 +337,7 @@ Status Env::upgrade(FormatHeader header) {
   if (rc == 0) rc = mdb_put(txn, meta, &key, &value, 0);
   if (rc == 0) rc = mdb_txn_commit(txn);
   else mdb_txn_abort(txn);
-  if (rc) return lmdb_error(rc, "upgrade to format 1." + std::to_string(kFormatMinor));
+  if (rc) return lmdb_error(rc, "upgrade to " + target);
   has_geometry = true;
   return Status::ok();
 }

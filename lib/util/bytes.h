@@ -28,6 +28,14 @@ inline uint64_t get_be64(const uint8_t* p) {
   for (int i = 0; i < 8; ++i) v = (v << 8) | p[i];
   return v;
 }
+inline void put_le32(uint8_t* p, uint32_t v) {
+  for (int i = 0; i < 4; ++i, v >>= 8) p[i] = uint8_t(v);
+}
+inline uint32_t get_le32(const uint8_t* p) {
+  uint32_t v = 0;
+  for (int i = 3; i >= 0; --i) v = (v << 8) | p[i];
+  return v;
+}
 inline void put_le64(uint8_t* p, uint64_t v) {
   for (int i = 0; i < 8; ++i, v >>= 8) p[i] = uint8_t(v);
 }

@@ -180,12 +180,13 @@ class RecordChecker {
     }
     if (header->magic != kFormatMagic)
       sink_.add("META_MAGIC", "meta[\"format\"] magic is '" + header->magic + "', not 'tessera'");
-    if (header->major != kFormatMajor) {
+    if (header->major < kOldestFormatMajor || header->major > kFormatMajor) {
       sink_.add("META_VERSION", "format version " + std::to_string(header->major) + "." +
                                     std::to_string(header->minor) +
                                     " has an unknown major version: records not checked");
       return false;
     }
+    major_ = header->major;
     minor_ = header->minor;
     return true;
   }
@@ -256,11 +257,13 @@ class RecordChecker {
 
     if (image == images_.end())
       tile_fault(where, "TILE_KEY_IMAGE_EXISTS", "no image has id " + std::to_string(tk.image));
-    // Levels other than 0 (and macro-block records of level 0) are reserved; a file of minor
-    // version 0 or 1 holds none. Newer minors may use them: their records are still tile records.
-    if (minor_ <= 1 && (tk.level & ~kMacroLevelBit) != 0)
+    // Levels other than 0 (and macro-block records of level 0) are reserved; a file of a
+    // version this build writes, or older, holds none. Newer minors may use them: their
+    // records are still tile records.
+    if (!format_is_newer(major_, minor_) && (tk.level & ~kMacroLevelBit) != 0)
       tile_fault(where, "TILE_LEVEL_KNOWN", "level byte " + std::to_string(tk.level) +
-                                                " in a file of format version 1." + std::to_string(minor_));
+                                                " in a file of format version " +
+                                                std::to_string(major_) + "." + std::to_string(minor_));
     if (image != images_.end() && tk.frame >= image->second.info.frames)
       tile_fault(where, "FRAME_WITHIN_COUNT",
                  "the image has " + std::to_string(image->second.info.frames) + " frames");
@@ -433,8 +436,8 @@ class RecordChecker {
                       std::to_string(info->sample_size) + " (must be 1, 2, 4 or 8)");
       return;
     }
-    if (!chunk_checksum_matches(bytes(value), *info)) {
-      chunk_fault(key, "CHUNK_CHECKSUM", "the payload checksum does not match");
+    if (Status sums = check_chunk_checksums(bytes(value), *info); !sums.is_ok()) {
+      chunk_fault(key, "CHUNK_CHECKSUM", sums.message());
       return;
     }
     if (!options_.deep) return;
@@ -538,7 +541,7 @@ class RecordChecker {
   ReferenceSorter sorter_;
   MDB_dbi meta_ = 0, images_db_ = 0, tiles_ = 0, chunks_ = 0, refs_ = 0, geometry_ = 0;
   bool has_geometry_ = false;
-  uint16_t minor_ = 0;
+  uint16_t major_ = kFormatMajor, minor_ = 0;
   std::map<uint32_t, ImageFacts> images_;
   std::map<std::tuple<StorageLayout, size_t, uint32_t, uint32_t>, uint32_t> layout_ids_;
   std::vector<TileLayout> layouts_;
