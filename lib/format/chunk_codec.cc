@@ -325,6 +325,23 @@ Status decode_chunk_block(const uint8_t* value, const ChunkInfo& info, uint32_t 
   return decode_located(value, info, block, *place, dst);
 }
 
+Result<const uint8_t*> raw_block(const uint8_t* value, const ChunkInfo& info, uint32_t block) {
+  if (block >= info.blocks)
+    return corrupt("chunk block " + std::to_string(block) + " of " + std::to_string(info.blocks));
+  if (info.version == kChunkVersionWhole) {
+    if (info.codec != Codec::kNone || info.shuffled) return nullptr;
+    TESSERA_RETURN_IF_ERROR(check_chunk_checksums(value, info));
+    return value + kChunkHeaderSize;
+  }
+  auto place = locate_block(value, info, block);
+  if (!place) return place.status();
+  if (place->stored != info.block_raw_size()) return nullptr;
+  const uint8_t* bytes = value + place->offset;
+  if (block_checksum(value, block, bytes, place->stored) != place->checksum)
+    return corrupt("chunk block " + std::to_string(block) + " checksum mismatch");
+  return bytes;
+}
+
 Status decode_chunk(const uint8_t* value, size_t value_size, uint8_t* dst, size_t dst_size) {
   auto info = parse_chunk_header(value, value_size);
   if (!info) return info.status();

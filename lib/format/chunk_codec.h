@@ -70,6 +70,11 @@ Status decode_chunk(const uint8_t* value, size_t value_size, uint8_t* dst, size_
 Status decode_chunk_block(const uint8_t* value, const ChunkInfo& info, uint32_t block,
                           uint8_t* dst, size_t dst_size);
 
+// Block `block` as it lies in the value when it is stored raw and unfiltered (codec none, or
+// an incompressible block): its decoded bytes, read in place after its checksum (and the
+// block table's) is verified. nullptr when the block must be decoded; kCorrupt on damage.
+Result<const uint8_t*> raw_block(const uint8_t* value, const ChunkInfo& info, uint32_t block);
+
 // Byte shuffle (all first bytes of every sample, then all second bytes, ...) and its inverse.
 void shuffle_bytes(const uint8_t* src, uint8_t* dst, size_t size, size_t sample_size);
 void unshuffle_bytes(const uint8_t* src, uint8_t* dst, size_t size, size_t sample_size);

@@ -155,11 +155,13 @@ Status read_region(Txn& txn, const ImageInfo& image, const Region& region, const
     std::optional<TileVersion> version;
     MDB_val chunk{};
     TileCache::Tile cached;  // the whole decoded tile, when the cache has it
+    std::vector<TileCache::Tile> cached_bands;  // or each selected band's block
+    bool served() const { return cached || !cached_bands.empty(); }
   };
   // Chunks of a planar image of several bands are read band by band when they are encoded so
-  // (version 2): only the selected bands' blocks are decoded and cached. Whole decoded tiles
-  // are looked up in the cache here, so a read that the cache serves entirely runs on this
-  // thread.
+  // (version 2): only the selected bands' blocks are decoded and cached. The cache is
+  // consulted here first, so a read that it serves entirely runs on this thread and fetches
+  // no chunk.
   const bool by_band = t.chunk_blocks() > 1;
   TileCache* cache = txn.env().tile_cache();
   std::vector<Job> jobs;
@@ -177,7 +179,20 @@ Status read_region(Txn& txn, const ImageInfo& image, const Region& region, const
         if (!version) return version.status();
         job.version = std::move(version.value());
         if (job.version && job.version->value.kind == TileKind::kChunk) {
-          if (!by_band && cache && (job.cached = cache->find(job.version->value.chunk))) {
+          const ChunkKey& key = job.version->value.chunk;
+          if (cache && by_band) {
+            for (uint32_t band : *bands) {
+              TileCache::Tile block = cache->find(TileCache::block_key(key, band));
+              if (!block) {
+                job.cached_bands.clear();
+                break;
+              }
+              job.cached_bands.push_back(std::move(block));
+            }
+          } else if (cache) {
+            job.cached = cache->find(key);
+          }
+          if (job.served()) {
             jobs.push_back(std::move(job));
             continue;
           }
@@ -218,26 +233,44 @@ Status read_region(Txn& txn, const ImageInfo& image, const Region& region, const
     Status status;
     auto info = job.chunk.mv_data ? parse_chunk_header(bytes_of(job.chunk), job.chunk.mv_size)
                                   : Result<ChunkInfo>(ChunkInfo{});
+    // Without a process cache, a block stored raw (codec none, or incompressible) is read
+    // where it lies in the map: no decode, no copy into a buffer. (A cache keeps a copy, whose
+    // hits skip verifying the checksum again.)
+    auto in_place = [&](uint32_t block, Decoded& out) {
+      if (!job.chunk.mv_data || cache) return Status::ok();
+      auto raw = raw_block(bytes_of(job.chunk), *info, block);
+      if (!raw) return in_chunk_context(txn, image, job.tile, frame, value->chunk, raw.status());
+      out.data = *raw;
+      return Status::ok();
+    };
     if (!info) {
       status = in_chunk_context(txn, image, job.tile, frame, value->chunk, info.status());
+    } else if (!job.cached_bands.empty()) {
+      for (size_t k = 0; k < bands->size(); ++k) {
+        const uint8_t* src = job.cached_bands[k]->data() + t.sample_offset(x, y, 0);
+        copy_out({&src, 1}, k);
+      }
     } else if (by_band && info->blocks == t.bands && info->raw_size == t.tile_bytes()) {
       const size_t plane = info->block_raw_size();
       for (size_t k = 0; k < bands->size() && status.is_ok(); ++k) {
         const uint32_t band = (*bands)[k];
         Decoded decoded;
-        status = obtain_decoded(
-            txn.env(), TileCache::block_key(value->chunk, band), plane, scratch,
-            [&](uint8_t* buffer) {
-              return in_chunk_context(txn, image, job.tile, frame, value->chunk,
-                                      decode_chunk_block(bytes_of(job.chunk), *info, band, buffer, plane));
-            },
-            decoded);
+        status = in_place(band, decoded);
+        if (status.is_ok() && !decoded.data)
+          status = obtain_decoded(
+              txn.env(), TileCache::block_key(value->chunk, band), plane, scratch,
+              [&](uint8_t* buffer) {
+                return in_chunk_context(txn, image, job.tile, frame, value->chunk,
+                                        decode_chunk_block(bytes_of(job.chunk), *info, band, buffer, plane));
+              },
+              decoded);
         const uint8_t* src = decoded.data + t.sample_offset(x, y, 0);
         if (status.is_ok()) copy_out({&src, 1}, k);
       }
     } else {
       Decoded decoded{job.cached, job.cached ? job.cached->data() : nullptr};
-      if (!decoded.data)
+      if (!decoded.data && info->blocks == 1) status = in_place(0, decoded);
+      if (status.is_ok() && !decoded.data)
         status = obtain_decoded(
             txn.env(), value->chunk, t.tile_bytes(), scratch,
             [&](uint8_t* buffer) {
@@ -258,7 +291,7 @@ Status read_region(Txn& txn, const ImageInfo& image, const Region& region, const
     }
   };
   const bool any_chunk = std::any_of(jobs.begin(), jobs.end(), [](const Job& j) {
-    return j.version && j.version->value.kind == TileKind::kChunk && !j.cached;
+    return j.version && j.version->value.kind == TileKind::kChunk && !j.served();
   });
   if (any_chunk) txn.env().pool().parallel_for(jobs.size(), run);
   else for (size_t i = 0; i < jobs.size(); ++i) run(i);
