@@ -3,10 +3,12 @@
 // value or write past the caller's buffer: both are heap allocations of exactly the sizes
 // passed, so AddressSanitizer catches a single byte too many.
 //
-// A mutated value almost never matches its checksum, which decode_chunk verifies first; left
-// alone, the fuzzer would never get past it. So every input whose header parses is decoded
-// twice: as given, and with the checksum recomputed the way format/tessera.fbs defines it,
-// which lets the codecs and the unshuffle behind the check see the mutated bytes.
+// A mutated value almost never matches its checksums, which decode_chunk verifies first; left
+// alone, the fuzzer would never get past them. So every input whose header parses is decoded
+// twice: as given, and with the checksums recomputed the way spec/FORMAT.md section 4.4.2
+// defines them (version 2: the table's, and every block's the table locates), which lets the
+// block table checks, the codecs and the unshuffle behind them see the mutated bytes. A
+// decoded version 2 chunk must also decode block by block to the same bytes.
 #include <sanitizer/asan_interface.h>
 #include <xxhash.h>
 
@@ -16,6 +18,7 @@
 #include <cstring>
 #include <memory>
 #include <string>
+#include <vector>
 
 #include "format/chunk_codec.h"
 #include "fuzz_helpers.h"
@@ -32,9 +35,26 @@ constexpr size_t kMaxRawSize = size_t(1) << 20;
 // header bytes 0..15; it is stored at bytes 16..23, little-endian.
 constexpr size_t kChecksumOffset = 16;
 
-uint64_t chunk_checksum(const uint8_t* value, size_t payload_size) {
-  return XXH3_64bits_withSeed(value + kChunkHeaderSize, payload_size,
-                              XXH3_64bits(value, kChecksumOffset));
+constexpr size_t kEntrySize = 12;  // version 2 block table entry: u32 stored, u64 sum
+
+uint64_t header_seed(const uint8_t* value) { return XXH3_64bits(value, kChecksumOffset); }
+
+// Rewrites the checksums of a value whose header parses (`info`) so that they match.
+void fix_checksums(uint8_t* value, const ChunkInfo& info) {
+  uint8_t* payload = value + kChunkHeaderSize;
+  const size_t covered = info.version == 1 ? info.stored_size : kEntrySize * info.blocks;
+  const uint64_t checksum = XXH3_64bits_withSeed(payload, covered, header_seed(value));
+  std::memcpy(value + kChecksumOffset, &checksum, sizeof checksum);  // little-endian
+  if (info.version == 1) return;
+  uint64_t offset = covered;
+  for (uint32_t i = 0; i < info.blocks; ++i) {
+    uint32_t stored;
+    std::memcpy(&stored, payload + i * kEntrySize, sizeof stored);
+    if (offset + stored > info.stored_size) return;
+    const uint64_t sum = XXH3_64bits_withSeed(payload + offset, stored, header_seed(value) + i);
+    std::memcpy(payload + i * kEntrySize + 4, &sum, sizeof sum);
+    offset += stored;
+  }
 }
 
 // Destination buffers whose bounds ASan knows exactly. Small ones are fresh allocations of the
@@ -74,9 +94,21 @@ void check_decode(const uint8_t* value, size_t size, const ChunkInfo& info) {
     return;
   }
   FUZZ_CHECK(dst_size == info.raw_size, "decoded into a buffer of the wrong size");
-  if (info.codec == Codec::kNone && !info.shuffled)
-    FUZZ_CHECK(dst_size == 0 || std::memcmp(dst, value + kChunkHeaderSize, dst_size) == 0,
+  // An uncompressed chunk decodes to its payload (after the block table in version 2).
+  const size_t table = info.version == 1 ? 0 : kEntrySize * info.blocks;
+  if (info.codec == Codec::kNone && (!info.shuffled || info.version == 2))
+    FUZZ_CHECK(dst_size == 0 || std::memcmp(dst, value + kChunkHeaderSize + table, dst_size) == 0,
                "an uncompressed chunk does not decode to its payload");
+  // Block by block: the same bytes (the whole is copied first: block buffers may reuse it).
+  const std::vector<uint8_t> whole(dst, dst + dst_size);
+  const size_t block_size = info.block_raw_size();
+  for (uint32_t i = 0; i < info.blocks; ++i) {
+    uint8_t* block = destination().get(block_size);
+    const Status one = detail::decode_chunk_block(value, info, i, block, block_size);
+    FUZZ_CHECK(one.is_ok(), "block " + std::to_string(i) + " of a decodable chunk: " + one.to_string());
+    FUZZ_CHECK(std::memcmp(block, whole.data() + i * block_size, block_size) == 0,
+               "block " + std::to_string(i) + " decodes to other bytes than the whole chunk");
+  }
   // The buffer size must match the header exactly: one byte short is refused, not truncated.
   if (dst_size > 0) {
     uint8_t* short_dst = destination().get(dst_size - 1);
@@ -107,10 +139,9 @@ extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
                  " bytes for a payload of " + std::to_string(info->stored_size));
   check_decode(data, size, *info);
 
-  // The same value with a checksum that matches its payload.
+  // The same value with checksums that match.
   auto fixed = exact_copy(data, size);
-  const uint64_t checksum = chunk_checksum(fixed.get(), info->stored_size);
-  std::memcpy(fixed.get() + kChecksumOffset, &checksum, sizeof checksum);  // little-endian
+  fix_checksums(fixed.get(), *info);
   auto fixed_info = detail::parse_chunk_header(fixed.get(), size);
   FUZZ_CHECK(fixed_info.is_ok(), "the checksum field changed whether the header parses");
   check_decode(fixed.get(), size, *fixed_info);

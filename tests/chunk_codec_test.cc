@@ -94,6 +94,23 @@ INSTANTIATE_TEST_SUITE_P(
                       CodecCase{{Codec::kZstd, 1}, true, 2}, CodecCase{{Codec::kZstd, 19}, true, 4},
                       CodecCase{{Codec::kZstd, 0}, true, 8}));
 
+// spec/FORMAT.md section 8, "A version 2 chunk": the bytes the spec shows are the bytes written.
+TEST(ChunkCodecTest, SpecWorkedVersion2Chunk) {
+  std::vector<uint8_t> raw(512);
+  for (int i = 0; i < 256; ++i) raw[i] = uint8_t(i), raw[256 + i] = 7;
+  AlignedBuffer value;
+  encode_chunk(raw.data(), raw.size(), 1, {Codec::kLz4, 0}, false, 2, value);
+  const std::vector<uint8_t> head = {
+      0x02, 0x01, 0x00, 0x01, 0x00, 0x02, 0x00, 0x00, 0x23, 0x01, 0x00, 0x00, 0x02, 0x00, 0x00, 0x00,
+      0x1c, 0x21, 0xc2, 0x4c, 0x1f, 0xf6, 0x4b, 0x6b, 0x00, 0x01, 0x00, 0x00, 0x14, 0x08, 0x1e, 0xfe,
+      0xaa, 0xac, 0x60, 0xb1, 0x0b, 0x00, 0x00, 0x00, 0xfc, 0xb2, 0x99, 0x3d, 0x39, 0xdf, 0xd7, 0x10};
+  const std::vector<uint8_t> block1 = {0x1f, 0x07, 0x01, 0x00, 0xe7, 0x50, 0x07, 0x07, 0x07, 0x07, 0x07};
+  ASSERT_EQ(value.size(), 315u);
+  EXPECT_TRUE(std::equal(head.begin(), head.end(), value.data()));
+  EXPECT_TRUE(std::equal(raw.begin(), raw.begin() + 256, value.data() + 48));
+  EXPECT_TRUE(std::equal(block1.begin(), block1.end(), value.data() + 304));
+}
+
 TEST(ChunkCodecTest, IncompressibleTilesAreStoredRaw) {
   std::mt19937_64 rng(5);
   std::vector<uint8_t> raw(4096 * 3 + 5);
