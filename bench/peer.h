@@ -30,6 +30,9 @@ struct Shape {
 struct ReadOptions {
   unsigned threads = 1;     // threads the peer may decode on (peers without threads ignore it)
   bool tile_cache = false;  // keep decoded tiles between reads ("cache on")
+  std::string shared_cache; // share decoded tiles between processes under this name (Tessera)
+  // True when a decoded-tile cache of either kind is asked for: peers without one refuse.
+  bool any_cache() const { return tile_cache || !shared_cache.empty(); }
 };
 
 class PeerWriter {

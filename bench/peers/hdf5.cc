@@ -159,7 +159,7 @@ class H5Peer : public Peer {
 
   Result<std::unique_ptr<PeerReader>> open(const std::string& path, const Shape& sh,
                                            const ReadOptions& options) override {
-    if (options.tile_cache) return Status(Code::kUnsupported, "not measured for HDF5");
+    if (options.any_cache()) return Status(Code::kUnsupported, "not measured for HDF5");
     auto h = std::make_unique<H5Handles>();
     h->file = H5Fopen(path.c_str(), H5F_ACC_RDONLY, H5P_DEFAULT);
     if (h->file < 0) return h5_error(path, "H5Fopen failed");

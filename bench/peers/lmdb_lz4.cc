@@ -153,7 +153,7 @@ class LmdbPeer : public Peer {
   }
   Result<std::unique_ptr<PeerReader>> open(const std::string& path, const Shape& sh,
                                            const ReadOptions& options) override {
-    if (options.tile_cache) return Status(Code::kUnsupported, "no decoded-tile cache");
+    if (options.any_cache()) return Status(Code::kUnsupported, "no decoded-tile cache");
     auto env = open_env(path, true);
     if (!env) return env.status();
     MDB_txn* txn = nullptr;

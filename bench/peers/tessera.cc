@@ -17,7 +17,7 @@ constexpr uint64_t kCommitBytes = uint64_t(64) << 20;
 
 DataType type_of(const Shape& shape) { return shape.sample_bytes == 1 ? DataType::kU8 : DataType::kU16; }
 
-// "cache on": a decoded-tile cache large enough for every tile the regions touch.
+// "cache on" (and the shared cache): large enough for every tile the regions touch.
 constexpr uint64_t kTileCacheBytes = uint64_t(1) << 30;
 
 class TesseraWriter : public PeerWriter {
@@ -105,6 +105,10 @@ class TesseraPeer : public Peer {
     o.read_only = true;
     o.threads = options.threads;
     if (options.tile_cache) o.tile_cache_bytes = kTileCacheBytes;
+    if (!options.shared_cache.empty()) {
+      o.shared_cache = options.shared_cache;
+      o.shared_cache_bytes = kTileCacheBytes;
+    }
     auto c = Container::open(path, o);
     if (!c) return c.status();
     auto s = c->snapshot();

@@ -203,7 +203,7 @@ class TiffPeer : public Peer {
 
   Result<std::unique_ptr<PeerReader>> open(const std::string& path, const Shape& sh,
                                            const ReadOptions& options) override {
-    if (options.tile_cache) return Status(Code::kUnsupported, "libtiff keeps no decoded tiles");
+    if (options.any_cache()) return Status(Code::kUnsupported, "libtiff keeps no decoded tiles");
     TIFF* tif = TIFFOpen(path.c_str(), "r");
     if (!tif) return tiff_error(path, "TIFFOpen failed");
     return std::unique_ptr<PeerReader>(new TiffReader(tif, path, sh, layout_ == Layout::kPlanar));
