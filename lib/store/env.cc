@@ -208,7 +208,9 @@ Result<std::shared_ptr<Env>> Env::open_file(const std::string& path, const OpenO
   if (options.max_map_size) map_size = std::min(map_size, options.max_map_size);
   rc = mdb_env_set_mapsize(env->env_, map_size);
   if (rc) return fail(env->lmdb_error(rc, "set map size"));
-  unsigned flags = MDB_NOSUBDIR | MDB_NOTLS | MDB_NORDAHEAD;
+  // Readahead stays on (no MDB_NORDAHEAD): a chunk is a run of overflow pages tens to
+  // hundreds of KiB long, and page-by-page faults made a cold sequential read 6x slower.
+  unsigned flags = MDB_NOSUBDIR | MDB_NOTLS;
   if (options.read_only) flags |= MDB_RDONLY;
   if (options.no_lock) flags |= MDB_NOLOCK;
   if (!options.sync) flags |= MDB_NOSYNC;

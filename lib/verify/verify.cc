@@ -49,7 +49,7 @@ class LmdbSession {
     if (rc == 0) rc = mdb_env_set_maxdbs(env_, 16);
     if (rc == 0)
       rc = mdb_env_open(env_, path.c_str(),
-                        MDB_RDONLY | MDB_NOSUBDIR | MDB_NOTLS | MDB_NORDAHEAD, 0644);
+                        MDB_RDONLY | MDB_NOSUBDIR | MDB_NOTLS, 0644);
     if (rc == 0) rc = mdb_txn_begin(env_, nullptr, MDB_RDONLY, &txn_);
     if (rc != 0) return Status(Code::kIoError, path + ": liblmdb cannot open it: " + mdb_strerror(rc));
     return Status::ok();
