@@ -102,9 +102,11 @@ void check_decode(const uint8_t* value, size_t size, const ChunkInfo& info) {
   // Block by block: the same bytes (the whole is copied first: block buffers may reuse it).
   const std::vector<uint8_t> whole(dst, dst + dst_size);
   const size_t block_size = info.block_raw_size();
+  auto blocks = detail::ChunkBlocks::read(value, info);
+  FUZZ_CHECK(blocks.is_ok(), "the blocks of a decodable chunk: " + blocks.status().to_string());
   for (uint32_t i = 0; i < info.blocks; ++i) {
     uint8_t* block = destination().get(block_size);
-    const Status one = detail::decode_chunk_block(value, info, i, block, block_size);
+    const Status one = blocks->decode(i, block, block_size);
     FUZZ_CHECK(one.is_ok(), "block " + std::to_string(i) + " of a decodable chunk: " + one.to_string());
     FUZZ_CHECK(std::memcmp(block, whole.data() + i * block_size, block_size) == 0,
                "block " + std::to_string(i) + " decodes to other bytes than the whole chunk");

@@ -98,8 +98,10 @@ extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
   // Each block decodes alone to its slice of the tile.
   const size_t block_size = raw_size / blocks;
   auto block = exact_buffer(block_size);
+  auto located = detail::ChunkBlocks::read(value.get(), *info);
+  FUZZ_CHECK(located.is_ok(), "the blocks of an encoded chunk: " + located.status().to_string());
   for (uint32_t i = 0; i < blocks; ++i) {
-    const Status one = detail::decode_chunk_block(value.get(), *info, i, block.get(), block_size);
+    const Status one = located->decode(i, block.get(), block_size);
     FUZZ_CHECK(one.is_ok(), "block " + std::to_string(i) + " does not decode: " + one.to_string());
     FUZZ_CHECK(std::memcmp(raw + i * block_size, block.get(), block_size) == 0,
                "block " + std::to_string(i) + " decodes to other bytes");

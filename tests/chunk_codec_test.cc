@@ -45,8 +45,11 @@ TEST_P(ChunkRoundTrip, DecodesToTheSameBytes) {
       // Every block alone gives its slice.
       const size_t n = raw.size() / blocks;
       std::vector<uint8_t> block(n);
+      auto located = ChunkBlocks::read(value.data(), *info);
+      ASSERT_TRUE(located.is_ok()) << located.status().to_string();
+      ASSERT_EQ(located->count(), blocks);
       for (uint32_t b = 0; b < blocks; ++b) {
-        ASSERT_TRUE(decode_chunk_block(value.data(), *info, b, block.data(), n).is_ok()) << b;
+        ASSERT_TRUE(located->decode(b, block.data(), n).is_ok()) << b;
         EXPECT_TRUE(std::equal(block.begin(), block.end(), raw.begin() + b * n)) << b;
       }
     }
@@ -74,16 +77,21 @@ TEST(ChunkCodecTest, BlocksAreStoredAndCheckedEachOnItsOwn) {
   std::vector<uint8_t> damaged(value.data(), value.data() + value.size());
   damaged.back() ^= 0x01;
   std::vector<uint8_t> block(plane);
-  for (uint32_t b = 0; b < 3; ++b)
-    EXPECT_TRUE(decode_chunk_block(damaged.data(), *info, b, block.data(), plane).is_ok()) << b;
-  Status s = decode_chunk_block(damaged.data(), *info, 3, block.data(), plane);
+  auto located = ChunkBlocks::read(damaged.data(), *info);
+  ASSERT_TRUE(located.is_ok()) << located.status().to_string();
+  for (uint32_t b = 0; b < 3; ++b) EXPECT_TRUE(located->decode(b, block.data(), plane).is_ok()) << b;
+  EXPECT_TRUE(located->raw(2).is_ok());  // the incompressible block, read in place
+  EXPECT_NE(*located->raw(2), nullptr);
+  EXPECT_EQ(*located->raw(0), nullptr);  // compressed: must be decoded
+  EXPECT_EQ(located->raw(3).status().code(), Code::kCorrupt);
+  Status s = located->decode(3, block.data(), plane);
   EXPECT_EQ(s.code(), Code::kCorrupt);
   EXPECT_NE(s.message().find("block 3 checksum"), std::string::npos) << s.message();
   EXPECT_EQ(decode_chunk(damaged.data(), damaged.size(), back.data(), back.size()).code(), Code::kCorrupt);
   EXPECT_EQ(check_chunk_checksums(damaged.data(), *info).code(), Code::kCorrupt);
   // A block index or buffer that does not fit is refused.
-  EXPECT_EQ(decode_chunk_block(value.data(), *info, 4, block.data(), plane).code(), Code::kCorrupt);
-  EXPECT_EQ(decode_chunk_block(value.data(), *info, 0, block.data(), plane - 1).code(), Code::kCorrupt);
+  EXPECT_EQ(located->decode(4, block.data(), plane).code(), Code::kCorrupt);
+  EXPECT_EQ(located->decode(0, block.data(), plane - 1).code(), Code::kCorrupt);
 }
 
 INSTANTIATE_TEST_SUITE_P(

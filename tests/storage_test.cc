@@ -43,7 +43,7 @@ bool contains(const std::string& text, const std::string& part) {
 // The fields of the 24-byte chunk header (format/tessera.fbs, struct ChunkHeader).
 struct ChunkHeaderFields {
   uint8_t version, codec, filter, sample_size;
-  uint32_t raw_size, stored_size, reserved;
+  uint32_t raw_size, stored_size, blocks;  // blocks: 0 (reserved) in version 1
   uint64_t checksum;
 };
 ChunkHeaderFields parse_chunk_header(const std::string& value) {
@@ -55,7 +55,7 @@ ChunkHeaderFields parse_chunk_header(const std::string& value) {
   h.sample_size = p[3];
   std::memcpy(&h.raw_size, p + 4, 4);
   std::memcpy(&h.stored_size, p + 8, 4);
-  std::memcpy(&h.reserved, p + 12, 4);
+  std::memcpy(&h.blocks, p + 12, 4);
   std::memcpy(&h.checksum, p + 16, 8);
   return h;
 }
@@ -416,14 +416,14 @@ TEST_P(CodecTest, RoundTripsAndHeaderNamesCodec) {
     const uint8_t* payload = bytes + kChunkHeaderBytes;
     if (!blocked) {
       EXPECT_EQ(h.version, 1);
-      EXPECT_EQ(h.reserved, 0u);
+      EXPECT_EQ(h.blocks, 0u);
       // XXH3-64 of the payload, seeded with XXH3-64 of header bytes 0..15.
       EXPECT_EQ(h.checksum, XXH3_64bits_withSeed(payload, h.stored_size, seed));
     } else {
       // A table of (u32 stored size, u64 checksum) per block, then the blocks; the header's
       // checksum covers the table, each block's is seeded with seed + its index.
       EXPECT_EQ(h.version, 2);
-      ASSERT_EQ(h.reserved, bands) << "blocks";
+      ASSERT_EQ(h.blocks, bands);
       EXPECT_EQ(h.checksum, XXH3_64bits_withSeed(payload, 12 * bands, seed));
       size_t offset = 12 * bands;
       for (uint32_t b = 0; b < bands; ++b) {

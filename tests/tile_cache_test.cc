@@ -5,6 +5,7 @@
 #include <sys/wait.h>
 #include <unistd.h>
 
+#include <algorithm>
 #include <thread>
 
 #include "cache/tile_cache.h"
@@ -166,6 +167,52 @@ TEST_F(TileCacheReadTest, PlanarBandsDecodeAndCacheOnTheirOwn) {
     EXPECT_NE(damaged.message().find("block 3 checksum"), std::string::npos) << damaged.message();
     EXPECT_EQ(s.read("img", r, Selection{}, got.data(), got.size()).code(), Code::kCorrupt);
   }
+}
+
+// The same raw bytes as a planar tile of 2 bands (u16) and of 4 bands (u8), 4096 bytes each:
+// block b of 2 and block b of 4 are other bytes, so the cache must keep them apart even when
+// the chunk is deleted and stored again under the same key, cut the other way.
+TEST_F(TileCacheReadTest, BlocksOfOneChunkCutTwoWaysStayApart) {
+  ImageSpec two;
+  two.type = DataType::kU16;
+  two.bands = 2;
+  two.tile_size = 32;
+  two.storage = StorageLayout::kPlanar;
+  two.codec = {Codec::kLz4, 0};
+  ImageSpec four = two;
+  four.type = DataType::kU8;
+  four.bands = 4;
+  std::vector<uint8_t> raw(32 * 32 * 4);  // BSQ = the planar tile's raw order
+  for (size_t i = 0; i < raw.size(); ++i) raw[i] = uint8_t((i / 64) * 7 + i % 5);
+  const Region r{0, 0, 32, 32};
+  OpenOptions options;
+  options.tile_cache_bytes = uint64_t(8) << 20;
+  ASSERT_OK_AND_ASSIGN(auto c, Container::create(path("s.tsr"), options));
+  auto read_bands = [&](const char* image, uint32_t bands) {
+    ASSERT_OK_AND_ASSIGN(auto s, c.snapshot());
+    const size_t plane = raw.size() / bands;
+    for (int pass = 0; pass < 2; ++pass)
+      for (uint32_t b = 0; b < bands; ++b) {
+        std::vector<uint8_t> got(plane);
+        Selection sel;
+        sel.bands = {b};
+        ASSERT_OK(s.read(image, r, sel, got.data(), got.size()));
+        EXPECT_TRUE(std::equal(got.begin(), got.end(), raw.begin() + b * plane)) << image << " band " << b;
+      }
+  };
+  ASSERT_OK(c.write([&](WriteTxn& t) {
+    TESSERA_RETURN_IF_ERROR(t.create_image("two", two));
+    TESSERA_RETURN_IF_ERROR(t.create_image("four", four));
+    return t.write("two", r, Selection{}, raw.data(), raw.size(), Interleave::kBSQ);
+  }));
+  read_bands("two", 2);
+  // The chunk goes with its only tile, then comes back cut in 4.
+  const std::vector<uint8_t> fill(raw.size(), 0);
+  ASSERT_OK(c.write([&](WriteTxn& t) { return t.write("two", r, Selection{}, fill.data(), fill.size()); }));
+  ASSERT_OK(c.write([&](WriteTxn& t) {
+    return t.write("four", r, Selection{}, raw.data(), raw.size(), Interleave::kBSQ);
+  }));
+  read_bands("four", 4);
 }
 
 // The shared-memory cache through the public API: a second process reads what the first

@@ -413,6 +413,24 @@ TEST_F(VerifyTest, ChunkOfTheWrongRawSize) {
   for (size_t i = 0; i < raw.size(); ++i) raw[i] = uint8_t(i * 5);
   replace_value("chunks", as_string(e.fields.chunk), encoded_chunk(raw));
   EXPECT_FAULTS(run(), "CHUNK_RAW_SIZE_MATCHES_IMAGE");
+  // Stored raw (read in place from the map by a reader without a cache), valid in itself, but
+  // half a tile: reads refuse it rather than run past the value.
+  AlignedBuffer half;
+  const std::vector<uint8_t> noise = Rng(8).bytes(kTileBytes / 2);
+  detail::encode_chunk(noise.data(), noise.size(), 2, CodecSpec{Codec::kNone, 0}, false, 1, half);
+  replace_value("chunks", as_string(e.fields.chunk),
+                std::string(reinterpret_cast<const char*>(half.data()), half.size()));
+  EXPECT_FAULTS(run(), "CHUNK_RAW_SIZE_MATCHES_IMAGE");
+  for (uint64_t cache_bytes : {uint64_t(0), uint64_t(1) << 20}) {
+    OpenOptions options;
+    options.tile_cache_bytes = cache_bytes;
+    ASSERT_OK_AND_ASSIGN(auto c, Container::open(file(), options));
+    ASSERT_OK_AND_ASSIGN(auto snap, c.snapshot());
+    std::vector<uint8_t> got(kTileBytes);
+    Status s = snap.read("img", Region{32, 0, 16, 16}, {}, got.data(), got.size());
+    EXPECT_EQ(s.code(), Code::kCorrupt) << s.to_string();
+    EXPECT_NE(s.message().find("raw size"), std::string::npos) << s.message();
+  }
 }
 
 TEST_F(VerifyTest, ImageRecordFaults) {

@@ -12,8 +12,9 @@ size_t TileCache::KeyHash::operator()(const ChunkKey& k) const {
   return size_t(h ^ k[16]);
 }
 
-ChunkKey TileCache::block_key(const ChunkKey& chunk, uint32_t block) {
-  const XXH128_hash_t h = XXH3_128bits_withSeed(chunk.data(), chunk.size(), uint64_t(block) + 1);
+ChunkKey TileCache::block_key(const ChunkKey& chunk, uint32_t block, uint32_t blocks) {
+  const uint64_t seed = (uint64_t(blocks) << 32) | block;  // blocks >= 2: never seed 0
+  const XXH128_hash_t h = XXH3_128bits_withSeed(chunk.data(), chunk.size(), seed);
   return make_chunk_key(h.high64, h.low64, 0);
 }
 

@@ -27,10 +27,11 @@ class TileCache {
 
   explicit TileCache(uint64_t capacity_bytes);
 
-  // The key of one block of a chunk decoded alone (a band plane of a version 2 chunk): a
-  // 128-bit hash of the chunk key and the block index, so it shares entries the way chunks do
-  // and never meets a chunk key. A whole decoded tile is cached under its chunk key.
-  static ChunkKey block_key(const ChunkKey& chunk, uint32_t block);
+  // The key of block `block` of `blocks` of a chunk decoded alone (a band plane of a version 2
+  // chunk): a 128-bit hash of the chunk key, the block count (the same raw bytes cut another
+  // way are other blocks) and the block index; it never meets a chunk key. A whole decoded
+  // tile is cached under its chunk key.
+  static ChunkKey block_key(const ChunkKey& chunk, uint32_t block, uint32_t blocks);
 
   // The cached tile, or nullptr.
   Tile find(const ChunkKey& key);

@@ -3,6 +3,11 @@
 #include <lz4.h>
 #include <xxhash.h>
 #include <zstd.h>
+#if defined(__x86_64__)
+// Content hashes and checksums run over every byte written and read: the library's runtime
+// dispatch picks its AVX2/AVX-512 code where the CPU has it (the same hashes, faster).
+#include <xxh_x86dispatch.h>
+#endif
 
 #include <cstring>
 #include <memory>
@@ -45,8 +50,9 @@ bool filter_applies(size_t sample_size) {
 
 Status corrupt(std::string what) { return Status(Code::kCorrupt, std::move(what)); }
 
-// The checksum covers the header's first 16 bytes and the payload, so no single damaged
-// byte of a chunk value (a flipped filter or codec included) can go unnoticed.
+// The header's checksum covers its first 16 bytes and the payload (version 2: the block
+// table, each block having its own checksum), so no single damaged byte of a chunk value (a
+// flipped filter or codec included) can go unnoticed.
 constexpr size_t kChecksummedHeaderBytes = 16;
 uint64_t header_seed(const uint8_t* header) { return XXH3_64bits(header, kChecksummedHeaderBytes); }
 uint64_t chunk_checksum(const uint8_t* header, const uint8_t* payload, size_t payload_size) {
@@ -115,46 +121,6 @@ Status decode_block(const uint8_t* src, size_t stored, Codec codec, bool shuffle
   return Status::ok();
 }
 
-// Where block `block` of a version 2 chunk lies, after checking the table's checksum and
-// that its entries are sane and add up to the payload.
-struct BlockPlace {
-  size_t offset = 0;  // from the start of the value
-  uint32_t stored = 0;
-  uint64_t checksum = 0;
-};
-Result<BlockPlace> locate_block(const uint8_t* value, const ChunkInfo& info, uint32_t block) {
-  const uint8_t* table = value + kChunkHeaderSize;
-  const size_t table_bytes = kBlockEntrySize * info.blocks;
-  if (chunk_checksum(value, table, table_bytes) != info.checksum)
-    return corrupt("chunk block table checksum mismatch");
-  BlockPlace place;
-  uint64_t offset = kChunkHeaderSize + table_bytes;
-  for (uint32_t i = 0; i < info.blocks; ++i) {
-    const uint32_t stored = get_le32(table + i * kBlockEntrySize);
-    if (stored == 0 || stored > info.block_raw_size() ||
-        (info.codec == Codec::kNone && stored != info.block_raw_size()))
-      return corrupt("chunk block " + std::to_string(i) + " stores " + std::to_string(stored) +
-                     " bytes for a raw size of " + std::to_string(info.block_raw_size()));
-    if (i == block) place = {size_t(offset), stored, get_le64(table + i * kBlockEntrySize + 4)};
-    offset += stored;
-  }
-  if (offset != kChunkHeaderSize + uint64_t(info.stored_size))
-    return corrupt("chunk blocks add up to " + std::to_string(offset - kChunkHeaderSize) +
-                   " payload bytes but the header says " + std::to_string(info.stored_size));
-  return place;
-}
-
-// Decodes one located block of a version 2 chunk; a block stored at its raw size is raw.
-Status decode_located(const uint8_t* value, const ChunkInfo& info, uint32_t index,
-                      const BlockPlace& place, uint8_t* dst) {
-  const uint8_t* block = value + place.offset;
-  if (block_checksum(value, index, block, place.stored) != place.checksum)
-    return corrupt("chunk block " + std::to_string(index) + " checksum mismatch");
-  const bool raw = place.stored == info.block_raw_size();
-  return decode_block(block, place.stored, raw ? Codec::kNone : info.codec, !raw && info.shuffled,
-                      info.sample_size, dst, info.block_raw_size());
-}
-
 }  // namespace
 
 ContentHash content_hash(const uint8_t* raw, size_t size) {
@@ -186,7 +152,8 @@ void unshuffle_bytes(const uint8_t* src, uint8_t* dst, size_t size, size_t s) {
 
 void encode_chunk(const uint8_t* raw, size_t raw_size, size_t sample_size, const CodecSpec& codec,
                   bool shuffle, uint32_t blocks, AlignedBuffer& out) {
-  if (blocks < 1) blocks = 1;
+  // Equal blocks only: anything else would make a chunk that readers refuse.
+  if (blocks < 2 || raw_size % blocks != 0) blocks = 1;
   const bool shuffled = shuffle && codec.codec != Codec::kNone && filter_applies(sample_size);
   const size_t block_raw = raw_size / blocks;
   const size_t table_bytes = blocks > 1 ? kBlockEntrySize * blocks : 0;
@@ -295,51 +262,83 @@ Result<ChunkInfo> parse_chunk_header(const uint8_t* value, size_t value_size) {
   return info;
 }
 
-Status check_chunk_checksums(const uint8_t* value, const ChunkInfo& info) {
-  if (info.version == kChunkVersionWhole)
-    return chunk_checksum(value, value + kChunkHeaderSize, info.stored_size) == info.checksum
-               ? Status::ok()
-               : corrupt("chunk checksum mismatch");
-  for (uint32_t i = 0; i < info.blocks; ++i) {
-    auto place = locate_block(value, info, i);
-    if (!place) return place.status();
-    if (block_checksum(value, i, value + place->offset, place->stored) != place->checksum)
-      return corrupt("chunk block " + std::to_string(i) + " checksum mismatch");
+Result<ChunkBlocks> ChunkBlocks::read(const uint8_t* value, const ChunkInfo& info) {
+  ChunkBlocks blocks(value, info);
+  blocks.offsets_.reserve(size_t(info.blocks) + 1);
+  if (info.version == kChunkVersionWhole) {
+    blocks.offsets_ = {uint32_t(kChunkHeaderSize), uint32_t(kChunkHeaderSize + info.stored_size)};
+    return blocks;
   }
+  const uint8_t* table = value + kChunkHeaderSize;
+  const size_t table_bytes = kBlockEntrySize * info.blocks;
+  if (chunk_checksum(value, table, table_bytes) != info.checksum)
+    return corrupt("chunk block table checksum mismatch");
+  uint64_t offset = kChunkHeaderSize + table_bytes;
+  for (uint32_t i = 0; i < info.blocks; ++i) {
+    const uint32_t stored = get_le32(table + i * kBlockEntrySize);
+    if (stored == 0 || stored > info.block_raw_size() ||
+        (info.codec == Codec::kNone && stored != info.block_raw_size()))
+      return corrupt("chunk block " + std::to_string(i) + " stores " + std::to_string(stored) +
+                     " bytes for a raw size of " + std::to_string(info.block_raw_size()));
+    blocks.offsets_.push_back(uint32_t(offset));
+    offset += stored;
+    if (offset > kChunkHeaderSize + uint64_t(info.stored_size)) break;  // reported below
+  }
+  if (offset != kChunkHeaderSize + uint64_t(info.stored_size))
+    return corrupt("chunk blocks add up to more or less than the " + std::to_string(info.stored_size) +
+                   " payload bytes the header says");
+  blocks.offsets_.push_back(uint32_t(offset));
+  return blocks;
+}
+
+bool ChunkBlocks::stored_raw(uint32_t i) const {
+  if (info_.version == kChunkVersionWhole) return info_.codec == Codec::kNone && !info_.shuffled;
+  return offsets_[i + 1] - offsets_[i] == info_.block_raw_size();
+}
+
+Status ChunkBlocks::check(uint32_t i) const {
+  if (i >= count())
+    return corrupt("chunk block " + std::to_string(i) + " of " + std::to_string(count()));
+  // Version 1's one block is checked by the header's checksum, whose seed is block 0's.
+  const uint64_t expected = info_.version == kChunkVersionWhole
+                                ? info_.checksum
+                                : get_le64(value_ + kChunkHeaderSize + i * kBlockEntrySize + 4);
+  const uint8_t* block = value_ + offsets_[i];
+  if (block_checksum(value_, i, block, offsets_[i + 1] - offsets_[i]) == expected) return Status::ok();
+  return corrupt(info_.version == kChunkVersionWhole ? std::string("chunk checksum mismatch")
+                                                     : "chunk block " + std::to_string(i) + " checksum mismatch");
+}
+
+Status ChunkBlocks::decode(uint32_t i, uint8_t* dst, size_t dst_size) const {
+  TESSERA_RETURN_IF_ERROR(check(i));
+  if (dst_size != info_.block_raw_size())
+    return corrupt("chunk block of " + std::to_string(info_.block_raw_size()) +
+                   " raw bytes does not fit a buffer of " + std::to_string(dst_size));
+  // A version 2 block stored at its raw size is its raw bytes, unfiltered.
+  const bool raw = info_.version == kChunkVersionBlocked && stored_raw(i);
+  return decode_block(value_ + offsets_[i], offsets_[i + 1] - offsets_[i], raw ? Codec::kNone : info_.codec,
+                      !raw && info_.shuffled, info_.sample_size, dst, dst_size);
+}
+
+Status ChunkBlocks::decode_all(uint8_t* dst, size_t dst_size) const {
+  if (dst_size != info_.raw_size)
+    return corrupt("chunk raw size " + std::to_string(info_.raw_size) + " does not fit a buffer of " +
+                   std::to_string(dst_size));
+  const size_t n = info_.block_raw_size();
+  for (uint32_t i = 0; i < count(); ++i) TESSERA_RETURN_IF_ERROR(decode(i, dst + i * n, n));
   return Status::ok();
 }
 
-Status decode_chunk_block(const uint8_t* value, const ChunkInfo& info, uint32_t block,
-                          uint8_t* dst, size_t dst_size) {
-  if (block >= info.blocks || dst_size != info.block_raw_size())
-    return corrupt("chunk block " + std::to_string(block) + " of " + std::to_string(info.blocks) +
-                   " (raw size " + std::to_string(info.block_raw_size()) + ") does not fit a buffer of " +
-                   std::to_string(dst_size) + " bytes");
-  if (info.version == kChunkVersionWhole) {
-    TESSERA_RETURN_IF_ERROR(check_chunk_checksums(value, info));
-    return decode_block(value + kChunkHeaderSize, info.stored_size, info.codec, info.shuffled,
-                        info.sample_size, dst, dst_size);
-  }
-  auto place = locate_block(value, info, block);
-  if (!place) return place.status();
-  return decode_located(value, info, block, *place, dst);
+Result<const uint8_t*> ChunkBlocks::raw(uint32_t i) const {
+  TESSERA_RETURN_IF_ERROR(check(i));
+  return stored_raw(i) ? value_ + offsets_[i] : nullptr;
 }
 
-Result<const uint8_t*> raw_block(const uint8_t* value, const ChunkInfo& info, uint32_t block) {
-  if (block >= info.blocks)
-    return corrupt("chunk block " + std::to_string(block) + " of " + std::to_string(info.blocks));
-  if (info.version == kChunkVersionWhole) {
-    if (info.codec != Codec::kNone || info.shuffled) return nullptr;
-    TESSERA_RETURN_IF_ERROR(check_chunk_checksums(value, info));
-    return value + kChunkHeaderSize;
-  }
-  auto place = locate_block(value, info, block);
-  if (!place) return place.status();
-  if (place->stored != info.block_raw_size()) return nullptr;
-  const uint8_t* bytes = value + place->offset;
-  if (block_checksum(value, block, bytes, place->stored) != place->checksum)
-    return corrupt("chunk block " + std::to_string(block) + " checksum mismatch");
-  return bytes;
+Status check_chunk_checksums(const uint8_t* value, const ChunkInfo& info) {
+  auto blocks = ChunkBlocks::read(value, info);
+  if (!blocks) return blocks.status();
+  for (uint32_t i = 0; i < blocks->count(); ++i) TESSERA_RETURN_IF_ERROR(blocks->check(i));
+  return Status::ok();
 }
 
 Status decode_chunk(const uint8_t* value, size_t value_size, uint8_t* dst, size_t dst_size) {
@@ -348,10 +347,9 @@ Status decode_chunk(const uint8_t* value, size_t value_size, uint8_t* dst, size_
   if (info->raw_size != dst_size)
     return corrupt("chunk raw size " + std::to_string(info->raw_size) + " is not the tile size " +
                    std::to_string(dst_size));
-  for (uint32_t i = 0; i < info->blocks; ++i)
-    TESSERA_RETURN_IF_ERROR(decode_chunk_block(value, *info, i, dst + size_t(i) * info->block_raw_size(),
-                                               info->block_raw_size()));
-  return Status::ok();
+  auto blocks = ChunkBlocks::read(value, *info);
+  if (!blocks) return blocks.status();
+  return blocks->decode_all(dst, dst_size);
 }
 
 }  // namespace tessera::detail

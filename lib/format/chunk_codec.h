@@ -54,26 +54,43 @@ void encode_chunk(const uint8_t* raw, size_t raw_size, size_t sample_size, const
 // value size). Does not touch the payload.
 Result<ChunkInfo> parse_chunk_header(const uint8_t* value, size_t value_size);
 
-// Every checksum of the value: the header's (over header bytes 0..15 and the payload, or the
-// block table) and, in version 2, each block's, with the table's sizes adding up. `info`
-// comes from parse_chunk_header of the same value (so the payload lies within it). kCorrupt
-// says which check failed.
+// The blocks of a chunk value, located once: a version 1 chunk is one block (the payload,
+// whose checksum is the header's); a version 2 chunk's block table is checked here in one
+// pass (its checksum, and entries that are sane and add up to the payload). Each block's own
+// checksum is verified when the block is used. Holds pointers into the value.
+class ChunkBlocks {
+ public:
+  // `info` comes from parse_chunk_header of the same value.
+  static Result<ChunkBlocks> read(const uint8_t* value, const ChunkInfo& info);
+
+  const ChunkInfo& info() const { return info_; }
+  uint32_t count() const { return info_.blocks; }
+  // Verifies block i's checksum.
+  Status check(uint32_t i) const;
+  // Decodes block i (after checking it) into dst, exactly info().block_raw_size() bytes.
+  Status decode(uint32_t i, uint8_t* dst, size_t dst_size) const;
+  // Decodes every block (after checking each) into dst, exactly info().raw_size bytes.
+  Status decode_all(uint8_t* dst, size_t dst_size) const;
+  // Block i as it lies in the value when it is stored raw and unfiltered (codec none, or an
+  // incompressible block): its decoded bytes, after checking it. nullptr when it must be
+  // decoded. The caller checks that raw_size is what it expects before reading that far.
+  Result<const uint8_t*> raw(uint32_t i) const;
+
+ private:
+  ChunkBlocks(const uint8_t* value, const ChunkInfo& info) : value_(value), info_(info) {}
+  bool stored_raw(uint32_t i) const;
+  const uint8_t* value_;
+  ChunkInfo info_;
+  std::vector<uint32_t> offsets_;  // count() + 1 offsets from the start of the value
+};
+
+// Every checksum of the value (the header's, and each block's). kCorrupt says which failed.
 Status check_chunk_checksums(const uint8_t* value, const ChunkInfo& info);
 
 // Decodes a chunk value into dst, which must be exactly the header's raw_size. Verifies
 // every checksum it relies on before decoding. Errors are kCorrupt with a message saying what
 // failed; the caller adds the file, image and tile.
 Status decode_chunk(const uint8_t* value, size_t value_size, uint8_t* dst, size_t dst_size);
-
-// Decodes block `block` alone into dst, which must be exactly info.block_raw_size() bytes,
-// verifying only the header, the block table and that block. A version 1 chunk has one block.
-Status decode_chunk_block(const uint8_t* value, const ChunkInfo& info, uint32_t block,
-                          uint8_t* dst, size_t dst_size);
-
-// Block `block` as it lies in the value when it is stored raw and unfiltered (codec none, or
-// an incompressible block): its decoded bytes, read in place after its checksum (and the
-// block table's) is verified. nullptr when the block must be decoded; kCorrupt on damage.
-Result<const uint8_t*> raw_block(const uint8_t* value, const ChunkInfo& info, uint32_t block);
 
 // Byte shuffle (all first bytes of every sample, then all second bytes, ...) and its inverse.
 void shuffle_bytes(const uint8_t* src, uint8_t* dst, size_t size, size_t sample_size);

@@ -18,9 +18,12 @@ namespace tessera::detail {
 constexpr uint16_t kFormatMajor = 2;
 constexpr uint16_t kFormatMinor = 0;
 constexpr uint16_t kOldestFormatMajor = 1;
-// True when major.minor is newer than the version this build writes.
+// True when major.minor is newer (older) than the version this build writes.
 constexpr bool format_is_newer(uint16_t major, uint16_t minor) {
   return major > kFormatMajor || (major == kFormatMajor && minor > kFormatMinor);
+}
+constexpr bool format_is_older(uint16_t major, uint16_t minor) {
+  return major < kFormatMajor || (major == kFormatMajor && minor < kFormatMinor);
 }
 constexpr const char* kFormatMagic = "tessera";
 constexpr uint32_t kMaxBands = 1024;

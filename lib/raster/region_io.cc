@@ -52,6 +52,17 @@ Status decode_tile(const Txn& txn, const ImageInfo& image, TileCoord tile, uint3
                           decode_chunk(bytes_of(value), value.mv_size, out, size));
 }
 
+// The blocks of a tile's chunk value, after checking its header and that it holds exactly
+// a tile of `tile_bytes` (spec/FORMAT.md section 5.1).
+Result<ChunkBlocks> tile_chunk(const MDB_val& value, size_t tile_bytes) {
+  auto info = parse_chunk_header(bytes_of(value), value.mv_size);
+  if (!info) return info.status();
+  if (info->raw_size != tile_bytes)
+    return Status(Code::kCorrupt, "chunk raw size " + std::to_string(info->raw_size) +
+                                      " is not the tile size " + std::to_string(tile_bytes));
+  return ChunkBlocks::read(bytes_of(value), *info);
+}
+
 // Decoded bytes (a whole tile, or one block of a chunk) from this process's cache, else from
 // the shared one, else from `decode(buffer)`: into a buffer the process cache then keeps if
 // there is one, else into `scratch`. `held` keeps a cached buffer alive while it is read.
@@ -182,16 +193,16 @@ Status read_region(Txn& txn, const ImageInfo& image, const Region& region, const
           const ChunkKey& key = job.version->value.chunk;
           if (cache && by_band) {
             for (uint32_t band : *bands) {
-              TileCache::Tile block = cache->find(TileCache::block_key(key, band));
+              TileCache::Tile block = cache->find(TileCache::block_key(key, band, t.bands));
               if (!block) {
                 job.cached_bands.clear();
                 break;
               }
               job.cached_bands.push_back(std::move(block));
             }
-          } else if (cache) {
-            job.cached = cache->find(key);
           }
+          // A whole tile: any chunk of a chunky image, a version 1 chunk of a planar one.
+          if (cache && job.cached_bands.empty()) job.cached = cache->find(key);
           if (job.served()) {
             jobs.push_back(std::move(job));
             continue;
@@ -229,62 +240,58 @@ Status read_region(Txn& txn, const ImageInfo& image, const Region& region, const
                                    dst.strides.line},
                  job.part.width, job.part.height, t.sample);
     };
-    const uint32_t frame = job.version->frame;
-    Status status;
-    auto info = job.chunk.mv_data ? parse_chunk_header(bytes_of(job.chunk), job.chunk.mv_size)
-                                  : Result<ChunkInfo>(ChunkInfo{});
+    // The selected bands' first samples in a whole decoded tile.
+    auto band_sources = [&](const uint8_t* tile) {
+      std::vector<const uint8_t*> src(bands->size());
+      for (size_t k = 0; k < bands->size(); ++k) src[k] = tile + t.sample_offset(x, y, (*bands)[k]);
+      return src;
+    };
     // Without a process cache, a block stored raw (codec none, or incompressible) is read
     // where it lies in the map: no decode, no copy into a buffer. (A cache keeps a copy, whose
     // hits skip verifying the checksum again.)
-    auto in_place = [&](uint32_t block, Decoded& out) {
-      if (!job.chunk.mv_data || cache) return Status::ok();
-      auto raw = raw_block(bytes_of(job.chunk), *info, block);
-      if (!raw) return in_chunk_context(txn, image, job.tile, frame, value->chunk, raw.status());
-      out.data = *raw;
+    auto in_place = [&](const ChunkBlocks& blocks, uint32_t block, Decoded& found) {
+      if (cache) return Status::ok();
+      auto raw = blocks.raw(block);
+      if (!raw) return raw.status();
+      found.data = *raw;
       return Status::ok();
     };
-    if (!info) {
-      status = in_chunk_context(txn, image, job.tile, frame, value->chunk, info.status());
-    } else if (!job.cached_bands.empty()) {
+    const uint32_t frame = job.version->frame;
+    Status status;
+    if (!job.cached_bands.empty()) {
       for (size_t k = 0; k < bands->size(); ++k) {
         const uint8_t* src = job.cached_bands[k]->data() + t.sample_offset(x, y, 0);
         copy_out({&src, 1}, k);
       }
-    } else if (by_band && info->blocks == t.bands && info->raw_size == t.tile_bytes()) {
-      const size_t plane = info->block_raw_size();
+    } else if (job.cached) {
+      copy_out(band_sources(job.cached->data()), 0);
+    } else if (auto blocks = tile_chunk(job.chunk, t.tile_bytes()); !blocks) {
+      status = blocks.status();
+    } else if (by_band && blocks->count() == t.bands) {
+      const size_t plane = blocks->info().block_raw_size();
       for (size_t k = 0; k < bands->size() && status.is_ok(); ++k) {
         const uint32_t band = (*bands)[k];
         Decoded decoded;
-        status = in_place(band, decoded);
+        status = in_place(*blocks, band, decoded);
         if (status.is_ok() && !decoded.data)
           status = obtain_decoded(
-              txn.env(), TileCache::block_key(value->chunk, band), plane, scratch,
-              [&](uint8_t* buffer) {
-                return in_chunk_context(txn, image, job.tile, frame, value->chunk,
-                                        decode_chunk_block(bytes_of(job.chunk), *info, band, buffer, plane));
-              },
-              decoded);
-        const uint8_t* src = decoded.data + t.sample_offset(x, y, 0);
-        if (status.is_ok()) copy_out({&src, 1}, k);
+              txn.env(), TileCache::block_key(value->chunk, band, t.bands), plane, scratch,
+              [&](uint8_t* buffer) { return blocks->decode(band, buffer, plane); }, decoded);
+        if (status.is_ok()) {
+          const uint8_t* src = decoded.data + t.sample_offset(x, y, 0);
+          copy_out({&src, 1}, k);
+        }
       }
     } else {
-      Decoded decoded{job.cached, job.cached ? job.cached->data() : nullptr};
-      if (!decoded.data && info->blocks == 1) status = in_place(0, decoded);
+      Decoded decoded;
+      if (blocks->count() == 1) status = in_place(*blocks, 0, decoded);
       if (status.is_ok() && !decoded.data)
         status = obtain_decoded(
             txn.env(), value->chunk, t.tile_bytes(), scratch,
-            [&](uint8_t* buffer) {
-              return decode_tile(txn, image, job.tile, frame, value->chunk, job.chunk, buffer,
-                                 t.tile_bytes());
-            },
-            decoded);
-      if (status.is_ok()) {
-        std::vector<const uint8_t*> src(bands->size());
-        for (size_t k = 0; k < bands->size(); ++k)
-          src[k] = decoded.data + t.sample_offset(x, y, (*bands)[k]);
-        copy_out(src, 0);
-      }
+            [&](uint8_t* buffer) { return blocks->decode_all(buffer, t.tile_bytes()); }, decoded);
+      if (status.is_ok()) copy_out(band_sources(decoded.data), 0);
     }
+    if (!status.is_ok()) status = in_chunk_context(txn, image, job.tile, frame, value->chunk, status);
     if (!status.is_ok()) {
       std::lock_guard lock(error_mutex);
       if (first_error.is_ok()) first_error = status;

@@ -317,26 +317,42 @@ Status Env::open_databases(bool create) {
                                          " is newer than this build writes (" + ours +
                                          "): open it read-only");
   if (rc) return lmdb_error(rc, "commit database handles");
-  const bool older = header->major < kFormatMajor || header->minor < kFormatMinor;
-  if (!options_.read_only && older) return upgrade(*header);
+  if (!options_.read_only && format_is_older(header->major, header->minor)) return upgrade();
   return Status::ok();
 }
 
 // An older file opened for writing becomes the version this build writes, in one (one-time)
 // write transaction: 1.0 gains the geometry database (1.1); every upgrade rewrites the
 // header's version, since new writes may store what older readers cannot read (version 2
-// chunks).
-Status Env::upgrade(FormatHeader header) {
+// chunks). The header is read again inside the transaction: another process may have
+// upgraded the file (even to a newer version) since it was opened.
+Status Env::upgrade() {
   const std::string target = "format " + std::to_string(kFormatMajor) + "." + std::to_string(kFormatMinor);
   MDB_txn* txn = nullptr;
   int rc = mdb_txn_begin(env_, nullptr, 0, &txn);
   if (rc) return lmdb_error(rc, "begin the upgrade to " + target);
-  header.major = kFormatMajor;
-  header.minor = kFormatMinor;
-  const auto bytes = build_format_header(header);
-  MDB_val key{std::strlen(kFormatKey), const_cast<char*>(kFormatKey)}, value = to_val(bytes);
+  MDB_val key{std::strlen(kFormatKey), const_cast<char*>(kFormatKey)}, value;
+  rc = mdb_get(txn, meta, &key, &value);
+  if (rc) {
+    mdb_txn_abort(txn);
+    return lmdb_error(rc, "read format header for the upgrade to " + target);
+  }
+  auto header = parse_format_header(bytes_of(value), value.mv_size);
+  if (!header || format_is_newer(header->major, header->minor)) {
+    mdb_txn_abort(txn);
+    if (!header) return header.status().with_context(path_);
+    return error(Code::kUnsupported, "format version " + std::to_string(header->major) + "." +
+                                         std::to_string(header->minor) +
+                                         " is newer than this build writes (another process upgraded it)");
+  }
   rc = mdb_dbi_open(txn, "geometry", MDB_CREATE, &geometry);
-  if (rc == 0) rc = mdb_put(txn, meta, &key, &value, 0);
+  if (rc == 0 && format_is_older(header->major, header->minor)) {
+    header->major = kFormatMajor;
+    header->minor = kFormatMinor;
+    const auto bytes = build_format_header(*header);
+    value = to_val(bytes);
+    rc = mdb_put(txn, meta, &key, &value, 0);
+  }
   if (rc == 0) rc = mdb_txn_commit(txn);
   else mdb_txn_abort(txn);
   if (rc) return lmdb_error(rc, "upgrade to " + target);

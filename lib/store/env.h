@@ -88,7 +88,7 @@ class Env {
                                                 bool create);
   Status open_databases(bool create);
   Status open_shared_cache();
-  Status upgrade(FormatHeader header);
+  Status upgrade();
 
   std::string path_;
   OpenOptions options_;
