@@ -505,5 +505,67 @@ TEST_F(FramesTest, Format10FileIsReadAndUpgraded) {
   expect_verifies(path("f.tsr"));
 }
 
+// The version rule (spec/FORMAT.md section 3) at open: older majors are read and upgraded when
+// opened for writing; a newer minor is read-only; an unknown major is refused.
+TEST_F(FramesTest, FormatVersionsOpenAsTheVersionRuleSays) {
+  Rng rng(13);
+  ASSERT_OK(write_tiles(0, 0, 2, rng));
+  container_.reset();
+  auto set_version = [&](uint16_t major, uint16_t minor) {
+    LmdbFile lmdb(path("f.tsr"), true);
+    ASSERT_NE(lmdb.env(), nullptr) << lmdb.error();
+    MDB_txn* txn = nullptr;
+    ASSERT_EQ(mdb_txn_begin(lmdb.env(), nullptr, 0, &txn), 0);
+    MDB_dbi meta = 0;
+    ASSERT_EQ(mdb_dbi_open(txn, "meta", 0, &meta), 0);
+    detail::FormatHeader header;
+    header.major = major;
+    header.minor = minor;
+    const auto bytes = detail::build_format_header(header);
+    MDB_val key{6, const_cast<char*>("format")}, value{bytes.size(), const_cast<uint8_t*>(bytes.data())};
+    ASSERT_EQ(mdb_put(txn, meta, &key, &value, 0), 0);
+    ASSERT_EQ(mdb_txn_commit(txn), 0);
+  };
+  auto version = [&] {
+    std::vector<std::pair<std::string, std::string>> meta;
+    EXPECT_TRUE(lmdb_entries(path("f.tsr"), "meta", &meta));
+    for (const auto& [key, value] : meta)
+      if (key == "format") {
+        auto h = detail::parse_format_header(reinterpret_cast<const uint8_t*>(value.data()), value.size());
+        if (h) return std::to_string(h->major) + "." + std::to_string(h->minor);
+      }
+    return std::string("none");
+  };
+  OpenOptions read_only;
+  read_only.read_only = true;
+  const std::string current =
+      std::to_string(detail::kFormatMajor) + "." + std::to_string(detail::kFormatMinor);
+
+  auto opens = [&](const OpenOptions& options) { return Container::open(path("f.tsr"), options).is_ok(); };
+  ASSERT_NO_FATAL_FAILURE(set_version(1, 1));
+  EXPECT_TRUE(opens(read_only));
+  EXPECT_EQ(version(), "1.1");  // reading changes nothing
+  EXPECT_TRUE(opens(OpenOptions{}));
+  EXPECT_EQ(version(), current);  // opened for writing: upgraded
+
+  ASSERT_NO_FATAL_FAILURE(set_version(detail::kFormatMajor, detail::kFormatMinor + 3));
+  EXPECT_TRUE(opens(read_only));
+  auto newer = Container::open(path("f.tsr"));
+  ASSERT_FALSE(newer.is_ok());
+  EXPECT_EQ(newer.status().code(), Code::kUnsupported);
+  EXPECT_NE(newer.status().message().find("newer than this build writes"), std::string::npos)
+      << newer.status().message();
+
+  for (uint16_t major : {uint16_t(0), uint16_t(detail::kFormatMajor + 1)}) {
+    ASSERT_NO_FATAL_FAILURE(set_version(major, 0));
+    for (const OpenOptions& options : {read_only, OpenOptions{}}) {
+      auto refused = Container::open(path("f.tsr"), options);
+      ASSERT_FALSE(refused.is_ok()) << major;
+      EXPECT_EQ(refused.status().code(), Code::kUnsupported) << refused.status().to_string();
+      EXPECT_NE(refused.status().message().find("is not supported"), std::string::npos);
+    }
+  }
+}
+
 }  // namespace
 }  // namespace tessera::test

@@ -309,7 +309,8 @@ Status Env::open_databases(bool create) {
   const std::string version = std::to_string(header->major) + "." + std::to_string(header->minor);
   const std::string ours = std::to_string(kFormatMajor) + "." + std::to_string(kFormatMinor);
   if (!known)
-    return error(Code::kUnsupported, "format version " + version + " is not supported (this build reads major versions " +
+    return error(Code::kUnsupported, "format version " + version +
+                                         " is not supported (this build reads major versions " +
                                          std::to_string(kOldestFormatMajor) + " to " +
                                          std::to_string(kFormatMajor) + ")");
   if (!options_.read_only && format_is_newer(header->major, header->minor))
