@@ -3,11 +3,6 @@
 #include <lz4.h>
 #include <xxhash.h>
 #include <zstd.h>
-#if defined(__x86_64__)
-// Content hashes and checksums run over every byte written and read: the library's runtime
-// dispatch picks its AVX2/AVX-512 code where the CPU has it (the same hashes, faster).
-#include <xxh_x86dispatch.h>
-#endif
 
 #include <cstring>
 #include <memory>
