@@ -245,6 +245,7 @@ Result<Container> Container::open(const std::string& path, const OpenOptions& op
 }
 
 const std::string& Container::path() const { return env_->path(); }
+FormatVersion Container::format_version() const { return env_->format_version; }
 
 TileCacheStats Container::tile_cache_stats() const {
   detail::TileCache* cache = env_->tile_cache();

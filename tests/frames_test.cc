@@ -545,7 +545,16 @@ TEST_F(FramesTest, FormatVersionsOpenAsTheVersionRuleSays) {
   ASSERT_NO_FATAL_FAILURE(set_version(1, 1));
   EXPECT_TRUE(opens(read_only));
   EXPECT_EQ(version(), "1.1");  // reading changes nothing
-  EXPECT_TRUE(opens(OpenOptions{}));
+  {
+    auto c = Container::open(path("f.tsr"), read_only);
+    ASSERT_TRUE(c.is_ok());
+    EXPECT_EQ(c->format_version(), (FormatVersion{1, 1}));
+  }
+  {
+    auto c = Container::open(path("f.tsr"));
+    ASSERT_TRUE(c.is_ok());
+    EXPECT_EQ(c->format_version(), (FormatVersion{detail::kFormatMajor, detail::kFormatMinor}));
+  }
   EXPECT_EQ(version(), current);  // opened for writing: upgraded
 
   ASSERT_NO_FATAL_FAILURE(set_version(detail::kFormatMajor, detail::kFormatMinor + 3));

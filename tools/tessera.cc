@@ -462,6 +462,7 @@ Json describe_readers(const ReaderReport& readers, uint64_t lag_limit) {
 // The text form of info: one block per image, the same facts as the JSON.
 std::string format_info(const Json& report) {
   std::string out = "file: " + report["file"].get<std::string>() + "\n";
+  out += "format: " + report["format"].get<std::string>() + "\n";
   const Json& pool = report["pool"];
   out += "chunk pool: " + pool["chunks"].dump() + " unique chunks, " + pool["references"].dump() +
          " references, " + format_bytes(pool["bytes_stored"].get<uint64_t>()) + " stored, " +
@@ -520,7 +521,9 @@ int run_info(std::span<char* const> argv) {
 
   auto pool = snapshot->pool_stats();
   if (!pool) return fail(pool.status());
+  const FormatVersion version = container->format_version();
   Json report = {{"file", args.positional(0)},
+                 {"format", std::to_string(version.major) + "." + std::to_string(version.minor)},
                  {"pool",
                   {{"chunks", pool->chunks},
                    {"references", pool->references},

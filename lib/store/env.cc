@@ -275,6 +275,7 @@ Status Env::open_databases(bool create) {
       return lmdb_error(rc, "create database 'geometry'");
     }
     has_geometry = true;
+    format_version = {kFormatMajor, kFormatMinor};
     FormatHeader header;
     header.creator = std::string("tessera ") + TESSERA_VERSION;
     header.created_unix = uint64_t(std::time(nullptr));
@@ -318,6 +319,7 @@ Status Env::open_databases(bool create) {
                                          " is newer than this build writes (" + ours +
                                          "): open it read-only");
   if (rc) return lmdb_error(rc, "commit database handles");
+  format_version = {header->major, header->minor};
   if (!options_.read_only && format_is_older(header->major, header->minor)) return upgrade();
   return Status::ok();
 }
@@ -358,6 +360,7 @@ Status Env::upgrade() {
   else mdb_txn_abort(txn);
   if (rc) return lmdb_error(rc, "upgrade to " + target);
   has_geometry = true;
+  format_version = {kFormatMajor, kFormatMinor};
   return Status::ok();
 }
 

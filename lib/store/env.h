@@ -50,6 +50,8 @@ class Env {
   // False only for a format 1.0 file opened read-only (1.1 added the geometry caches; a
   // writer upgrades a 1.0 file when it opens it).
   bool has_geometry = false;
+  // The file's format version as found at open, or as upgraded.
+  FormatVersion format_version;
 
   // An LMDB return code as a Status naming this file and what was being done.
   Status lmdb_error(int rc, std::string_view what) const;

@@ -266,6 +266,7 @@ class Container {
   static Status compact(const std::string& path, const std::string& out = {});
 
   const std::string& path() const;
+  FormatVersion format_version() const;
   // All zero when OpenOptions::tile_cache_bytes is 0.
   TileCacheStats tile_cache_stats() const;
   // All zero when OpenOptions::shared_cache is empty.

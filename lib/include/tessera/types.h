@@ -147,6 +147,13 @@ struct ImportProgress {
   bool operator==(const ImportProgress&) const = default;
 };
 
+// The format version of a file (spec/FORMAT.md section 3): what it was written as, or what
+// opening it for writing upgraded it to.
+struct FormatVersion {
+  uint16_t major = 0, minor = 0;
+  bool operator==(const FormatVersion&) const = default;
+};
+
 // The chunk pool shared by every image and frame of a container.
 struct PoolStats {
   uint64_t chunks = 0;       // unique chunks stored
