@@ -565,6 +565,18 @@ TEST_F(FramesTest, FormatVersionsOpenAsTheVersionRuleSays) {
   EXPECT_NE(newer.status().message().find("newer than this build writes"), std::string::npos)
       << newer.status().message();
 
+  // A writer that opened the file before another process made it newer stops at its next
+  // write transaction.
+  ASSERT_NO_FATAL_FAILURE(set_version(detail::kFormatMajor, detail::kFormatMinor));
+  {
+    auto writer = Container::open(path("f.tsr"));
+    ASSERT_TRUE(writer.is_ok());
+    ASSERT_NO_FATAL_FAILURE(set_version(detail::kFormatMajor, detail::kFormatMinor + 1));
+    auto txn = writer->begin_write();
+    ASSERT_FALSE(txn.is_ok());
+    EXPECT_EQ(txn.status().code(), Code::kUnsupported) << txn.status().to_string();
+  }
+
   for (uint16_t major : {uint16_t(0), uint16_t(detail::kFormatMajor + 1)}) {
     ASSERT_NO_FATAL_FAILURE(set_version(major, 0));
     for (const OpenOptions& options : {read_only, OpenOptions{}}) {
@@ -574,6 +586,22 @@ TEST_F(FramesTest, FormatVersionsOpenAsTheVersionRuleSays) {
       EXPECT_NE(refused.status().message().find("is not supported"), std::string::npos);
     }
   }
+
+  // From 1.1 on, the geometry database is part of the file: without it the file is damaged.
+  ASSERT_NO_FATAL_FAILURE(set_version(detail::kFormatMajor, detail::kFormatMinor));
+  {
+    LmdbFile lmdb(path("f.tsr"), true);
+    ASSERT_NE(lmdb.env(), nullptr) << lmdb.error();
+    MDB_txn* txn = nullptr;
+    ASSERT_EQ(mdb_txn_begin(lmdb.env(), nullptr, 0, &txn), 0);
+    MDB_dbi geometry = 0;
+    ASSERT_EQ(mdb_dbi_open(txn, "geometry", 0, &geometry), 0);
+    ASSERT_EQ(mdb_drop(txn, geometry, 1), 0);
+    ASSERT_EQ(mdb_txn_commit(txn), 0);
+  }
+  auto damaged = Container::open(path("f.tsr"), read_only);
+  ASSERT_FALSE(damaged.is_ok());
+  EXPECT_EQ(damaged.status().code(), Code::kCorrupt) << damaged.status().to_string();
 }
 
 }  // namespace

@@ -433,6 +433,40 @@ TEST_F(VerifyTest, ChunkOfTheWrongRawSize) {
   }
 }
 
+// A chunk shared by images whose tiles differ in size (a damaged file): a decoded tile the
+// cache holds for one image is never served to the other, which would read past it.
+TEST_F(VerifyTest, CachedTileOfAnotherSizeIsNotServed) {
+  {
+    ASSERT_OK_AND_ASSIGN(auto c, Container::open(file()));
+    ImageSpec spec;
+    spec.type = DataType::kU16;
+    spec.tile_size = 32;  // 2048-byte tiles; img's are 512
+    const std::vector<uint8_t> data = Rng(3).bytes(32 * 32 * 2);
+    ASSERT_OK(c.write([&](WriteTxn& t) {
+      TESSERA_RETURN_IF_ERROR(t.create_image("big", spec));
+      return t.write("big", Region{0, 0, 32, 32}, {}, data.data(), data.size());
+    }));
+  }
+  const TileEntry small = tile_entry(2, 0, 0);
+  std::string big_key;
+  for (const TileEntry& e : tile_entries())
+    if (e.tile.image == 1) big_key = e.key;
+  ASSERT_FALSE(big_key.empty());
+  detail::TileValue value;
+  value.kind = detail::TileKind::kChunk;
+  std::memcpy(value.chunk.data(), small.fields.chunk.data(), value.chunk.size());
+  replace_value("tiles", big_key, as_string(detail::build_tile_record(tile_key_of(big_key), value)));
+  EXPECT_FAULTS(run(), "CHUNK_RAW_SIZE_MATCHES_IMAGE", "REFCOUNT_MATCHES", "CHUNK_REFERENCED");
+  OpenOptions options;
+  options.tile_cache_bytes = uint64_t(1) << 20;
+  ASSERT_OK_AND_ASSIGN(auto c, Container::open(file(), options));
+  ASSERT_OK_AND_ASSIGN(auto snap, c.snapshot());
+  std::vector<uint8_t> got(32 * 32 * 2);
+  ASSERT_OK(snap.read("img", Region{32, 0, 16, 16}, {}, got.data(), kTileBytes));  // cached now
+  Status s = snap.read("big", Region{0, 0, 32, 32}, {}, got.data(), got.size());
+  EXPECT_EQ(s.code(), Code::kCorrupt) << s.to_string();
+}
+
 TEST_F(VerifyTest, ImageRecordFaults) {
   ASSERT_TRUE(lmdb_put(file(), "images", std::string("\0\0\0\7", 4), "garbage"));
   EXPECT_FAULTS(run(), "IMAGE_RECORD_VALID");

@@ -92,6 +92,8 @@ size_t compress_block(const uint8_t* in, size_t n, size_t sample_size, const Cod
 // Decodes `stored` bytes of one block into exactly `n` bytes at dst.
 Status decode_block(const uint8_t* src, size_t stored, Codec codec, bool shuffled,
                     size_t sample_size, uint8_t* dst, size_t n) {
+  if (stored > size_t(INT32_MAX) || n > size_t(INT32_MAX))  // LZ4 takes int sizes
+    return corrupt("chunk block of " + std::to_string(stored) + " stored bytes is too large");
   uint8_t* out = shuffled ? (scratch().resize(n), scratch().data()) : dst;
   size_t produced = SIZE_MAX;
   switch (codec) {

@@ -74,7 +74,9 @@ template <class Decode>
 Status obtain_decoded(Env& env, const ChunkKey& key, size_t size, AlignedBuffer& scratch,
                       Decode&& decode, Decoded& out) {
   TileCache* cache = env.tile_cache();
-  if (cache && (out.held = cache->find(key))) {
+  // An entry of another size can only come from a chunk shared by images whose tiles differ
+  // in size (a damaged file): not trusted, decoded (and refused) afresh.
+  if (cache && (out.held = cache->find(key)) && out.held->size() == size) {
     out.data = out.held->data();
     return Status::ok();
   }
@@ -194,7 +196,7 @@ Status read_region(Txn& txn, const ImageInfo& image, const Region& region, const
           if (cache && by_band) {
             for (uint32_t band : *bands) {
               TileCache::Tile block = cache->find(TileCache::block_key(key, band, t.bands));
-              if (!block) {
+              if (!block || block->size() != t.tile_bytes() / t.bands) {
                 job.cached_bands.clear();
                 break;
               }
@@ -202,7 +204,10 @@ Status read_region(Txn& txn, const ImageInfo& image, const Region& region, const
             }
           }
           // A whole tile: any chunk of a chunky image, a version 1 chunk of a planar one.
-          if (cache && job.cached_bands.empty()) job.cached = cache->find(key);
+          if (cache && job.cached_bands.empty()) {
+            job.cached = cache->find(key);
+            if (job.cached && job.cached->size() != t.tile_bytes()) job.cached = nullptr;
+          }
           if (job.served()) {
             jobs.push_back(std::move(job));
             continue;

@@ -295,8 +295,15 @@ Status Env::open_databases(bool create) {
   auto header = parse_format_header(bytes_of(value), value.mv_size);
   const bool known = header && header->major >= kOldestFormatMajor && header->major <= kFormatMajor;
   if (known) {
-    rc = mdb_dbi_open(txn, "geometry", 0, &geometry);  // absent in a 1.0 file
+    rc = mdb_dbi_open(txn, "geometry", 0, &geometry);  // absent in a 1.0 file only
     has_geometry = rc == 0;
+    const bool version_1_0 = header->major == 1 && header->minor == 0;
+    if (rc == MDB_NOTFOUND && !version_1_0) {
+      mdb_txn_abort(txn);
+      return error(Code::kCorrupt, "database 'geometry' is missing (format " +
+                                       std::to_string(header->major) + "." +
+                                       std::to_string(header->minor) + " has one)");
+    }
     if (rc == MDB_NOTFOUND) rc = 0;
     if (rc) {
       mdb_txn_abort(txn);
@@ -324,6 +331,20 @@ Status Env::open_databases(bool create) {
   return Status::ok();
 }
 
+Result<FormatHeader> Env::writable_format(MDB_txn* txn) const {
+  MDB_val key{std::strlen(kFormatKey), const_cast<char*>(kFormatKey)}, value;
+  const int rc = mdb_get(txn, meta, &key, &value);
+  if (rc) return lmdb_error(rc, "read format header");
+  auto header = parse_format_header(bytes_of(value), value.mv_size);
+  if (!header) return header.status().with_context(path_);
+  if (format_is_newer(header->major, header->minor))
+    return error(Code::kUnsupported, "format version " + std::to_string(header->major) + "." +
+                                         std::to_string(header->minor) +
+                                         " is newer than this build writes (another process upgraded "
+                                         "the file since this one opened it): open it again");
+  return header;
+}
+
 // An older file opened for writing becomes the version this build writes, in one (one-time)
 // write transaction: 1.0 gains the geometry database (1.1); every upgrade rewrites the
 // header's version, since new writes may store what older readers cannot read (version 2
@@ -331,23 +352,25 @@ Status Env::open_databases(bool create) {
 // upgraded the file (even to a newer version) since it was opened.
 Status Env::upgrade() {
   const std::string target = "format " + std::to_string(kFormatMajor) + "." + std::to_string(kFormatMinor);
+  // A write like any other: under the write lock (OpenOptions::write_wait applies).
+  TESSERA_RETURN_IF_ERROR(lock_writer());
+  struct Unlock {
+    Env* env;
+    ~Unlock() { env->unlock_writer(); }
+  } unlock{this};
   MDB_txn* txn = nullptr;
   int rc = mdb_txn_begin(env_, nullptr, 0, &txn);
+  if (rc == MDB_MAP_RESIZED) {
+    TESSERA_RETURN_IF_ERROR(adopt_map_size());
+    rc = mdb_txn_begin(env_, nullptr, 0, &txn);
+  }
   if (rc) return lmdb_error(rc, "begin the upgrade to " + target);
+  auto header = writable_format(txn);
+  if (!header) {
+    mdb_txn_abort(txn);
+    return header.status();
+  }
   MDB_val key{std::strlen(kFormatKey), const_cast<char*>(kFormatKey)}, value;
-  rc = mdb_get(txn, meta, &key, &value);
-  if (rc) {
-    mdb_txn_abort(txn);
-    return lmdb_error(rc, "read format header for the upgrade to " + target);
-  }
-  auto header = parse_format_header(bytes_of(value), value.mv_size);
-  if (!header || format_is_newer(header->major, header->minor)) {
-    mdb_txn_abort(txn);
-    if (!header) return header.status().with_context(path_);
-    return error(Code::kUnsupported, "format version " + std::to_string(header->major) + "." +
-                                         std::to_string(header->minor) +
-                                         " is newer than this build writes (another process upgraded it)");
-  }
   rc = mdb_dbi_open(txn, "geometry", MDB_CREATE, &geometry);
   if (rc == 0 && format_is_older(header->major, header->minor)) {
     header->major = kFormatMajor;
@@ -553,6 +576,10 @@ Result<std::unique_ptr<Txn>> Txn::begin(std::shared_ptr<Env> env, bool write) {
   if (write && env->replaced())
     return env->error(Code::kReadOnly, "the file was replaced (by a compacted copy) since this "
                                        "process opened it: open it again to write");
+  if (write) {
+    auto format = env->writable_format(txn->txn_);
+    if (!format) return format.status();
+  }
   TESSERA_RETURN_IF_ERROR(txn->load_images());
   return txn;
 }

@@ -83,6 +83,9 @@ class Env {
   ReaderReport reader_slots() const;
   // True once since an operation last failed because the map was full (not the disk).
   bool take_map_full() { return map_full_.exchange(false); }
+  // The format header as write transaction `txn` sees it; kUnsupported when another process
+  // made the file newer than this build writes since this one opened it.
+  Result<FormatHeader> writable_format(MDB_txn* txn) const;
 
  private:
   Env(std::string path, const OpenOptions& options);
