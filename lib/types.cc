@@ -133,6 +133,10 @@ std::string to_string(const Region& r) {
          std::to_string(r.height);
 }
 
+std::string to_string(const FormatVersion& v) {
+  return std::to_string(v.major) + "." + std::to_string(v.minor);
+}
+
 Strides Strides::packed(Interleave interleave, int64_t width, int64_t height, size_t bands,
                         size_t sample_bytes) {
   // Saturating: the strides of a region too large for memory stay huge instead of wrapping,

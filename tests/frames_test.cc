@@ -7,6 +7,7 @@
 
 #include <algorithm>
 #include <cstdlib>
+#include <functional>
 #include <optional>
 
 #include "format/records.h"
@@ -208,6 +209,50 @@ class FramesTest : public TempDirTest {
     return container_->write([&](WriteTxn& t) {
       return t.write("seq", Region{tx0 * kTile, 0, n * kTile, kTile}, Selection{frame, 0, {}}, data.data(), data.size());
     });
+  }
+  // Runs `body` in one write transaction on f.tsr through plain liblmdb and commits it.
+  void with_lmdb_txn(const std::function<void(MDB_txn*)>& body) {
+    LmdbFile lmdb(path("f.tsr"), true);
+    ASSERT_NE(lmdb.env(), nullptr) << lmdb.error();
+    MDB_txn* txn = nullptr;
+    ASSERT_EQ(mdb_txn_begin(lmdb.env(), nullptr, 0, &txn), 0);
+    body(txn);
+    if (HasFatalFailure()) return mdb_txn_abort(txn);
+    ASSERT_EQ(mdb_txn_commit(txn), 0);
+  }
+  // Rewrites f.tsr's format header.
+  void set_format(uint16_t major, uint16_t minor, const std::string& creator = {}) {
+    detail::FormatHeader header;
+    header.major = major;
+    header.minor = minor;
+    header.creator = creator;
+    const auto bytes = detail::build_format_header(header);
+    with_lmdb_txn([&](MDB_txn* txn) {
+      MDB_dbi meta = 0;
+      ASSERT_EQ(mdb_dbi_open(txn, "meta", 0, &meta), 0);
+      MDB_val key{6, const_cast<char*>("format")}, value{bytes.size(), const_cast<uint8_t*>(bytes.data())};
+      ASSERT_EQ(mdb_put(txn, meta, &key, &value, 0), 0);
+    });
+  }
+  // Deletes f.tsr's geometry database, as a 1.0 file (or a damaged later one) lacks it.
+  void drop_geometry() {
+    with_lmdb_txn([](MDB_txn* txn) {
+      MDB_dbi geometry = 0;
+      ASSERT_EQ(mdb_dbi_open(txn, "geometry", 0, &geometry), 0);
+      ASSERT_EQ(mdb_drop(txn, geometry, 1), 0);
+    });
+  }
+  // f.tsr's format header as stored.
+  detail::FormatHeader format_header() {
+    std::vector<std::pair<std::string, std::string>> meta;
+    EXPECT_TRUE(lmdb_entries(path("f.tsr"), "meta", &meta));
+    for (const auto& [key, value] : meta)
+      if (key == "format") {
+        auto h = detail::parse_format_header(reinterpret_cast<const uint8_t*>(value.data()), value.size());
+        if (h) return *h;
+      }
+    ADD_FAILURE() << "no readable format header";
+    return {};
   }
   // Own records of every frame, as the library lists them.
   int64_t records() {
@@ -455,24 +500,8 @@ TEST_F(FramesTest, Format10FileIsReadAndUpgraded) {
   Rng rng(12);
   ASSERT_OK(write_tiles(0, 2, 3, rng));
   container_.reset();
-  {
-    LmdbFile lmdb(path("f.tsr"), true);
-    ASSERT_NE(lmdb.env(), nullptr) << lmdb.error();
-    MDB_txn* txn = nullptr;
-    ASSERT_EQ(mdb_txn_begin(lmdb.env(), nullptr, 0, &txn), 0);
-    MDB_dbi geometry = 0, meta = 0;
-    ASSERT_EQ(mdb_dbi_open(txn, "geometry", 0, &geometry), 0);
-    ASSERT_EQ(mdb_drop(txn, geometry, 1), 0);
-    ASSERT_EQ(mdb_dbi_open(txn, "meta", 0, &meta), 0);
-    detail::FormatHeader header;
-    header.major = 1;
-    header.minor = 0;
-    header.creator = "tessera 0.1.0";
-    const auto bytes = detail::build_format_header(header);
-    MDB_val key{6, const_cast<char*>("format")}, value{bytes.size(), const_cast<uint8_t*>(bytes.data())};
-    ASSERT_EQ(mdb_put(txn, meta, &key, &value, 0), 0);
-    ASSERT_EQ(mdb_txn_commit(txn), 0);
-  }
+  ASSERT_NO_FATAL_FAILURE(drop_geometry());
+  ASSERT_NO_FATAL_FAILURE(set_format(1, 0, "tessera 0.1.0"));
   const Region expected{2 * kTile, 0, 3 * kTile, kTile};
   OpenOptions read_only;
   read_only.read_only = true;
@@ -484,15 +513,10 @@ TEST_F(FramesTest, Format10FileIsReadAndUpgraded) {
       EXPECT_EQ(box, expected) << precision_name(p);
     }
   }
-  std::vector<std::pair<std::string, std::string>> meta;
-  ASSERT_TRUE(lmdb_entries(path("f.tsr"), "meta", &meta));
-  for (const auto& [key, value] : meta)
-    if (key == "format") {
-      ASSERT_OK_AND_ASSIGN(auto header, detail::parse_format_header(reinterpret_cast<const uint8_t*>(value.data()), value.size()));
-      EXPECT_EQ(header.major, detail::kFormatMajor);
-      EXPECT_EQ(header.minor, detail::kFormatMinor);
-      EXPECT_EQ(header.creator, "tessera 0.1.0");
-    }
+  const detail::FormatHeader header = format_header();
+  EXPECT_EQ(header.major, detail::kFormatMajor);
+  EXPECT_EQ(header.minor, detail::kFormatMinor);
+  EXPECT_EQ(header.creator, "tessera 0.1.0");
   // Writes to the upgraded file keep its (new) caches right.
   auto c = Container::open(path("f.tsr"));
   ASSERT_OK(c);
@@ -511,38 +535,14 @@ TEST_F(FramesTest, FormatVersionsOpenAsTheVersionRuleSays) {
   Rng rng(13);
   ASSERT_OK(write_tiles(0, 0, 2, rng));
   container_.reset();
-  auto set_version = [&](uint16_t major, uint16_t minor) {
-    LmdbFile lmdb(path("f.tsr"), true);
-    ASSERT_NE(lmdb.env(), nullptr) << lmdb.error();
-    MDB_txn* txn = nullptr;
-    ASSERT_EQ(mdb_txn_begin(lmdb.env(), nullptr, 0, &txn), 0);
-    MDB_dbi meta = 0;
-    ASSERT_EQ(mdb_dbi_open(txn, "meta", 0, &meta), 0);
-    detail::FormatHeader header;
-    header.major = major;
-    header.minor = minor;
-    const auto bytes = detail::build_format_header(header);
-    MDB_val key{6, const_cast<char*>("format")}, value{bytes.size(), const_cast<uint8_t*>(bytes.data())};
-    ASSERT_EQ(mdb_put(txn, meta, &key, &value, 0), 0);
-    ASSERT_EQ(mdb_txn_commit(txn), 0);
-  };
-  auto version = [&] {
-    std::vector<std::pair<std::string, std::string>> meta;
-    EXPECT_TRUE(lmdb_entries(path("f.tsr"), "meta", &meta));
-    for (const auto& [key, value] : meta)
-      if (key == "format") {
-        auto h = detail::parse_format_header(reinterpret_cast<const uint8_t*>(value.data()), value.size());
-        if (h) return std::to_string(h->major) + "." + std::to_string(h->minor);
-      }
-    return std::string("none");
-  };
+  auto version = [&] { return to_string(format_header().version()); };
   OpenOptions read_only;
   read_only.read_only = true;
   const std::string current =
       std::to_string(detail::kFormatMajor) + "." + std::to_string(detail::kFormatMinor);
 
   auto opens = [&](const OpenOptions& options) { return Container::open(path("f.tsr"), options).is_ok(); };
-  ASSERT_NO_FATAL_FAILURE(set_version(1, 1));
+  ASSERT_NO_FATAL_FAILURE(set_format(1, 1));
   EXPECT_TRUE(opens(read_only));
   EXPECT_EQ(version(), "1.1");  // reading changes nothing
   {
@@ -557,7 +557,7 @@ TEST_F(FramesTest, FormatVersionsOpenAsTheVersionRuleSays) {
   }
   EXPECT_EQ(version(), current);  // opened for writing: upgraded
 
-  ASSERT_NO_FATAL_FAILURE(set_version(detail::kFormatMajor, detail::kFormatMinor + 3));
+  ASSERT_NO_FATAL_FAILURE(set_format(detail::kFormatMajor, detail::kFormatMinor + 3));
   EXPECT_TRUE(opens(read_only));
   auto newer = Container::open(path("f.tsr"));
   ASSERT_FALSE(newer.is_ok());
@@ -567,18 +567,18 @@ TEST_F(FramesTest, FormatVersionsOpenAsTheVersionRuleSays) {
 
   // A writer that opened the file before another process made it newer stops at its next
   // write transaction.
-  ASSERT_NO_FATAL_FAILURE(set_version(detail::kFormatMajor, detail::kFormatMinor));
+  ASSERT_NO_FATAL_FAILURE(set_format(detail::kFormatMajor, detail::kFormatMinor));
   {
     auto writer = Container::open(path("f.tsr"));
     ASSERT_TRUE(writer.is_ok());
-    ASSERT_NO_FATAL_FAILURE(set_version(detail::kFormatMajor, detail::kFormatMinor + 1));
+    ASSERT_NO_FATAL_FAILURE(set_format(detail::kFormatMajor, detail::kFormatMinor + 1));
     auto txn = writer->begin_write();
     ASSERT_FALSE(txn.is_ok());
     EXPECT_EQ(txn.status().code(), Code::kUnsupported) << txn.status().to_string();
   }
 
   for (uint16_t major : {uint16_t(0), uint16_t(detail::kFormatMajor + 1)}) {
-    ASSERT_NO_FATAL_FAILURE(set_version(major, 0));
+    ASSERT_NO_FATAL_FAILURE(set_format(major, 0));
     for (const OpenOptions& options : {read_only, OpenOptions{}}) {
       auto refused = Container::open(path("f.tsr"), options);
       ASSERT_FALSE(refused.is_ok()) << major;
@@ -588,17 +588,8 @@ TEST_F(FramesTest, FormatVersionsOpenAsTheVersionRuleSays) {
   }
 
   // From 1.1 on, the geometry database is part of the file: without it the file is damaged.
-  ASSERT_NO_FATAL_FAILURE(set_version(detail::kFormatMajor, detail::kFormatMinor));
-  {
-    LmdbFile lmdb(path("f.tsr"), true);
-    ASSERT_NE(lmdb.env(), nullptr) << lmdb.error();
-    MDB_txn* txn = nullptr;
-    ASSERT_EQ(mdb_txn_begin(lmdb.env(), nullptr, 0, &txn), 0);
-    MDB_dbi geometry = 0;
-    ASSERT_EQ(mdb_dbi_open(txn, "geometry", 0, &geometry), 0);
-    ASSERT_EQ(mdb_drop(txn, geometry, 1), 0);
-    ASSERT_EQ(mdb_txn_commit(txn), 0);
-  }
+  ASSERT_NO_FATAL_FAILURE(set_format(detail::kFormatMajor, detail::kFormatMinor));
+  ASSERT_NO_FATAL_FAILURE(drop_geometry());
   auto damaged = Container::open(path("f.tsr"), read_only);
   ASSERT_FALSE(damaged.is_ok());
   EXPECT_EQ(damaged.status().code(), Code::kCorrupt) << damaged.status().to_string();

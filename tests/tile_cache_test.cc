@@ -82,6 +82,17 @@ TEST(TileCacheTest, ThreadsShareItSafely) {
 
 class TileCacheReadTest : public TempDirTest {};
 
+// A planar LZ4 image of 32 x 32 tiles: its chunks are version 2, a block per band.
+ImageSpec planar_lz4(DataType type, uint32_t bands) {
+  ImageSpec spec;
+  spec.type = type;
+  spec.bands = bands;
+  spec.tile_size = 32;
+  spec.storage = StorageLayout::kPlanar;
+  spec.codec = {Codec::kLz4, 0};
+  return spec;
+}
+
 // Reads through the cache see each commit: rewriting a tile stores a new chunk key.
 TEST_F(TileCacheReadTest, CachedReadsFollowEdits) {
   OpenOptions options;
@@ -114,12 +125,7 @@ TEST_F(TileCacheReadTest, CachedReadsFollowEdits) {
 // read of some bands decodes only theirs (a damaged block spoils only its band), and the
 // cache keeps blocks apart (a cached band is never served for another).
 TEST_F(TileCacheReadTest, PlanarBandsDecodeAndCacheOnTheirOwn) {
-  ImageSpec spec;
-  spec.type = DataType::kU16;
-  spec.bands = 4;
-  spec.tile_size = 32;
-  spec.storage = StorageLayout::kPlanar;
-  spec.codec = {Codec::kLz4, 0};
+  const ImageSpec spec = planar_lz4(DataType::kU16, 4);
   std::vector<uint8_t> data(32 * 32 * 4 * 2);  // BIP, one tile
   for (size_t i = 0; i < data.size(); ++i) data[i] = uint8_t((i / 8) % 7 + (i % 8) * 16);
   const Region r{0, 0, 32, 32};
@@ -173,15 +179,7 @@ TEST_F(TileCacheReadTest, PlanarBandsDecodeAndCacheOnTheirOwn) {
 // block b of 2 and block b of 4 are other bytes, so the cache must keep them apart even when
 // the chunk is deleted and stored again under the same key, cut the other way.
 TEST_F(TileCacheReadTest, BlocksOfOneChunkCutTwoWaysStayApart) {
-  ImageSpec two;
-  two.type = DataType::kU16;
-  two.bands = 2;
-  two.tile_size = 32;
-  two.storage = StorageLayout::kPlanar;
-  two.codec = {Codec::kLz4, 0};
-  ImageSpec four = two;
-  four.type = DataType::kU8;
-  four.bands = 4;
+  const ImageSpec two = planar_lz4(DataType::kU16, 2), four = planar_lz4(DataType::kU8, 4);
   std::vector<uint8_t> raw(32 * 32 * 4);  // BSQ = the planar tile's raw order
   for (size_t i = 0; i < raw.size(); ++i) raw[i] = uint8_t((i / 64) * 7 + i % 5);
   const Region r{0, 0, 32, 32};

@@ -521,9 +521,8 @@ int run_info(std::span<char* const> argv) {
 
   auto pool = snapshot->pool_stats();
   if (!pool) return fail(pool.status());
-  const FormatVersion version = container->format_version();
   Json report = {{"file", args.positional(0)},
-                 {"format", std::to_string(version.major) + "." + std::to_string(version.minor)},
+                 {"format", to_string(container->format_version())},
                  {"pool",
                   {{"chunks", pool->chunks},
                    {"references", pool->references},

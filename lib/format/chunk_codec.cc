@@ -160,7 +160,6 @@ void encode_chunk(const uint8_t* raw, size_t raw_size, size_t sample_size, const
   Codec used = codec.codec;
   bool filtered = shuffled;
   size_t stored = table_bytes;
-  std::vector<uint32_t> block_sizes(blocks);
   for (uint32_t i = 0; i < blocks; ++i) {
     const uint8_t* in = raw + i * block_raw;
     size_t n = compress_block(in, block_raw, sample_size, codec, shuffled, payload + stored);
@@ -171,7 +170,7 @@ void encode_chunk(const uint8_t* raw, size_t raw_size, size_t sample_size, const
       std::memcpy(payload + stored, in, n);
       if (blocks == 1) used = Codec::kNone, filtered = false;
     }
-    block_sizes[i] = uint32_t(n);
+    if (blocks > 1) put_le32(payload + i * kBlockEntrySize, uint32_t(n));
     stored += n;
   }
   auto header = [&](uint64_t checksum) {
@@ -186,12 +185,12 @@ void encode_chunk(const uint8_t* raw, size_t raw_size, size_t sample_size, const
   if (blocks == 1) {
     checksum = chunk_checksum(out.data(), payload, stored);
   } else {
+    // The block checksums' seed covers the header, which needed the total size first.
     size_t offset = table_bytes;
     for (uint32_t i = 0; i < blocks; ++i) {
-      put_le32(payload + i * kBlockEntrySize, block_sizes[i]);
-      put_le64(payload + i * kBlockEntrySize + 4,
-                         block_checksum(out.data(), i, payload + offset, block_sizes[i]));
-      offset += block_sizes[i];
+      const uint32_t size = get_le32(payload + i * kBlockEntrySize);
+      put_le64(payload + i * kBlockEntrySize + 4, block_checksum(out.data(), i, payload + offset, size));
+      offset += size;
     }
     checksum = chunk_checksum(out.data(), payload, table_bytes);
   }
@@ -331,6 +330,15 @@ Result<const uint8_t*> ChunkBlocks::raw(uint32_t i) const {
   return stored_raw(i) ? value_ + offsets_[i] : nullptr;
 }
 
+Result<ChunkBlocks> ChunkBlocks::open(const uint8_t* value, size_t value_size, size_t raw_size) {
+  auto info = parse_chunk_header(value, value_size);
+  if (!info) return info.status();
+  if (info->raw_size != raw_size)
+    return corrupt("chunk raw size " + std::to_string(info->raw_size) + " is not the tile size " +
+                   std::to_string(raw_size));
+  return read(value, *info);
+}
+
 Status check_chunk_checksums(const uint8_t* value, const ChunkInfo& info) {
   auto blocks = ChunkBlocks::read(value, info);
   if (!blocks) return blocks.status();
@@ -339,12 +347,7 @@ Status check_chunk_checksums(const uint8_t* value, const ChunkInfo& info) {
 }
 
 Status decode_chunk(const uint8_t* value, size_t value_size, uint8_t* dst, size_t dst_size) {
-  auto info = parse_chunk_header(value, value_size);
-  if (!info) return info.status();
-  if (info->raw_size != dst_size)
-    return corrupt("chunk raw size " + std::to_string(info->raw_size) + " is not the tile size " +
-                   std::to_string(dst_size));
-  auto blocks = ChunkBlocks::read(value, *info);
+  auto blocks = ChunkBlocks::open(value, value_size, dst_size);
   if (!blocks) return blocks.status();
   return blocks->decode_all(dst, dst_size);
 }

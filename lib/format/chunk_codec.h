@@ -62,6 +62,9 @@ class ChunkBlocks {
  public:
   // `info` comes from parse_chunk_header of the same value.
   static Result<ChunkBlocks> read(const uint8_t* value, const ChunkInfo& info);
+  // parse_chunk_header, a check that the value holds exactly `raw_size` raw bytes (a tile of
+  // the image reading it), then read().
+  static Result<ChunkBlocks> open(const uint8_t* value, size_t value_size, size_t raw_size);
 
   const ChunkInfo& info() const { return info_; }
   uint32_t count() const { return info_.blocks; }

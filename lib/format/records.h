@@ -17,13 +17,11 @@ namespace tessera::detail {
 // 1.0 on: major 2 added version 2 chunks, which a 1.x reader would refuse as corrupt.
 constexpr uint16_t kFormatMajor = 2;
 constexpr uint16_t kFormatMinor = 0;
+constexpr FormatVersion kFormatVersion{kFormatMajor, kFormatMinor};
 constexpr uint16_t kOldestFormatMajor = 1;
-// True when major.minor is newer (older) than the version this build writes.
-constexpr bool format_is_newer(uint16_t major, uint16_t minor) {
-  return major > kFormatMajor || (major == kFormatMajor && minor > kFormatMinor);
-}
-constexpr bool format_is_older(uint16_t major, uint16_t minor) {
-  return major < kFormatMajor || (major == kFormatMajor && minor < kFormatMinor);
+// True when this build reads files of that version's major (any minor).
+constexpr bool format_is_known(FormatVersion v) {
+  return v.major >= kOldestFormatMajor && v.major <= kFormatMajor;
 }
 constexpr const char* kFormatMagic = "tessera";
 constexpr uint32_t kMaxBands = 1024;
@@ -34,6 +32,7 @@ struct FormatHeader {
   uint16_t major = kFormatMajor, minor = kFormatMinor;
   std::string creator;
   uint64_t created_unix = 0;
+  FormatVersion version() const { return {major, minor}; }
 };
 std::vector<uint8_t> build_format_header(const FormatHeader& header);
 // kCorrupt when the bytes are not a valid header or the magic is wrong.

@@ -52,17 +52,6 @@ Status decode_tile(const Txn& txn, const ImageInfo& image, TileCoord tile, uint3
                           decode_chunk(bytes_of(value), value.mv_size, out, size));
 }
 
-// The blocks of a tile's chunk value, after checking its header and that it holds exactly
-// a tile of `tile_bytes` (spec/FORMAT.md section 5.1).
-Result<ChunkBlocks> tile_chunk(const MDB_val& value, size_t tile_bytes) {
-  auto info = parse_chunk_header(bytes_of(value), value.mv_size);
-  if (!info) return info.status();
-  if (info->raw_size != tile_bytes)
-    return Status(Code::kCorrupt, "chunk raw size " + std::to_string(info->raw_size) +
-                                      " is not the tile size " + std::to_string(tile_bytes));
-  return ChunkBlocks::read(bytes_of(value), *info);
-}
-
 // Decoded bytes (a whole tile, or one block of a chunk) from this process's cache, else from
 // the shared one, else from `decode(buffer)`: into a buffer the process cache then keeps if
 // there is one, else into `scratch`. `held` keeps a cached buffer alive while it is read.
@@ -270,7 +259,8 @@ Status read_region(Txn& txn, const ImageInfo& image, const Region& region, const
       }
     } else if (job.cached) {
       copy_out(band_sources(job.cached->data()), 0);
-    } else if (auto blocks = tile_chunk(job.chunk, t.tile_bytes()); !blocks) {
+    } else if (auto blocks = ChunkBlocks::open(bytes_of(job.chunk), job.chunk.mv_size, t.tile_bytes());
+               !blocks) {
       status = blocks.status();
     } else if (by_band && blocks->count() == t.bands) {
       const size_t plane = blocks->info().block_raw_size();

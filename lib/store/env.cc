@@ -219,6 +219,8 @@ Result<std::shared_ptr<Env>> Env::open_file(const std::string& path, const OpenO
   int dead = 0;
   if (!options.no_lock) mdb_reader_check(env->env_, &dead);  // clear slots of dead readers
   Status opened = env->open_databases(create);
+  if (opened.is_ok() && !options.read_only && env->format_version < kFormatVersion)
+    opened = upgrade(env);
   if (!opened.is_ok()) return fail(opened);
   if (!options.shared_cache.empty()) {
     opened = env->open_shared_cache();
@@ -275,7 +277,7 @@ Status Env::open_databases(bool create) {
       return lmdb_error(rc, "create database 'geometry'");
     }
     has_geometry = true;
-    format_version = {kFormatMajor, kFormatMinor};
+    format_version = kFormatVersion;
     FormatHeader header;
     header.creator = std::string("tessera ") + TESSERA_VERSION;
     header.created_unix = uint64_t(std::time(nullptr));
@@ -293,16 +295,14 @@ Status Env::open_databases(bool create) {
                               : lmdb_error(rc, "read format header");
   }
   auto header = parse_format_header(bytes_of(value), value.mv_size);
-  const bool known = header && header->major >= kOldestFormatMajor && header->major <= kFormatMajor;
+  const bool known = header && format_is_known(header->version());
   if (known) {
     rc = mdb_dbi_open(txn, "geometry", 0, &geometry);  // absent in a 1.0 file only
     has_geometry = rc == 0;
-    const bool version_1_0 = header->major == 1 && header->minor == 0;
-    if (rc == MDB_NOTFOUND && !version_1_0) {
+    if (rc == MDB_NOTFOUND && header->version() != FormatVersion{1, 0}) {
       mdb_txn_abort(txn);
       return error(Code::kCorrupt, "database 'geometry' is missing (format " +
-                                       std::to_string(header->major) + "." +
-                                       std::to_string(header->minor) + " has one)");
+                                       to_string(header->version()) + " has one)");
     }
     if (rc == MDB_NOTFOUND) rc = 0;
     if (rc) {
@@ -314,20 +314,18 @@ Status Env::open_databases(bool create) {
   // once it commits.
   rc = mdb_txn_commit(txn);
   if (!header) return header.status().with_context(path_);
-  const std::string version = std::to_string(header->major) + "." + std::to_string(header->minor);
-  const std::string ours = std::to_string(kFormatMajor) + "." + std::to_string(kFormatMinor);
+  const std::string version = to_string(header->version());
   if (!known)
     return error(Code::kUnsupported, "format version " + version +
                                          " is not supported (this build reads major versions " +
                                          std::to_string(kOldestFormatMajor) + " to " +
                                          std::to_string(kFormatMajor) + ")");
-  if (!options_.read_only && format_is_newer(header->major, header->minor))
+  if (!options_.read_only && header->version() > kFormatVersion)
     return error(Code::kUnsupported, "format version " + version +
-                                         " is newer than this build writes (" + ours +
-                                         "): open it read-only");
+                                         " is newer than this build writes (" +
+                                         to_string(kFormatVersion) + "): open it read-only");
   if (rc) return lmdb_error(rc, "commit database handles");
-  format_version = {header->major, header->minor};
-  if (!options_.read_only && format_is_older(header->major, header->minor)) return upgrade();
+  format_version = header->version();
   return Status::ok();
 }
 
@@ -337,53 +335,36 @@ Result<FormatHeader> Env::writable_format(MDB_txn* txn) const {
   if (rc) return lmdb_error(rc, "read format header");
   auto header = parse_format_header(bytes_of(value), value.mv_size);
   if (!header) return header.status().with_context(path_);
-  if (format_is_newer(header->major, header->minor))
-    return error(Code::kUnsupported, "format version " + std::to_string(header->major) + "." +
-                                         std::to_string(header->minor) +
+  if (header->version() > kFormatVersion)
+    return error(Code::kUnsupported, "format version " + to_string(header->version()) +
                                          " is newer than this build writes (another process upgraded "
                                          "the file since this one opened it): open it again");
   return header;
 }
 
 // An older file opened for writing becomes the version this build writes, in one (one-time)
-// write transaction: 1.0 gains the geometry database (1.1); every upgrade rewrites the
-// header's version, since new writes may store what older readers cannot read (version 2
-// chunks). The header is read again inside the transaction: another process may have
-// upgraded the file (even to a newer version) since it was opened.
-Status Env::upgrade() {
-  const std::string target = "format " + std::to_string(kFormatMajor) + "." + std::to_string(kFormatMinor);
-  // A write like any other: under the write lock (OpenOptions::write_wait applies).
-  TESSERA_RETURN_IF_ERROR(lock_writer());
-  struct Unlock {
-    Env* env;
-    ~Unlock() { env->unlock_writer(); }
-  } unlock{this};
-  MDB_txn* txn = nullptr;
-  int rc = mdb_txn_begin(env_, nullptr, 0, &txn);
-  if (rc == MDB_MAP_RESIZED) {
-    TESSERA_RETURN_IF_ERROR(adopt_map_size());
-    rc = mdb_txn_begin(env_, nullptr, 0, &txn);
-  }
-  if (rc) return lmdb_error(rc, "begin the upgrade to " + target);
-  auto header = writable_format(txn);
-  if (!header) {
-    mdb_txn_abort(txn);
-    return header.status();
-  }
-  MDB_val key{std::strlen(kFormatKey), const_cast<char*>(kFormatKey)}, value;
-  rc = mdb_dbi_open(txn, "geometry", MDB_CREATE, &geometry);
-  if (rc == 0 && format_is_older(header->major, header->minor)) {
+// write transaction, taken like any other (the write lock, bounded by write_wait; the map's
+// growth followed; the header read again, since another process may have upgraded the file
+// meanwhile): 1.0 gains the geometry database (1.1); every upgrade rewrites the header's
+// version, since new writes may store what older readers cannot read (version 2 chunks).
+Status Env::upgrade(const std::shared_ptr<Env>& env) {
+  auto txn = Txn::begin(env, /*write=*/true);
+  if (!txn) return txn.status();
+  auto header = env->writable_format((*txn)->handle());
+  if (!header) return header.status();
+  int rc = mdb_dbi_open((*txn)->handle(), "geometry", MDB_CREATE, &env->geometry);
+  if (rc) return env->lmdb_error(rc, "create database 'geometry'");
+  if (header->version() < kFormatVersion) {
     header->major = kFormatMajor;
     header->minor = kFormatMinor;
     const auto bytes = build_format_header(*header);
-    value = to_val(bytes);
-    rc = mdb_put(txn, meta, &key, &value, 0);
+    const std::string_view key = kFormatKey;
+    TESSERA_RETURN_IF_ERROR((*txn)->put(env->meta, {reinterpret_cast<const uint8_t*>(key.data()), key.size()},
+                                        bytes));
   }
-  if (rc == 0) rc = mdb_txn_commit(txn);
-  else mdb_txn_abort(txn);
-  if (rc) return lmdb_error(rc, "upgrade to " + target);
-  has_geometry = true;
-  format_version = {kFormatMajor, kFormatMinor};
+  TESSERA_RETURN_IF_ERROR((*txn)->commit());
+  env->has_geometry = true;
+  env->format_version = kFormatVersion;
   return Status::ok();
 }
 

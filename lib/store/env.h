@@ -93,7 +93,7 @@ class Env {
                                                 bool create);
   Status open_databases(bool create);
   Status open_shared_cache();
-  Status upgrade();
+  static Status upgrade(const std::shared_ptr<Env>& env);
 
   std::string path_;
   OpenOptions options_;

@@ -180,14 +180,12 @@ class RecordChecker {
     }
     if (header->magic != kFormatMagic)
       sink_.add("META_MAGIC", "meta[\"format\"] magic is '" + header->magic + "', not 'tessera'");
-    if (header->major < kOldestFormatMajor || header->major > kFormatMajor) {
-      sink_.add("META_VERSION", "format version " + std::to_string(header->major) + "." +
-                                    std::to_string(header->minor) +
+    version_ = header->version();
+    if (!format_is_known(version_)) {
+      sink_.add("META_VERSION", "format version " + to_string(version_) +
                                     " has an unknown major version: records not checked");
       return false;
     }
-    major_ = header->major;
-    minor_ = header->minor;
     return true;
   }
 
@@ -260,10 +258,9 @@ class RecordChecker {
     // Levels other than 0 (and macro-block records of level 0) are reserved; a file of a
     // version this build writes, or older, holds none. Newer minors may use them: their
     // records are still tile records.
-    if (!format_is_newer(major_, minor_) && (tk.level & ~kMacroLevelBit) != 0)
+    if (version_ <= kFormatVersion && (tk.level & ~kMacroLevelBit) != 0)
       tile_fault(where, "TILE_LEVEL_KNOWN", "level byte " + std::to_string(tk.level) +
-                                                " in a file of format version " +
-                                                std::to_string(major_) + "." + std::to_string(minor_));
+                                                " in a file of format version " + to_string(version_));
     if (image != images_.end() && tk.frame >= image->second.info.frames)
       tile_fault(where, "FRAME_WITHIN_COUNT",
                  "the image has " + std::to_string(image->second.info.frames) + " frames");
@@ -541,7 +538,7 @@ class RecordChecker {
   ReferenceSorter sorter_;
   MDB_dbi meta_ = 0, images_db_ = 0, tiles_ = 0, chunks_ = 0, refs_ = 0, geometry_ = 0;
   bool has_geometry_ = false;
-  uint16_t major_ = kFormatMajor, minor_ = 0;
+  FormatVersion version_ = kFormatVersion;
   std::map<uint32_t, ImageFacts> images_;
   std::map<std::tuple<StorageLayout, size_t, uint32_t, uint32_t>, uint32_t> layout_ids_;
   std::vector<TileLayout> layouts_;

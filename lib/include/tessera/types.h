@@ -2,6 +2,7 @@
 // regions, strides and image descriptions. Their arithmetic lives here, in one place.
 #pragma once
 
+#include <compare>
 #include <cstddef>
 #include <cstdint>
 #include <string>
@@ -152,7 +153,9 @@ struct ImportProgress {
 struct FormatVersion {
   uint16_t major = 0, minor = 0;
   bool operator==(const FormatVersion&) const = default;
+  auto operator<=>(const FormatVersion&) const = default;
 };
+std::string to_string(const FormatVersion& version);  // "2.0"
 
 // The chunk pool shared by every image and frame of a container.
 struct PoolStats {
