@@ -1,6 +1,9 @@
 // The one table that turns status codes into words.
 #include "tessera/status.h"
 
+#include <cstdio>
+#include <cstdlib>
+
 namespace tessera {
 
 std::string_view code_name(Code code) {
@@ -29,5 +32,14 @@ Status Status::with_context(std::string_view context) const {
   if (is_ok() || context.empty()) return *this;
   return Status(code_, std::string(context) + ": " + message_);
 }
+
+namespace detail {
+
+void result_has_no_value(const Status& status) {
+  std::fprintf(stderr, "tessera: value() of a Result that holds an error: %s\n", status.to_string().c_str());
+  std::abort();
+}
+
+}  // namespace detail
 
 }  // namespace tessera

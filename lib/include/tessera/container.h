@@ -39,6 +39,7 @@
 #include <string_view>
 #include <vector>
 
+#include "tessera/export.h"
 #include "tessera/status.h"
 #include "tessera/types.h"
 
@@ -58,7 +59,7 @@ struct OpenReader {
 
 // The open snapshots of every process and what the oldest one costs. Pages freed since the
 // oldest snapshot began cannot be reused while it stays open, so writes extend the file.
-struct ReaderReport {
+struct TESSERA_API ReaderReport {
   uint64_t last_commit = 0;          // id of the last commit
   std::vector<OpenReader> readers;   // oldest first
   uint64_t pinned_pages = 0;         // free pages the oldest snapshot keeps from reuse
@@ -135,7 +136,7 @@ struct SharedCacheStats {
 
 // Operations common to snapshots and write transactions: what images there are, and
 // reading pixels. A WriteTxn reads its own uncommitted writes.
-class View {
+class TESSERA_API View {
  public:
   virtual ~View();
 
@@ -181,7 +182,7 @@ class View {
 };
 
 // A consistent read-only view of the container as of the moment it was taken.
-class Snapshot : public View {
+class TESSERA_API Snapshot : public View {
  public:
   Snapshot(Snapshot&&) noexcept;
   Snapshot& operator=(Snapshot&&) noexcept;
@@ -194,7 +195,7 @@ class Snapshot : public View {
 
 // The one write transaction. Nothing it does is visible to others until commit();
 // destroying it without commit() aborts it.
-class WriteTxn : public View {
+class TESSERA_API WriteTxn : public View {
  public:
   WriteTxn(WriteTxn&&) noexcept;
   WriteTxn& operator=(WriteTxn&&) noexcept;
@@ -243,7 +244,7 @@ class WriteTxn : public View {
   using View::View;
 };
 
-class Container {
+class TESSERA_API Container {
  public:
   // Creates a new container; kAlreadyExists if `path` exists.
   static Result<Container> create(const std::string& path, const OpenOptions& options = {});

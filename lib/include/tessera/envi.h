@@ -28,16 +28,16 @@ struct EnviHeader {
 
 // ENVI "data type" codes: 1 u8, 2 i16, 3 i32, 4 f32, 5 f64, 12 u16, 13 u32, 14 i64, 15 u64.
 // i8 has no ENVI code: it is written as 1 with "tessera data type = i8" beside it.
-Result<DataType> envi_code_to_type(int code);
-int envi_type_to_code(DataType type);
+TESSERA_API Result<DataType> envi_code_to_type(int code);
+TESSERA_API int envi_type_to_code(DataType type);
 
 // The header of raw file `raw_path`: "RAW.hdr" if it exists, else RAW with its extension
 // replaced by ".hdr". kNotFound when neither exists.
-Result<std::string> find_envi_header(const std::string& raw_path);
+TESSERA_API Result<std::string> find_envi_header(const std::string& raw_path);
 // Parses an ENVI header file. kInvalidArgument names the missing or malformed field.
-Result<EnviHeader> read_envi_header(const std::string& header_path);
+TESSERA_API Result<EnviHeader> read_envi_header(const std::string& header_path);
 // Writes `header` (byte order 0) to `header_path`.
-Status write_envi_header(const std::string& header_path, const EnviHeader& header);
+TESSERA_API Status write_envi_header(const std::string& header_path, const EnviHeader& header);
 
 using Progress = std::function<void(uint64_t done, uint64_t total)>;
 
@@ -66,7 +66,7 @@ struct ImportResult {
 // does not exist (an existing image must match type and band count). Each batch commits with
 // the import's progress (View::imports), so an interruption leaves every finished batch
 // committed and readable, and a run with `resume` goes on from there.
-Result<ImportResult> import_envi(Container& container, const std::string& src, const ImportOptions& options);
+TESSERA_API Result<ImportResult> import_envi(Container& container, const std::string& src, const ImportOptions& options);
 
 struct ExportOptions {
   std::string image;                  // empty: the only image in the container
@@ -77,7 +77,7 @@ struct ExportOptions {
   Progress progress;
 };
 // Writes `out` (raw samples, little-endian) and `out`.hdr. Nothing is left behind on error.
-Status export_envi(const Container& container, const std::string& out,
+TESSERA_API Status export_envi(const Container& container, const std::string& out,
                    const ExportOptions& options);
 
 }  // namespace tessera

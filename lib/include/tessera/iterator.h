@@ -16,6 +16,7 @@
 #include <string_view>
 #include <vector>
 
+#include "tessera/export.h"
 #include "tessera/container.h"
 
 namespace tessera {
@@ -30,7 +31,7 @@ struct Block {
   Strides strides;           // layout of data
 };
 
-class BlockIterator {
+class TESSERA_API BlockIterator {
  public:
   // Errors: as View::read (unknown image or frame, invalid region or band).
   static Result<BlockIterator> create(const View& view, std::string_view image,

@@ -12,6 +12,8 @@
 #include <string_view>
 #include <utility>
 
+#include "tessera/export.h"
+
 namespace tessera {
 
 enum class Code : uint8_t {
@@ -29,9 +31,9 @@ enum class Code : uint8_t {
 };
 
 // The fixed name of a code ("corrupt", "not found", ...): the one table of code words.
-std::string_view code_name(Code code);
+TESSERA_API std::string_view code_name(Code code);
 
-class [[nodiscard]] Status {
+class [[nodiscard]] TESSERA_API Status {
  public:
   Status() = default;  // OK
   Status(Code code, std::string message) : code_(code), message_(std::move(message)) {}
@@ -51,35 +53,64 @@ class [[nodiscard]] Status {
   std::string message_;
 };
 
-// A value or the Status that explains why there is none.
+namespace detail {
+// Stops the process with a message naming `status`: value() of a Result without a value is a
+// bug in the caller, and going on would read an empty object.
+TESSERA_API [[noreturn]] void result_has_no_value(const Status& status);
+}  // namespace detail
+
+// A value or the Status that explains why there is none. A Result made from an OK status
+// holds kInternal instead (an OK result must carry its value). value(), * and -> stop the
+// process with a message when there is no value: check is_ok() first.
 template <typename T>
 class [[nodiscard]] Result {
  public:
   Result(T value) : value_(std::move(value)) {}                  // NOLINT: implicit by design
-  Result(Status status) : status_(std::move(status)) {}          // NOLINT: implicit by design
-  Result(Code code, std::string message) : status_(code, std::move(message)) {}
+  Result(Status status) : status_(std::move(status)) {           // NOLINT: implicit by design
+    if (status_.is_ok()) status_ = Status(Code::kInternal, "a result was made from an OK status without a value");
+  }
+  Result(Code code, std::string message) : Result(Status(code, std::move(message))) {}
 
   bool is_ok() const { return value_.has_value(); }
   explicit operator bool() const { return is_ok(); }
   const Status& status() const { return status_; }
-  T& value() & { return *value_; }
-  const T& value() const& { return *value_; }
-  T&& value() && { return std::move(*value_); }
-  T* operator->() { return &*value_; }
-  const T* operator->() const { return &*value_; }
-  T& operator*() & { return *value_; }
-  const T& operator*() const& { return *value_; }
+  T& value() & { return checked(); }
+  const T& value() const& { return checked(); }
+  T&& value() && { return std::move(checked()); }
+  T* operator->() { return &checked(); }
+  const T* operator->() const { return &checked(); }
+  T& operator*() & { return checked(); }
+  const T& operator*() const& { return checked(); }
 
  private:
+  T& checked() {
+    if (!value_) detail::result_has_no_value(status_);
+    return *value_;
+  }
+  const T& checked() const {
+    if (!value_) detail::result_has_no_value(status_);
+    return *value_;
+  }
   std::optional<T> value_;
   Status status_;  // OK when value_ is set
 };
 
 }  // namespace tessera
 
-// Propagates a non-OK Status from an expression (internal convenience, also for tools).
+// Propagates a non-OK Status from an expression.
 #define TESSERA_RETURN_IF_ERROR(expr)                \
   do {                                               \
     ::tessera::Status tessera_status_ = (expr);      \
     if (!tessera_status_.is_ok()) return tessera_status_; \
   } while (0)
+
+// Evaluates `expr` (a Result<T>); on error returns its Status, else moves the value into `lhs`
+// (a declaration such as `auto snapshot` or an existing variable).
+#define TESSERA_ASSIGN_OR_RETURN(lhs, expr) \
+  TESSERA_ASSIGN_OR_RETURN_IMPL_(TESSERA_CONCAT_(tessera_result_, __LINE__), lhs, expr)
+#define TESSERA_ASSIGN_OR_RETURN_IMPL_(result, lhs, expr) \
+  auto result = (expr);                                   \
+  if (!result.is_ok()) return result.status();           \
+  lhs = std::move(result).value()
+#define TESSERA_CONCAT_(a, b) TESSERA_CONCAT_INNER_(a, b)
+#define TESSERA_CONCAT_INNER_(a, b) a##b

@@ -7,3 +7,4 @@
 #include "tessera/status.h"
 #include "tessera/types.h"
 #include "tessera/verify.h"
+#include "tessera/version.h"

@@ -16,23 +16,23 @@ namespace tessera {
 // Sample type of every band of an image. Samples are stored little-endian.
 enum class DataType : uint8_t { kU8, kU16, kU32, kU64, kI8, kI16, kI32, kI64, kF32, kF64 };
 
-size_t sample_size(DataType type);                 // bytes per sample: 1, 2, 4 or 8
-std::string_view data_type_name(DataType type);    // "u8", "i16", "f32", ...
-Result<DataType> parse_data_type(std::string_view name);
+TESSERA_API size_t sample_size(DataType type);                 // bytes per sample: 1, 2, 4 or 8
+TESSERA_API std::string_view data_type_name(DataType type);    // "u8", "i16", "f32", ...
+TESSERA_API Result<DataType> parse_data_type(std::string_view name);
 
 // How the bands of a region are laid out in a caller's buffer.
 //  BIP: band interleaved by pixel  [y][x][band]  (chunky, the default)
 //  BIL: band interleaved by line   [y][band][x]
 //  BSQ: band sequential            [band][y][x]  (planar)
 enum class Interleave : uint8_t { kBIP, kBIL, kBSQ };
-std::string_view interleave_name(Interleave interleave);  // "bip", "bil", "bsq"
-Result<Interleave> parse_interleave(std::string_view name);
+TESSERA_API std::string_view interleave_name(Interleave interleave);  // "bip", "bil", "bsq"
+TESSERA_API Result<Interleave> parse_interleave(std::string_view name);
 
 // How samples are laid out inside a stored tile. Chunky suits reads of all bands at once,
 // planar suits reads of one band (a planar tile decodes into one plane per band).
 enum class StorageLayout : uint8_t { kChunky, kPlanar };
-std::string_view storage_layout_name(StorageLayout layout);  // "chunky", "planar"
-Result<StorageLayout> parse_storage_layout(std::string_view name);
+TESSERA_API std::string_view storage_layout_name(StorageLayout layout);  // "chunky", "planar"
+TESSERA_API Result<StorageLayout> parse_storage_layout(std::string_view name);
 
 enum class Codec : uint8_t { kNone, kLz4, kZstd };
 struct CodecSpec {
@@ -40,12 +40,12 @@ struct CodecSpec {
   int level = 0;  // zstd level (1..22; 0 means zstd's default 3); ignored otherwise
   bool operator==(const CodecSpec&) const = default;
 };
-std::string codec_spec_name(const CodecSpec& spec);          // "none", "lz4", "zstd:5"
-Result<CodecSpec> parse_codec_spec(std::string_view text);   // "none" | "lz4" | "zstd[:LEVEL]"
+TESSERA_API std::string codec_spec_name(const CodecSpec& spec);          // "none", "lz4", "zstd:5"
+TESSERA_API Result<CodecSpec> parse_codec_spec(std::string_view text);   // "none" | "lz4" | "zstd[:LEVEL]"
 
 // A rectangle of pixels: origin (x, y) anywhere in signed 64-bit space, width and height
 // at least 1 for a valid region. x grows to the right, y grows downwards.
-struct Region {
+struct TESSERA_API Region {
   int64_t x = 0, y = 0;
   int64_t width = 0, height = 0;
 
@@ -60,12 +60,12 @@ struct Region {
   Region intersect(const Region& other) const;
   bool operator==(const Region&) const = default;
 };
-std::string to_string(const Region& region);  // "x,y,WxH"
+TESSERA_API std::string to_string(const Region& region);  // "x,y,WxH"
 
 // Byte distances between neighbouring samples in a caller's buffer: next pixel on a line,
 // next line, next band. Any non-negative combination is allowed as long as distinct
 // (x, y, band) never share bytes; interleaves are presets of these.
-struct Strides {
+struct TESSERA_API Strides {
   int64_t pixel = 0, line = 0, band = 0;
   // The strides of a densely packed width x height x bands buffer in `interleave`.
   static Strides packed(Interleave interleave, int64_t width, int64_t height, size_t bands,
@@ -73,7 +73,7 @@ struct Strides {
   bool operator==(const Strides&) const = default;
 };
 // Bytes a buffer must have to hold a width x height x bands block with these strides.
-uint64_t required_bytes(const Strides& strides, int64_t width, int64_t height, size_t bands,
+TESSERA_API uint64_t required_bytes(const Strides& strides, int64_t width, int64_t height, size_t bands,
                         size_t sample_bytes);
 
 // Which frame, pyramid level and bands a read or write addresses.
@@ -155,7 +155,7 @@ struct FormatVersion {
   bool operator==(const FormatVersion&) const = default;
   auto operator<=>(const FormatVersion&) const = default;
 };
-std::string to_string(const FormatVersion& version);  // "2.0"
+TESSERA_API std::string to_string(const FormatVersion& version);  // "2.0"
 
 // The chunk pool shared by every image and frame of a container.
 struct PoolStats {
@@ -165,7 +165,7 @@ struct PoolStats {
   uint64_t bytes_saved = 0;  // what storing each reference separately would add
 };
 
-// How exact a bounding box of an image's data is; each is cached per frame (DESIGN.md 7).
+// How exact a bounding box of an image's data is; each is cached per frame (spec/FORMAT.md 4.6).
 //  kOperative: grown by every edit, never shrunk: cheap, may overestimate after erasing
 //  kRoot:      union of the occupied macro blocks (macro-block aligned)
 //  kLeaf:      union of the occupied tiles (tile aligned; may include fill pixels at the edges)
@@ -173,7 +173,7 @@ struct PoolStats {
 // A box is clipped to what a Region holds (x + width and width at most 2^63 - 1): only data
 // in the last pixel row or column of the space, or more than 2^63 - 1 pixels apart, is cut off.
 enum class Precision : uint8_t { kOperative = 0, kRoot = 1, kLeaf = 2, kExact = 3 };
-std::string_view precision_name(Precision precision);  // "operative", "root", "leaf", "exact"
-Result<Precision> parse_precision(std::string_view text);
+TESSERA_API std::string_view precision_name(Precision precision);  // "operative", "root", "leaf", "exact"
+TESSERA_API Result<Precision> parse_precision(std::string_view text);
 
 }  // namespace tessera

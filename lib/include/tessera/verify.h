@@ -19,6 +19,7 @@
 #include <utility>
 #include <vector>
 
+#include "tessera/export.h"
 #include "tessera/status.h"
 
 namespace tessera {
@@ -58,6 +59,6 @@ struct VerifyReport {
 
 // Checks the file at `path`. An error only when it cannot be examined at all (missing,
 // unreadable, no space for temporary files); damage is reported as faults.
-Result<VerifyReport> verify(const std::string& path, const VerifyOptions& options = {});
+TESSERA_API Result<VerifyReport> verify(const std::string& path, const VerifyOptions& options = {});
 
 }  // namespace tessera

@@ -1,0 +1,7 @@
+#include "tessera/version.h"
+
+namespace tessera {
+
+std::string_view version() { return TESSERA_VERSION; }
+
+}  // namespace tessera
