@@ -259,16 +259,17 @@ void geometry(const std::string& dir) {
   OpenOptions options;
   options.read_only = true;
   auto env = take(detail::Env::open(path, options, false), "open");
+  auto runtime = take(detail::Runtime::open(*env), "runtime");
   auto txn = take(detail::Txn::begin(env, false), "txn");
   const ImageInfo info = *take(txn->find_image("canvas"), "image");
   std::vector<double> full;
   std::optional<Region> by_scan;
   for (int i = 0; i < 5; ++i) {
     const auto t = Clock::now();
-    by_scan = take(detail::exact_geometry_by_full_scan(*txn, info, 0), "full scan");
+    by_scan = take(detail::exact_geometry_by_full_scan(*txn, *runtime, info, 0), "full scan");
     full.push_back(seconds_since(t));
   }
-  const std::optional<Region> cached = take(detail::frame_geometry(*txn, info, 0, Precision::kExact), "geometry");
+  const std::optional<Region> cached = take(detail::frame_geometry(*txn, *runtime, info, 0, Precision::kExact), "geometry");
   if (by_scan != cached) die("geometry: the full scan disagrees with the cache");
   std::printf("  exact, full recomputation          %10.2f us  (median of 5: every stored tile decoded)\n", 1e6 * median(full));
   txn.reset();

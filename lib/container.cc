@@ -4,15 +4,19 @@
 #include <cstring>
 #include <cstdio>
 
+#include "format/names.h"
 #include "format/records.h"
 #include "raster/frames.h"
 #include "raster/geometry.h"
 #include "raster/inspect.h"
-#include "raster/region_io.h"
+#include "raster/region_read.h"
+#include "raster/region_write.h"
+#include "raster/request.h"
+#include "raster/runtime.h"
 #include "store/chunk_pool.h"
 #include "store/compact.h"
 #include "store/env.h"
-#include "util/bytes.h"
+#include "store/import_records.h"
 
 namespace tessera {
 
@@ -39,8 +43,9 @@ Status finished(const detail::Env* env) {
 
 // ---- View -------------------------------------------------------------------------------
 
-View::View(std::shared_ptr<detail::Env> env, std::unique_ptr<detail::Txn> txn)
-    : env_(std::move(env)), txn_(std::move(txn)) {}
+View::View(std::shared_ptr<detail::Env> env, std::shared_ptr<detail::Runtime> runtime,
+           std::unique_ptr<detail::Txn> txn)
+    : env_(std::move(env)), runtime_(std::move(runtime)), txn_(std::move(txn)) {}
 View::View(View&&) noexcept = default;
 View& View::operator=(View&&) noexcept = default;
 View::~View() = default;
@@ -81,8 +86,18 @@ Status View::read(std::string_view image, const Region& region, const Selection&
   if (!txn_ || !txn_->active()) return finished(env_.get());
   auto info = txn_->find_image(image);
   if (!info) return info.status();
-  return detail::read_region(*txn_, **info, region, sel,
+  return detail::read_region(*txn_, *runtime_, **info, region, sel,
                              CallerBuffer{static_cast<uint8_t*>(dst), dst_size, strides});
+}
+
+Result<Request> View::check(std::string_view image, const Region& region, const Selection& sel,
+                            Access access) const {
+  if (!txn_ || !txn_->active()) return finished(env_.get());
+  auto info = txn_->find_image(image);
+  if (!info) return info.status();
+  auto bands = detail::check_request(env_->path(), **info, region, sel, access);
+  if (!bands) return bands.status();
+  return Request{**info, std::move(bands.value())};
 }
 
 Result<ImageStats> View::stats(std::string_view image, uint32_t frame) const {
@@ -90,7 +105,7 @@ Result<ImageStats> View::stats(std::string_view image, uint32_t frame) const {
   auto info = txn_->find_image(image);
   if (!info) return info.status();
   std::lock_guard lock(txn_->lmdb_mutex());
-  return detail::image_stats(*txn_, **info, frame);
+  return detail::image_stats(*txn_, **info, detail::kFullResolution, frame);
 }
 
 Result<std::optional<Region>> View::bounds(std::string_view image, uint32_t frame,
@@ -98,9 +113,9 @@ Result<std::optional<Region>> View::bounds(std::string_view image, uint32_t fram
   if (!txn_ || !txn_->active()) return finished(env_.get());
   auto info = txn_->find_image(image);
   if (!info) return info.status();
-  TESSERA_RETURN_IF_ERROR(detail::frame_exists(env_->path(), **info, frame));
+  TESSERA_RETURN_IF_ERROR(detail::check_frame(env_->path(), **info, frame));
   std::lock_guard lock(txn_->lmdb_mutex());
-  return detail::frame_geometry(*txn_, **info, frame, precision);
+  return detail::frame_geometry(*txn_, *runtime_, **info, frame, precision);
 }
 
 Result<std::vector<FrameInfo>> View::frames(std::string_view image) const {
@@ -116,20 +131,7 @@ Result<std::vector<ImportProgress>> View::imports(std::string_view image) const 
   auto info = txn_->find_image(image);
   if (!info) return info.status();
   std::lock_guard lock(txn_->lmdb_mutex());
-  std::vector<ImportProgress> found;
-  const std::vector<uint8_t> start = detail::import_record_key((*info)->id, 0);
-  detail::Cursor cursor(*txn_, env_->meta);
-  TESSERA_RETURN_IF_ERROR(cursor.status());
-  MDB_val k = detail::to_val(start), v;
-  for (auto r = cursor.get(&k, &v, MDB_SET_RANGE); ; r = cursor.get(&k, &v, MDB_NEXT)) {
-    if (!r) return r.status();
-    if (!*r || k.mv_size != start.size() || std::memcmp(k.mv_data, start.data(), start.size() - 4) != 0) break;
-    auto progress = detail::parse_import_record(detail::bytes_of(v), v.mv_size);
-    if (!progress) return progress.status().with_context(env_->path() + ": image '" + (*info)->name + "'");
-    progress->frame = detail::get_be32(detail::bytes_of(k) + detail::kImportKeyPrefixSize + 4);
-    found.push_back(std::move(*progress));
-  }
-  return found;
+  return detail::read_import_records(*txn_, **info);
 }
 
 Result<PoolStats> View::pool_stats() const {
@@ -150,8 +152,9 @@ WriteTxn::~WriteTxn() { abort(); }
 
 Status WriteTxn::create_image(std::string_view name, const ImageSpec& spec) {
   if (!txn_ || !txn_->active()) return finished(env_.get());
-  if (name.empty() || name.size() > 255)
-    return env_->error(Code::kInvalidArgument, "image name must be 1 to 255 bytes long");
+  if (name.empty() || name.size() > detail::kMaxImageNameBytes)
+    return env_->error(Code::kInvalidArgument, "image name must be 1 to " +
+                                                   std::to_string(detail::kMaxImageNameBytes) + " bytes long");
   Status valid = detail::validate_image_spec(spec);
   if (!valid.is_ok())
     return valid.with_context(env_->path() + ": image '" + std::string(name) + "'");
@@ -160,7 +163,7 @@ Status WriteTxn::create_image(std::string_view name, const ImageSpec& spec) {
   ImageInfo info;
   info.name = std::string(name);
   info.spec = spec;
-  for (const auto& other : txn_->images()) info.id = std::max(info.id, other.id + 1);
+  info.id = txn_->unused_image_id();
   info.frames = 1;
   info.fill_pixel = detail::fill_pixel(spec).value();  // validated above
   return txn_->nested([&] {
@@ -173,12 +176,9 @@ Status WriteTxn::record_import(std::string_view image, const ImportProgress& pro
   if (!txn_ || !txn_->active()) return finished(env_.get());
   auto info = txn_->find_image(image);
   if (!info) return info.status();
-  TESSERA_RETURN_IF_ERROR(detail::frame_exists(env_->path(), **info, progress.frame));
-  if (progress.blocks_done > progress.blocks_total || progress.bytes_done > progress.bytes_total)
-    return env_->error(Code::kInvalidArgument, "import progress beyond its total");
+  TESSERA_RETURN_IF_ERROR(detail::check_frame(env_->path(), **info, progress.frame));
   std::lock_guard lock(txn_->lmdb_mutex());
-  return txn_->put(env_->meta, detail::import_record_key((*info)->id, progress.frame),
-                   detail::build_import_record(progress));
+  return detail::put_import_record(*txn_, **info, progress);
 }
 
 Status WriteTxn::add_frame(std::string_view image) {
@@ -213,7 +213,7 @@ Status WriteTxn::write(std::string_view image, const Region& region, const Selec
   // A failed write changes nothing: it runs in a nested transaction, on a copy of the image.
   ImageInfo updated = **info;
   const CallerBuffer buffer{static_cast<uint8_t*>(const_cast<void*>(src)), src_size, strides};
-  return txn_->nested([&] { return detail::write_region(*txn_, updated, region, sel, buffer); });
+  return txn_->nested([&] { return detail::write_region(*txn_, *runtime_, updated, region, sel, buffer); });
 }
 
 Status WriteTxn::commit() {
@@ -227,35 +227,39 @@ void WriteTxn::abort() {
 
 // ---- Container ------------------------------------------------------------------------------
 
-Container::Container(std::shared_ptr<detail::Env> env) : env_(std::move(env)) {}
+Container::Container(std::shared_ptr<detail::Env> env, std::shared_ptr<detail::Runtime> runtime)
+    : env_(std::move(env)), runtime_(std::move(runtime)) {}
 Container::Container(Container&&) noexcept = default;
 Container& Container::operator=(Container&&) noexcept = default;
 Container::~Container() = default;
 
-Result<Container> Container::create(const std::string& path, const OpenOptions& options) {
-  auto env = detail::Env::open(path, options, /*create=*/true);
+Result<Container> Container::with_runtime(Result<std::shared_ptr<detail::Env>> env) {
   if (!env) return env.status();
-  return Container(std::move(env.value()));
+  auto runtime = detail::Runtime::open(**env);
+  if (!runtime) return runtime.status();
+  return Container(std::move(env.value()), std::move(runtime.value()));
+}
+
+Result<Container> Container::create(const std::string& path, const OpenOptions& options) {
+  return with_runtime(detail::Env::open(path, options, /*create=*/true));
 }
 
 Result<Container> Container::open(const std::string& path, const OpenOptions& options) {
-  auto env = detail::Env::open(path, options, /*create=*/false);
-  if (!env) return env.status();
-  return Container(std::move(env.value()));
+  return with_runtime(detail::Env::open(path, options, /*create=*/false));
 }
 
 const std::string& Container::path() const { return env_->path(); }
 FormatVersion Container::format_version() const { return env_->format_version; }
 
 TileCacheStats Container::tile_cache_stats() const {
-  detail::TileCache* cache = env_->tile_cache();
+  detail::TileCache* cache = runtime_->tile_cache();
   if (!cache) return {};
   const auto s = cache->stats();
   return TileCacheStats{s.hits, s.misses, s.inserts, s.evictions, s.bytes, s.entries};
 }
 
 SharedCacheStats Container::shared_cache_stats() const {
-  detail::SharedTileCache* cache = env_->shared_cache();
+  detail::SharedTileCache* cache = runtime_->shared_cache();
   if (!cache) return {};
   const auto s = cache->stats();
   return SharedCacheStats{s.hits, s.misses, s.puts, s.skipped, s.slots, cache->slot_bytes(), s.stale_recovered};
@@ -272,13 +276,13 @@ Status Container::compact(const std::string& path, const std::string& out) {
 Result<Snapshot> Container::snapshot() const {
   auto txn = detail::Txn::begin(env_, /*write=*/false);
   if (!txn) return txn.status();
-  return Snapshot(env_, std::move(txn.value()));
+  return Snapshot(env_, runtime_, std::move(txn.value()));
 }
 
 Result<WriteTxn> Container::begin_write() {
   auto txn = detail::Txn::begin(env_, /*write=*/true);
   if (!txn) return txn.status();
-  return WriteTxn(env_, std::move(txn.value()));
+  return WriteTxn(env_, runtime_, std::move(txn.value()));
 }
 
 Status Container::write(const std::function<Status(WriteTxn&)>& body) {
@@ -307,5 +311,12 @@ std::string ReaderReport::warning() const {
 }
 
 Result<ReaderReport> Container::readers() const { return detail::reader_report(env_); }
+
+Status Container::flush() {
+  if (env_->options().read_only) return Status::ok();
+  return env_->sync();
+}
+
+Status Container::remove(const std::string& path) { return detail::remove_container(path); }
 
 }  // namespace tessera

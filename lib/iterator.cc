@@ -1,10 +1,8 @@
 // BlockIterator: spatial (one band, tile-sized blocks) and spectral (one line, all bands)
-// walks over a region, each block read through View::read.
+// walks over a region, each block read through View::read: the public API only.
 #include "tessera/iterator.h"
 
 #include <bit>
-
-#include "raster/region_io.h"
 
 namespace tessera {
 
@@ -26,18 +24,15 @@ struct BlockIterator::State {
 Result<BlockIterator> BlockIterator::create(const View& view, std::string_view image,
                                             const Region& region, const Selection& sel,
                                             IterationMode mode) {
-  auto info = view.image(image);
-  if (!info) return info.status();
-  auto bands = detail::selected_bands(view.path(), *info, region, sel);
-  if (!bands) return bands.status();
-  TESSERA_RETURN_IF_ERROR(detail::frame_exists(view.path(), *info, sel.frame));
+  TESSERA_ASSIGN_OR_RETURN(Request request, view.check(image, region, sel));
+  const ImageInfo* info = &request.image;
   auto state = std::make_unique<State>();
   state->view = &view;
   state->image = std::string(image);
   state->region = region;
   state->sel = sel;
   state->mode = mode;
-  state->bands = std::move(bands.value());
+  state->bands = std::move(request.bands);
   state->sample = sample_size(info->spec.type);
   state->tile = info->spec.tile_size;
   const int shift = std::countr_zero(info->spec.tile_size);

@@ -16,6 +16,8 @@
 #include <new>
 #include <thread>
 
+#include "util/posix_file.h"
+
 namespace tessera::detail {
 
 namespace bip = boost::interprocess;
@@ -142,9 +144,8 @@ Result<std::unique_ptr<SharedTileCache>> SharedTileCache::try_create(const std::
     }
     if (err != 0) {
       bip::shared_memory_object::remove(name.c_str());
-      return Status(err == ENOSPC ? Code::kNoSpace : Code::kIoError,
-                    "shared tile cache " + name + ": reserving " + std::to_string(used) +
-                        " bytes: " + std::strerror(err));
+      return os_error("shared tile cache " + name, "reserving " + std::to_string(used) + " bytes",
+                      err);
     }
   } catch (const bip::interprocess_exception& e) {
     bip::shared_memory_object::remove(name.c_str());

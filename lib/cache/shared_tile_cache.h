@@ -1,5 +1,5 @@
 // SharedTileCache — an opt-in cache of decoded tiles in POSIX shared memory that the reader
-// processes of one host share (DESIGN.md section 6: decoded tiles keyed by chunk key, so
+// processes of one host share (decoded tiles keyed as cache/cache_keys.h says, so
 // duplicate tiles anywhere share one entry).
 //
 // Layout. One named segment (Boost.Interprocess shared_memory_object + mapped_region): a

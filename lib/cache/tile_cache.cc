@@ -1,7 +1,5 @@
 #include "cache/tile_cache.h"
 
-#include <xxhash.h>
-
 #include <cstring>
 
 namespace tessera::detail {
@@ -10,12 +8,6 @@ size_t TileCache::KeyHash::operator()(const ChunkKey& k) const {
   uint64_t h;
   std::memcpy(&h, k.data() + 8, sizeof h);  // bytes 8..15: the low half of the XXH3-128
   return size_t(h ^ k[16]);
-}
-
-ChunkKey TileCache::block_key(const ChunkKey& chunk, uint32_t block, uint32_t blocks) {
-  const uint64_t seed = (uint64_t(blocks) << 32) | block;  // blocks >= 2: never seed 0
-  const XXH128_hash_t h = XXH3_128bits_withSeed(chunk.data(), chunk.size(), seed);
-  return make_chunk_key(h.high64, h.low64, 0);
 }
 
 TileCache::TileCache(uint64_t capacity_bytes) : shard_capacity_(capacity_bytes / kShards) {}

@@ -1,5 +1,5 @@
-// The decoded-tile cache of one open container: decoded (raw) tile bytes keyed by their chunk
-// key, so every tile with the same content, in any frame or image, shares one entry.
+// The decoded-tile cache of one open container: decoded (raw) tile bytes under the keys of
+// cache/cache_keys.h, so every tile with the same content, in any frame or image, shares one entry.
 //
 // Bounded in bytes (the entries' sizes; the map's own overhead is small beside them). Hits
 // take only the reader side of one shard's lock (64 shards by key hash), so threads reading
@@ -26,12 +26,6 @@ class TileCache {
   using Tile = std::shared_ptr<const AlignedBuffer>;
 
   explicit TileCache(uint64_t capacity_bytes);
-
-  // The key of block `block` of `blocks` of a chunk decoded alone (a band plane of a version 2
-  // chunk): a 128-bit hash of the chunk key, the block count (the same raw bytes cut another
-  // way are other blocks) and the block index; it never meets a chunk key. A whole decoded
-  // tile is cached under its chunk key.
-  static ChunkKey block_key(const ChunkKey& chunk, uint32_t block, uint32_t blocks);
 
   // The cached tile, or nullptr.
   Tile find(const ChunkKey& key);

@@ -198,7 +198,7 @@ void encode_chunk(const uint8_t* raw, size_t raw_size, size_t sample_size, const
   std::memcpy(out.data(), &summed, kChunkHeaderSize);
   size_t total = kChunkHeaderSize + stored;
   // A value of exactly a multiple of the page size reuses free space badly in LMDB
-  // (DESIGN.md section 3): one pad byte avoids it.
+  // (spec/FORMAT.md section 4.4.2): one pad byte avoids it.
   if (total % 4096 == 0) {
     payload[stored] = 0;
     ++total;

@@ -345,7 +345,7 @@ Result<GeometryValue> parse_geometry_record(const GeometryKey& key, const uint8_
 }
 
 std::vector<uint8_t> import_record_key(uint32_t image, uint32_t frame) {
-  std::vector<uint8_t> key = {'i', 'm', 'p', 'o', 'r', 't', '/'};
+  std::vector<uint8_t> key(kImportKeyPrefix.begin(), kImportKeyPrefix.end());
   key.resize(kImportKeyPrefixSize + 8);
   put_be32(key.data() + kImportKeyPrefixSize, image);
   put_be32(key.data() + kImportKeyPrefixSize + 4, frame);

@@ -7,6 +7,7 @@
 #include <string>
 #include <vector>
 
+#include "format/names.h"
 #include "format/keys.h"
 #include "tessera/status.h"
 #include "tessera/types.h"
@@ -66,7 +67,7 @@ Result<TileValue> parse_tile_record(const TileKeyBytes& key, const uint8_t* data
 
 // meta key of the import record of one frame of one image: "import/" | id u32 BE | frame u32 BE.
 std::vector<uint8_t> import_record_key(uint32_t image, uint32_t frame);
-constexpr size_t kImportKeyPrefixSize = 7;  // "import/"
+constexpr size_t kImportKeyPrefixSize = kImportKeyPrefix.size();
 std::vector<uint8_t> build_import_record(const ImportProgress& progress);
 Result<ImportProgress> parse_import_record(const uint8_t* data, size_t size);
 

@@ -1,4 +1,4 @@
-// Frames of an image (DESIGN.md sections 2 and 3): appending one (free: it shows what the
+// Frames of an image (spec/FORMAT.md section 5.2): appending one (free: it shows what the
 // previous frame shows until written), listing what each frame's own records cost, and
 // dropping one (later frames move down by one number and show exactly what they showed).
 #pragma once

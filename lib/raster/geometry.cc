@@ -1,17 +1,16 @@
+#include "format/names.h"
 #include "raster/geometry.h"
 
 #include <algorithm>
 #include <cstring>
 
-#include "format/chunk_codec.h"
-#include "raster/inspect.h"
-#include "store/chunk_pool.h"
+#include "raster/tile_fetch.h"
+#include "raster/tile_scan.h"
 #include "util/bytes.h"
 
 namespace tessera::detail {
 namespace {
 
-constexpr const char* kGenerationKey = "generation";
 using Wide = __int128;
 
 // A box from inclusive-exclusive ends, clipped to what a Region holds: x + width and width
@@ -104,7 +103,7 @@ Result<uint64_t> next_generation(Txn& txn) {
 // The tiles a frame shows, as one box (records only, nothing decoded).
 Result<std::optional<TileRange>> scan_leaf(const Txn& txn, const ImageInfo& image, uint32_t frame) {
   std::optional<TileRange> leaf;
-  Status s = for_each_visible_tile(txn, image, frame, [&](TileCoord c, const TileVersion&, size_t) {
+  Status s = for_each_visible_tile(txn, image, kFullResolution, frame, [&](TileCoord c, const TileVersion&, size_t) {
     grow(leaf, c);
     return Status::ok();
   });
@@ -152,8 +151,8 @@ std::optional<Region> non_fill_extent(const TileLayout& t, const uint8_t* tile,
 // extreme tile columns and rows bound the data), and a tile is decoded only if it still could.
 class ExactBox {
  public:
-  ExactBox(const Txn& txn, const ImageInfo& image, std::optional<TileRange> edges)
-      : txn_(txn), image_(image), t_(image), edges_(edges), buffer_(t_.tile_bytes()),
+  ExactBox(const Txn& txn, Runtime& runtime, const ImageInfo& image, std::optional<TileRange> edges)
+      : fetcher_(txn, runtime, image), image_(image), t_(image), edges_(edges), buffer_(t_.tile_bytes()),
         fill_tile_(t_.tile_bytes()) {
     fill_tile_with(t_, image.fill_pixel.data(), fill_tile_.data());
   }
@@ -168,11 +167,8 @@ class ExactBox {
     }
     std::optional<Region> local = Region{0, 0, int64_t(T), int64_t(T)};
     if (version.value.kind == TileKind::kChunk) {
-      auto chunk = ChunkPool(const_cast<Txn&>(txn_)).get(version.value.chunk);
-      if (!chunk) return chunk.status().with_context(tile_context(image_, c, version.frame));
-      Status d = decode_chunk(bytes_of(*chunk), chunk->mv_size, buffer_.data(), t_.tile_bytes());
-      if (!d.is_ok())
-        return d.with_context(txn_.env().path() + ": " + tile_context(image_, c, version.frame));
+      TESSERA_RETURN_IF_ERROR(fetcher_.locate(c, version, false, located_));
+      TESSERA_RETURN_IF_ERROR(fetcher_.decode_into(located_, buffer_.data()));
       local = non_fill_extent(t_, buffer_.data(), fill_tile_.data());
     } else if (version.value.kind != TileKind::kUniform || version.value.uniform == image_.fill_pixel) {
       local.reset();
@@ -192,7 +188,8 @@ class ExactBox {
   }
 
  private:
-  const Txn& txn_;
+  TileFetcher fetcher_;
+  LocatedTile located_;
   const ImageInfo& image_;
   TileLayout t_;
   std::optional<TileRange> edges_;
@@ -204,15 +201,15 @@ class ExactBox {
 
 // The exact box from the tiles on the edge of the leaf box: looked up one by one when the
 // edge is short compared with the tile index, else found by one scan of the index.
-Result<std::optional<Region>> exact_from_leaf(const Txn& txn, const ImageInfo& image,
+Result<std::optional<Region>> exact_from_leaf(const Txn& txn, Runtime& runtime, const ImageInfo& image,
                                               uint32_t frame, const TileRange& leaf) {
-  ExactBox exact(txn, image, leaf);
+  ExactBox exact(txn, runtime, image, leaf);
   const Wide w = Wide(leaf.x1) - leaf.x0 + 1, h = Wide(leaf.y1) - leaf.y0 + 1;
   const Wide perimeter = (w == 1 || h == 1) ? w * h : 2 * (w + h) - 4;
   MDB_stat stat{};
   mdb_stat(txn.handle(), txn.env().tiles, &stat);
   if (perimeter > 4096 && perimeter * 16 > Wide(stat.ms_entries)) {
-    Status s = for_each_visible_tile(txn, image, frame, [&](TileCoord c, const TileVersion& v, size_t) {
+    Status s = for_each_visible_tile(txn, image, kFullResolution, frame, [&](TileCoord c, const TileVersion& v, size_t) {
       return leaf.contains(c) && (c.x == leaf.x0 || c.x == leaf.x1 || c.y == leaf.y0 || c.y == leaf.y1)
                  ? exact.offer(c, v)
                  : Status::ok();
@@ -220,7 +217,7 @@ Result<std::optional<Region>> exact_from_leaf(const Txn& txn, const ImageInfo& i
     if (!s.is_ok()) return s;
     return exact.box();
   }
-  TileLookup lookup(txn, image, frame);
+  TileLookup lookup(txn, image, kFullResolution, frame);
   TESSERA_RETURN_IF_ERROR(lookup.status());
   auto visit = [&](int64_t x, int64_t y) -> Status {
     auto version = lookup.find({x, y});
@@ -322,8 +319,8 @@ Status drop_geometry(Txn& txn, const ImageInfo& image, uint32_t dropped) {
   return Status::ok();
 }
 
-Result<std::optional<Region>> frame_geometry(Txn& txn, const ImageInfo& image, uint32_t frame,
-                                             Precision precision) {
+Result<std::optional<Region>> frame_geometry(Txn& txn, Runtime& runtime, const ImageInfo& image,
+                                             uint32_t frame, Precision precision) {
   auto state = get_cached(txn, image, frame, Precision::kOperative);
   if (!state) return state.status();
   if (*state && precision == Precision::kOperative) return (*state)->box;
@@ -355,7 +352,7 @@ Result<std::optional<Region>> frame_geometry(Txn& txn, const ImageInfo& image, u
   std::optional<Region> result = leaf_box;
   if (precision == Precision::kRoot && leaf) result = pixels_of(t, macro_hull(t, *leaf));
   if (precision == Precision::kExact && leaf) {
-    auto exact = exact_from_leaf(txn, image, frame, *leaf);
+    auto exact = exact_from_leaf(txn, runtime, image, frame, *leaf);
     if (!exact) return exact.status();
     result = *exact;
   }
@@ -374,10 +371,10 @@ Result<std::optional<Region>> frame_geometry(Txn& txn, const ImageInfo& image, u
   return result;
 }
 
-Result<std::optional<Region>> exact_geometry_by_full_scan(const Txn& txn, const ImageInfo& image,
-                                                          uint32_t frame) {
-  ExactBox exact(txn, image, std::nullopt);
-  Status s = for_each_visible_tile(txn, image, frame, [&](TileCoord c, const TileVersion& v, size_t) {
+Result<std::optional<Region>> exact_geometry_by_full_scan(const Txn& txn, Runtime& runtime,
+                                                          const ImageInfo& image, uint32_t frame) {
+  ExactBox exact(txn, runtime, image, std::nullopt);
+  Status s = for_each_visible_tile(txn, image, kFullResolution, frame, [&](TileCoord c, const TileVersion& v, size_t) {
     return exact.offer(c, v);
   });
   if (!s.is_ok()) return s;

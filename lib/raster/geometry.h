@@ -1,4 +1,4 @@
-// Geometry caches (DESIGN.md section 7): where the data of each frame is, at four precisions,
+// Geometry caches (spec/FORMAT.md section 4.6): where the data of each frame is, at four precisions,
 // kept in the `geometry` database with the generation of the frame they were computed at.
 //
 // Every write that changes a frame gives it a new generation (a counter in meta, unique in the
@@ -11,6 +11,7 @@
 
 #include <optional>
 
+#include "raster/runtime.h"
 #include "raster/tile_index.h"
 
 namespace tessera::detail {
@@ -35,12 +36,13 @@ Status drop_geometry(Txn& txn, const ImageInfo& image, uint32_t dropped);
 
 // The box of the data of a frame at `precision`; nullopt when the frame holds no data.
 // O(1) on a fresh cache. A stale one is recomputed, and stored when `txn` is writable.
-Result<std::optional<Region>> frame_geometry(Txn& txn, const ImageInfo& image, uint32_t frame,
-                                             Precision precision);
+// Exact boxes read the edge tiles through `runtime` (raster/tile_fetch.h).
+Result<std::optional<Region>> frame_geometry(Txn& txn, Runtime& runtime, const ImageInfo& image,
+                                             uint32_t frame, Precision precision);
 
 // The exact box recomputed from every tile of the frame, ignoring every cache (for tests and
 // benchmarks: the cost the caches avoid).
-Result<std::optional<Region>> exact_geometry_by_full_scan(const Txn& txn, const ImageInfo& image,
-                                                          uint32_t frame);
+Result<std::optional<Region>> exact_geometry_by_full_scan(const Txn& txn, Runtime& runtime,
+                                                          const ImageInfo& image, uint32_t frame);
 
 }  // namespace tessera::detail

@@ -100,20 +100,21 @@ std::optional<TileVersion> shown_version(std::optional<TileVersion> own,
   return own;
 }
 
-TileLookup::TileLookup(const Txn& txn, const ImageInfo& image, uint32_t frame)
+TileLookup::TileLookup(const Txn& txn, const ImageInfo& image, uint32_t level, uint32_t frame)
     : txn_(txn),
       image_(image),
+      level_(level),
       frame_(frame),
       macro_shift_(std::countr_zero(image.spec.macro_tiles)),
       cursor_(txn, txn.env().tiles) {}
 
 Result<std::optional<TileVersion>> TileLookup::own(TileCoord tile, uint32_t frame) {
-  return find_version(txn_, cursor_, image_, 0, tile, frame);
+  return find_version(txn_, cursor_, image_, tile_level_byte(level_), tile, frame);
 }
 
 Result<std::optional<TileVersion>> TileLookup::macro(TileCoord block) {
   if (cached_ && cached_->block == block) return cached_->version;
-  auto version = find_version(txn_, cursor_, image_, kMacroLevelFlag, block, frame_);
+  auto version = find_version(txn_, cursor_, image_, macro_level_byte(level_), block, frame_);
   if (!version) return version;
   if (*version) {
     (*version)->macro = true;

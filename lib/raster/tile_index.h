@@ -1,5 +1,5 @@
 // The tile index of one image: which tile covers which pixels, how samples sit inside a tile,
-// and finding the version of a tile a frame shows (one cursor seek, DESIGN.md section 3).
+// and finding the version of a tile a frame shows (one cursor seek, spec/FORMAT.md section 5.1).
 #pragma once
 
 #include <bit>
@@ -83,11 +83,18 @@ Result<std::optional<TileVersion>> find_version(const Txn& txn, Cursor& cursor, 
 std::optional<TileVersion> shown_version(std::optional<TileVersion> own,
                                          std::optional<TileVersion> macro);
 
-// Finds what tiles of one frame show, own records and macro blocks together: one seek per
-// tile plus one per macro block (remembered while neighbouring tiles are looked up).
+// Pyramid level 0: the image at full resolution, which every other level is made from (and
+// whose data the geometry caches describe).
+constexpr uint32_t kFullResolution = 0;
+// The level byte of the tile key of pyramid level `level`'s tiles, and of its macro blocks.
+inline uint8_t tile_level_byte(uint32_t level) { return uint8_t(level); }
+inline uint8_t macro_level_byte(uint32_t level) { return uint8_t(kMacroLevelFlag | level); }
+
+// Finds what tiles of one level and frame show, own records and macro blocks together: one
+// seek per tile plus one per macro block (remembered while neighbouring tiles are looked up).
 class TileLookup {
  public:
-  TileLookup(const Txn& txn, const ImageInfo& image, uint32_t frame);
+  TileLookup(const Txn& txn, const ImageInfo& image, uint32_t level, uint32_t frame);
   Status status() const { return cursor_.status(); }
   Result<std::optional<TileVersion>> find(TileCoord tile);
   // The tile's own newest version at or before `frame` (default: the lookup's frame), and the
@@ -99,6 +106,7 @@ class TileLookup {
  private:
   const Txn& txn_;
   const ImageInfo& image_;
+  uint32_t level_;
   uint32_t frame_;
   int macro_shift_;
   Cursor cursor_;

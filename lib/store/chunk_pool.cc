@@ -50,9 +50,9 @@ Status ChunkPool::release(const ChunkKey& key) {
   return set_ref_count(key, *count - 1);
 }
 
-Result<ChunkKey> ChunkPool::put_deduplicated(std::span<const uint8_t> raw, ContentHash hash,
-                                             std::span<const uint8_t> encoded) {
-  thread_local AlignedBuffer existing;
+Result<ChunkKey> ChunkPool::put_deduplicated(size_t raw_size, ContentHash hash,
+                                             std::span<const uint8_t> encoded,
+                                             const SameBytes& same_bytes) {
   for (unsigned collision = 0; collision < 256; ++collision) {
     const ChunkKey key = make_chunk_key(hash.hi, hash.lo, uint8_t(collision));
     auto stored = txn_.get(txn_.env().chunks, key);
@@ -67,12 +67,10 @@ Result<ChunkKey> ChunkPool::put_deduplicated(std::span<const uint8_t> raw, Conte
     auto info = parse_chunk_header(bytes_of(**stored), (*stored)->mv_size);
     if (!info)
       return info.status().with_context(txn_.env().path() + ": chunk " + chunk_key_hex(key));
-    if (info->raw_size != raw.size()) continue;
-    existing.resize(raw.size());
-    Status decoded = decode_chunk(bytes_of(**stored), (*stored)->mv_size, existing.data(), raw.size());
-    if (!decoded.is_ok())
-      return decoded.with_context(txn_.env().path() + ": chunk " + chunk_key_hex(key));
-    if (std::memcmp(existing.data(), raw.data(), raw.size()) == 0) {
+    if (info->raw_size != raw_size) continue;
+    auto same = same_bytes(key, {bytes_of(**stored), (*stored)->mv_size});
+    if (!same) return same.status();
+    if (*same) {
       TESSERA_RETURN_IF_ERROR(add_ref(key));
       return key;
     }

@@ -1,11 +1,12 @@
 // The chunk pool: compressed tile payloads keyed by the content hash of their raw bytes,
 // shared by every image and frame, with reference counts kept apart in "refs" so that
 // counting never rewrites a payload. Dedup never merges different bytes: a hash hit is
-// confirmed by decoding the stored chunk and comparing; a true collision takes the next
-// collision index of the same hash.
+// confirmed by the caller (raster/ decodes the stored chunk and compares: the pool knows nothing
+// of pixels); a true collision takes the next collision index of the same hash.
 #pragma once
 
 #include <cstdint>
+#include <functional>
 #include <span>
 #include <vector>
 
@@ -19,10 +20,14 @@ class ChunkPool {
  public:
   explicit ChunkPool(Txn& txn) : txn_(txn) {}
 
-  // Stores a reference to a chunk holding exactly `raw`, whose hash is `hash` and whose
-  // encoded value (header + payload) is `encoded`; adds a reference when it already exists.
-  Result<ChunkKey> put_deduplicated(std::span<const uint8_t> raw, ContentHash hash,
-                                    std::span<const uint8_t> encoded);
+  // Whether the stored chunk `key` (its value, header + payload) holds exactly the raw bytes
+  // being stored; an error when it cannot be decoded.
+  using SameBytes = std::function<Result<bool>(const ChunkKey& key, std::span<const uint8_t> stored)>;
+  // Stores a reference to a chunk of `raw_size` raw bytes whose hash is `hash` and whose
+  // encoded value (header + payload) is `encoded`: adds a reference to a stored chunk of the
+  // same hash and size that `same_bytes` confirms, else stores it.
+  Result<ChunkKey> put_deduplicated(size_t raw_size, ContentHash hash, std::span<const uint8_t> encoded,
+                                    const SameBytes& same_bytes);
   Status add_ref(const ChunkKey& key);
   // Drops a reference; the chunk and its count are deleted when none is left.
   Status release(const ChunkKey& key);

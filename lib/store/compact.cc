@@ -1,3 +1,4 @@
+#include "format/names.h"
 #include "store/compact.h"
 
 #include <fcntl.h>
@@ -10,30 +11,22 @@
 
 #include "store/env.h"
 #include "util/bytes.h"
+#include "util/posix_file.h"
 
 namespace tessera::detail {
 namespace {
 
-Status os_error(const std::string& path, const std::string& what) {
-  const int e = errno;
-  return Status(e == ENOSPC || e == EDQUOT || e == EFBIG ? Code::kNoSpace : Code::kIoError,
-                path + ": " + what + ": " + std::strerror(e));
-}
-
 // fsync of a file, or of the directory holding it (to make a rename durable).
 Status sync_path(const std::string& path, bool directory) {
-  const std::string target =
-      directory ? std::filesystem::path(path).parent_path().string() : path;
-  const int fd = ::open(target.empty() ? "." : target.c_str(), (directory ? O_RDONLY : O_RDWR) | O_CLOEXEC);
-  if (fd < 0) return os_error(target, "open for sync");
-  const int rc = ::fsync(fd);
-  ::close(fd);
-  return rc == 0 ? Status::ok() : os_error(target, "fsync");
+  if (directory) return sync_directory_of(path);
+  auto file = File::open(path, O_RDWR, 0, "open for sync");
+  if (!file) return file.status();
+  return file->sync(/*data_only=*/false, "fsync");
 }
 
 void remove_with_lock(const std::string& path) {
   ::unlink(path.c_str());
-  ::unlink((path + "-lock").c_str());
+  ::unlink(lock_path_of(path).c_str());
 }
 
 // LMDB's compacting copy: live pages only, renumbered, written in order.
@@ -112,17 +105,18 @@ Status compact_container(const std::string& path, const std::string& out) {
       remove_with_lock(again);
       TESSERA_RETURN_IF_ERROR(copy_compacted(**copy, again));
       copy->reset();
-      if (::rename(again.c_str(), tmp.c_str()) != 0) return os_error(tmp, "rename");
+      if (::rename(again.c_str(), tmp.c_str()) != 0) return os_error(tmp, "rename", errno);
     }
   }
-  ::unlink((tmp + "-lock").c_str());
+  ::unlink(lock_path_of(tmp).c_str());
   TESSERA_RETURN_IF_ERROR(sync_path(tmp, false));
   if (in_place) {
     // Processes that have the old file open keep its lock file and read on undisturbed; the
     // next process to open the path creates a fresh lock file for the new one.
-    ::unlink((path + "-lock").c_str());
+    ::unlink(lock_path_of(path).c_str());
   }
-  if (::rename(tmp.c_str(), target.c_str()) != 0) return os_error(target, "rename the compacted copy into place");
+  if (::rename(tmp.c_str(), target.c_str()) != 0)
+    return os_error(target, "rename the compacted copy into place", errno);
   TESSERA_RETURN_IF_ERROR(sync_path(target, true));
   if (lock) lock->abort();
   return Status::ok();

@@ -1,3 +1,4 @@
+#include "format/names.h"
 #include "store/env.h"
 
 #include <fcntl.h>
@@ -15,21 +16,16 @@
 #include <ctime>
 #include <thread>
 
-#include <xxhash.h>
-
 #include "format/keys.h"
 #include "format/records.h"
+#include "tessera/version.h"
 #include "util/bytes.h"
 
 namespace tessera::detail {
 namespace {
 
-constexpr const char* kFormatKey = "format";
-constexpr uint32_t kLmdbMagic = 0xBEEFC0DE;
-constexpr size_t kLmdbPageHeader = 16;
-// The byte of the data file whose lock is the Tessera write lock (FORMAT.md 7.5). LMDB locks
-// no byte of the data file; far past any real file size so that no tool mistakes it for data.
-constexpr off_t kWriterLockByte = off_t(1) << 62;
+// The write lock is a lock on byte kWriterLockByte of the data file (FORMAT.md 7.5): LMDB
+// locks no byte of the data file.
 
 bool file_exists(const std::string& path) {
   struct stat st;
@@ -108,9 +104,7 @@ int writer_lock_op(int fd, short type, int command) {
 
 Env::Env(std::string path, const OpenOptions& options)
     : path_(std::move(path)),
-      options_(options),
-      pool_(options.threads),
-      tile_cache_(options.tile_cache_bytes ? std::make_unique<TileCache>(options.tile_cache_bytes) : nullptr) {}
+      options_(options) {}
 
 Env::~Env() {
   if (env_) mdb_env_close(env_);
@@ -155,12 +149,12 @@ Result<std::shared_ptr<Env>> Env::open(const std::string& path, const OpenOption
     if (file_exists(path)) return Status(Code::kAlreadyExists, path + ": cannot create: File exists");
     const std::string tmp = path + ".creating-" + std::to_string(::getpid());
     ::unlink(tmp.c_str());
-    ::unlink((tmp + "-lock").c_str());
+    ::unlink(lock_path_of(tmp).c_str());
     {
       auto made = open_file(tmp, options, /*create=*/true);
       if (!made) return Status(made.status().code(), path + ": cannot create: " + made.status().message());
     }
-    ::unlink((tmp + "-lock").c_str());
+    ::unlink(lock_path_of(tmp).c_str());
     const int linked = ::link(tmp.c_str(), path.c_str());
     const int error = errno;
     ::unlink(tmp.c_str());
@@ -179,7 +173,7 @@ Result<std::shared_ptr<Env>> Env::open(const std::string& path, const OpenOption
 
 Result<std::shared_ptr<Env>> Env::open_file(const std::string& path, const OpenOptions& options,
                                             bool create) {
-  const std::string lock_path = path + "-lock";
+  const std::string lock_path = lock_path_of(path);
   const bool lock_existed = file_exists(lock_path);
   if (create) {
     // O_EXCL makes "the file exists" an atomic test; LMDB initialises an empty file.
@@ -222,30 +216,28 @@ Result<std::shared_ptr<Env>> Env::open_file(const std::string& path, const OpenO
   if (opened.is_ok() && !options.read_only && env->format_version < kFormatVersion)
     opened = upgrade(env);
   if (!opened.is_ok()) return fail(opened);
-  if (!options.shared_cache.empty()) {
-    opened = env->open_shared_cache();
-    if (!opened.is_ok()) return fail(opened);
-  }
   return env;
 }
 
-Status Env::open_shared_cache() {
+Status remove_container(const std::string& path) {
+  Status container = check_lmdb_signature(path);
+  if (container.code() == Code::kCorrupt)
+    return Status(Code::kInvalidArgument, path + ": not a Tessera container: not removed");
+  TESSERA_RETURN_IF_ERROR(container);
+  if (::unlink(path.c_str()) != 0)
+    return Status(errno == ENOENT ? Code::kNotFound : Code::kIoError,
+                  path + ": cannot remove: " + std::strerror(errno));
+  if (::unlink(lock_path_of(path).c_str()) != 0 && errno != ENOENT)
+    return Status(Code::kIoError, lock_path_of(path) + ": cannot remove: " + std::strerror(errno));
+  return Status::ok();
+}
+
+Result<Env::FileId> Env::file_id() const {
   mdb_filehandle_t fd = -1;
   struct stat file;
   if (mdb_env_get_fd(env_, &fd) != 0 || ::fstat(fd, &file) != 0)
     return error(Code::kIoError, std::string("cannot stat the open file: ") + std::strerror(errno));
-  const uint64_t identity[2] = {uint64_t(file.st_dev), uint64_t(file.st_ino)};
-  file_identity_ = XXH3_64bits(identity, sizeof identity);
-  auto cache = SharedTileCache::open(options_.shared_cache, options_.shared_cache_bytes,
-                                     options_.shared_cache_slot_bytes);
-  if (!cache) return error(cache.status().code(), "shared cache: " + cache.status().message());
-  shared_cache_ = std::move(cache).value();
-  return Status::ok();
-}
-
-ChunkKey Env::shared_cache_key(const ChunkKey& chunk) const {
-  const XXH128_hash_t h = XXH3_128bits_withSeed(chunk.data(), chunk.size(), file_identity_);
-  return make_chunk_key(h.high64, h.low64, 0);
+  return FileId{uint64_t(file.st_dev), uint64_t(file.st_ino)};
 }
 
 Status Env::open_databases(bool create) {
@@ -257,8 +249,8 @@ Status Env::open_databases(bool create) {
   struct Named {
     const char* name;
     MDB_dbi* dbi;
-  } dbs[] = {{"meta", &meta}, {"images", &images}, {"tiles", &tiles}, {"chunks", &chunks},
-             {"refs", &refs}};
+  } dbs[] = {{kMetaDb, &meta}, {kImagesDb, &images}, {kTilesDb, &tiles}, {kChunksDb, &chunks},
+             {kRefsDb, &refs}};
   for (auto& db : dbs) {
     rc = mdb_dbi_open(txn, db.name, create ? MDB_CREATE : 0, db.dbi);
     if (rc) {
@@ -269,9 +261,9 @@ Status Env::open_databases(bool create) {
       return lmdb_error(rc, std::string("open database '") + db.name + "'");
     }
   }
-  MDB_val key{std::strlen(kFormatKey), const_cast<char*>(kFormatKey)}, value;
+  MDB_val key{kFormatKey.size(), const_cast<char*>(kFormatKey.data())}, value;
   if (create) {
-    rc = mdb_dbi_open(txn, "geometry", MDB_CREATE, &geometry);
+    rc = mdb_dbi_open(txn, kGeometryDb, MDB_CREATE, &geometry);
     if (rc) {
       mdb_txn_abort(txn);
       return lmdb_error(rc, "create database 'geometry'");
@@ -279,7 +271,7 @@ Status Env::open_databases(bool create) {
     has_geometry = true;
     format_version = kFormatVersion;
     FormatHeader header;
-    header.creator = std::string("tessera ") + TESSERA_VERSION;
+    header.creator = "tessera " + std::string(version());
     header.created_unix = uint64_t(std::time(nullptr));
     auto bytes = build_format_header(header);
     value = to_val(bytes);
@@ -297,7 +289,7 @@ Status Env::open_databases(bool create) {
   auto header = parse_format_header(bytes_of(value), value.mv_size);
   const bool known = header && format_is_known(header->version());
   if (known) {
-    rc = mdb_dbi_open(txn, "geometry", 0, &geometry);  // absent in a 1.0 file only
+    rc = mdb_dbi_open(txn, kGeometryDb, 0, &geometry);  // absent in a 1.0 file only
     has_geometry = rc == 0;
     if (rc == MDB_NOTFOUND && header->version() != FormatVersion{1, 0}) {
       mdb_txn_abort(txn);
@@ -330,7 +322,7 @@ Status Env::open_databases(bool create) {
 }
 
 Result<FormatHeader> Env::writable_format(MDB_txn* txn) const {
-  MDB_val key{std::strlen(kFormatKey), const_cast<char*>(kFormatKey)}, value;
+  MDB_val key{kFormatKey.size(), const_cast<char*>(kFormatKey.data())}, value;
   const int rc = mdb_get(txn, meta, &key, &value);
   if (rc) return lmdb_error(rc, "read format header");
   auto header = parse_format_header(bytes_of(value), value.mv_size);
@@ -352,7 +344,7 @@ Status Env::upgrade(const std::shared_ptr<Env>& env) {
   if (!txn) return txn.status();
   auto header = env->writable_format((*txn)->handle());
   if (!header) return header.status();
-  int rc = mdb_dbi_open((*txn)->handle(), "geometry", MDB_CREATE, &env->geometry);
+  int rc = mdb_dbi_open((*txn)->handle(), kGeometryDb, MDB_CREATE, &env->geometry);
   if (rc) return env->lmdb_error(rc, "create database 'geometry'");
   if (header->version() < kFormatVersion) {
     header->major = kFormatMajor;
@@ -569,8 +561,11 @@ Txn::~Txn() { abort(); }
 
 Status Txn::commit() {
   if (!txn_) return env_->error(Code::kInvalidArgument, "commit of a finished transaction");
+  const uint64_t commit = mdb_txn_id(txn_);
   int rc = mdb_txn_commit(txn_);
   txn_ = nullptr;
+  // The table this write leaves is the committed one: the next snapshot need not parse it.
+  if (rc == 0 && write_) env_->remember_image_table(commit, images_);
   release();
   return rc ? env_->lmdb_error(rc, "commit") : Status::ok();
 }
@@ -586,7 +581,10 @@ Status Txn::nested(const std::function<Status()>& body) {
   MDB_txn* child = nullptr;
   int rc = mdb_txn_begin(env_->handle(), parent, 0, &child);
   if (rc) return env_->lmdb_error(rc, "begin nested transaction");
-  const std::vector<ImageInfo> images_before = images_;
+  // The body's changes to the image table go to a copy, so that failing it restores this one.
+  const std::shared_ptr<const ImageTable> images_before = images_;
+  const bool own_before = images_own_;
+  images_own_ = false;
   txn_ = child;
   Status s = body();
   txn_ = parent;
@@ -598,6 +596,7 @@ Status Txn::nested(const std::function<Status()>& body) {
     mdb_txn_abort(child);
   }
   images_ = images_before;
+  images_own_ = own_before;
   return s;
 }
 
@@ -629,7 +628,12 @@ Status Txn::del(MDB_dbi dbi, std::span<const uint8_t> key) {
 }
 
 Status Txn::load_images() {
-  images_.clear();
+  // A read sees commit mdb_txn_id; a write begins from the commit before its own id.
+  const uint64_t commit = mdb_txn_id(txn_) - (write_ ? 1 : 0);
+  images_ = env_->image_table(commit);
+  images_own_ = false;
+  if (images_) return Status::ok();
+  auto table = std::make_shared<ImageTable>();
   Cursor cursor(*this, env_->images);
   TESSERA_RETURN_IF_ERROR(cursor.status());
   MDB_val k, v;
@@ -643,27 +647,44 @@ Status Txn::load_images() {
                                                                  bytes_of(k)[2], bytes_of(k)[3]})
       return env_->error(Code::kCorrupt, "image '" + info->name + "' is stored under a key that is "
                                          "not its id " + std::to_string(info->id));
-    images_.push_back(std::move(info.value()));
+    table->add(std::move(info.value()));
   }
+  images_ = table;
+  env_->remember_image_table(commit, images_);
   return Status::ok();
 }
 
-Result<ImageInfo*> Txn::find_image(std::string_view name) {
-  for (auto& image : images_)
-    if (image.name == name) return &image;
+Result<const ImageInfo*> Txn::find_image(std::string_view name) const {
+  if (const ImageInfo* image = images_->find(name)) return image;
   return env_->error(Code::kNotFound, "no image named '" + std::string(name) + "'");
 }
 
 Status Txn::put_image(const ImageInfo& info) {
   auto bytes = build_image_record(info);
   TESSERA_RETURN_IF_ERROR(put(env_->images, encode_image_key(info.id), bytes));
-  for (auto& image : images_)
-    if (image.id == info.id) {
-      image = info;
-      return Status::ok();
-    }
-  images_.push_back(info);
+  if (!images_own_) {
+    images_ = std::make_shared<ImageTable>(*images_);
+    images_own_ = true;
+  }
+  const_cast<ImageTable&>(*images_).put(info);  // our own copy: nobody else sees it
   return Status::ok();
+}
+
+std::shared_ptr<const ImageTable> Env::image_table(uint64_t commit) const {
+  std::lock_guard lock(image_table_mutex_);
+  return image_table_ && image_table_commit_ == commit ? image_table_ : nullptr;
+}
+
+void Env::remember_image_table(uint64_t commit, std::shared_ptr<const ImageTable> table) {
+  std::lock_guard lock(image_table_mutex_);
+  if (commit < image_table_commit_) return;  // keep the newer one
+  image_table_commit_ = commit;
+  image_table_ = std::move(table);
+}
+
+Status Env::sync() {
+  int rc = mdb_env_sync(env_, 1);
+  return rc ? lmdb_error(rc, "sync") : Status::ok();
 }
 
 Cursor::Cursor(const Txn& txn, MDB_dbi dbi) : txn_(txn) {

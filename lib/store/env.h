@@ -1,8 +1,8 @@
 // The LMDB environment behind a container, and the transactions over it.
 //
-// Env owns the MDB_env, the handles of the five named databases, the worker pool and the
-// map-growth protocol. Txn wraps one MDB_txn with the image table it sees. Nothing here
-// knows about pixels.
+// Env owns the MDB_env, the handles of the named databases, the write lock and the map-growth
+// protocol. Txn wraps one MDB_txn with the image table it sees. Nothing here knows about
+// pixels: the worker pool and the decoded-tile caches belong to raster/runtime.h.
 #pragma once
 
 #include <lmdb.h>
@@ -18,12 +18,10 @@
 #include <string_view>
 #include <vector>
 
-#include "cache/shared_tile_cache.h"
-#include "cache/tile_cache.h"
 #include "format/records.h"
+#include "store/image_table.h"
 #include "tessera/container.h"
 #include "util/txn_gate.h"
-#include "util/worker_pool.h"
 
 namespace tessera::detail {
 
@@ -38,13 +36,11 @@ class Env {
   const std::string& path() const { return path_; }
   const OpenOptions& options() const { return options_; }
   MDB_env* handle() const { return env_; }
-  WorkerPool& pool() { return pool_; }
-  // The decoded-tile cache, or nullptr when OpenOptions::tile_cache_bytes is 0.
-  TileCache* tile_cache() { return tile_cache_.get(); }
-  // The shared-memory cache, or nullptr when OpenOptions::shared_cache is empty. Its entries
-  // are keyed by shared_cache_key(chunk key): readers of other files never see this file's.
-  SharedTileCache* shared_cache() { return shared_cache_.get(); }
-  ChunkKey shared_cache_key(const ChunkKey& chunk) const;
+  // The device and inode of the open data file (what names it whatever path reaches it).
+  struct FileId {
+    uint64_t device = 0, inode = 0;
+  };
+  Result<FileId> file_id() const;
 
   MDB_dbi meta = 0, images = 0, tiles = 0, chunks = 0, refs = 0, geometry = 0;
   // False only for a format 1.0 file opened read-only (1.1 added the geometry caches; a
@@ -87,26 +83,31 @@ class Env {
   // made the file newer than this build writes since this one opened it.
   Result<FormatHeader> writable_format(MDB_txn* txn) const;
 
+  // The image table as of commit `commit` (an LMDB transaction id), when one was parsed for it.
+  std::shared_ptr<const ImageTable> image_table(uint64_t commit) const;
+  void remember_image_table(uint64_t commit, std::shared_ptr<const ImageTable> table);
+
+  // Flushes commits made with OpenOptions::sync off to the disk (fsync).
+  Status sync();
+
  private:
   Env(std::string path, const OpenOptions& options);
   static Result<std::shared_ptr<Env>> open_file(const std::string& path, const OpenOptions& options,
                                                 bool create);
   Status open_databases(bool create);
-  Status open_shared_cache();
   static Status upgrade(const std::shared_ptr<Env>& env);
 
   std::string path_;
   OpenOptions options_;
   MDB_env* env_ = nullptr;
-  WorkerPool pool_;
-  std::unique_ptr<TileCache> tile_cache_;
-  std::unique_ptr<SharedTileCache> shared_cache_;
-  uint64_t file_identity_ = 0;  // a hash of the data file's device and inode
   TxnGate gate_;
   mutable std::atomic<bool> map_full_{false};
   std::mutex writer_mutex_;
   std::condition_variable writer_released_;
   bool writer_held_ = false;  // by a transaction of this Env
+  mutable std::mutex image_table_mutex_;
+  uint64_t image_table_commit_ = 0;
+  std::shared_ptr<const ImageTable> image_table_;  // as of image_table_commit_
 };
 
 class Txn {
@@ -135,9 +136,11 @@ class Txn {
   Status put(MDB_dbi dbi, std::span<const uint8_t> key, std::span<const uint8_t> value);
   Status del(MDB_dbi dbi, std::span<const uint8_t> key);  // absent keys are fine
 
-  // The image table as this transaction sees it (loaded at begin, updated by writes).
-  const std::vector<ImageInfo>& images() const { return images_; }
-  Result<ImageInfo*> find_image(std::string_view name);
+  // The image table as this transaction sees it (shared with every transaction that sees the
+  // same commit; a write's changes go to a copy of its own).
+  const std::vector<ImageInfo>& images() const { return images_->images(); }
+  Result<const ImageInfo*> find_image(std::string_view name) const;
+  uint32_t unused_image_id() const { return images_->unused_id(); }
   Status put_image(const ImageInfo& info);  // inserts or replaces by id
 
  private:
@@ -152,13 +155,18 @@ class Txn {
   MDB_txn* txn_ = nullptr;
   bool write_;
   std::mutex lmdb_mutex_;
-  std::vector<ImageInfo> images_;
+  std::shared_ptr<const ImageTable> images_;
+  bool images_own_ = false;  // images_ is this transaction's own copy: put_image may change it
 };
 
 inline MDB_val to_val(std::span<const uint8_t> bytes) {
   return MDB_val{bytes.size(), const_cast<uint8_t*>(bytes.data())};
 }
 inline const uint8_t* bytes_of(const MDB_val& v) { return static_cast<const uint8_t*>(v.mv_data); }
+
+// Deletes the container at `path` and its lock file (Container::remove); refuses a file that
+// is not a container.
+Status remove_container(const std::string& path);
 
 // The open snapshots of every process and the free pages the oldest one pins (counted in
 // the free list, which only a read transaction may open). Begins its own read transaction.

@@ -1,3 +1,4 @@
+#include "format/names.h"
 #include "verify/lmdb_pages.h"
 
 #include <sys/stat.h>
@@ -9,11 +10,13 @@
 #include <string>
 #include <vector>
 
+#include "util/posix_file.h"
+
 namespace tessera::detail {
 namespace {
 
 // liblmdb 0.9's on-disk layout (mdb.c), 64-bit build. Offsets from the start of a page.
-constexpr size_t kPageHeaderSize = 16;  // pgno u64 @0, pad u16 @8, flags u16 @10, lower/upper u16 @12/@14
+constexpr size_t kPageHeaderSize = kLmdbPageHeader;  // pgno u64 @0, pad u16 @8, flags u16 @10, lower/upper u16 @12/@14
 constexpr size_t kNodeHeaderSize = 8;   // lo u16, hi u16, flags u16, ksize u16, then key, then data
 constexpr uint16_t kPageBranch = 0x01, kPageLeaf = 0x02, kPageOverflow = 0x04, kPageMeta = 0x08,
                    kPageLeaf2 = 0x20, kPageSub = 0x40;
@@ -23,7 +26,6 @@ constexpr uint16_t kNodeBigData = 0x01, kNodeSubData = 0x02, kNodeDupData = 0x04
 // MDB_REVERSEKEY, MDB_DUPSORT, MDB_INTEGERKEY, MDB_DUPFIXED, MDB_INTEGERDUP, MDB_REVERSEDUP:
 // a named database of Tessera has none of them (spec/FORMAT.md section 1).
 constexpr uint16_t kDbKeyOrderFlags = 0x7e;
-constexpr uint32_t kLmdbMagic = 0xBEEFC0DE;
 constexpr uint32_t kLmdbDataVersion = 1;
 constexpr uint64_t kNoPage = ~uint64_t(0);  // P_INVALID: the root of an empty database
 constexpr size_t kDbRecordSize = 48;
@@ -63,7 +65,7 @@ struct Meta {
 Meta parse_meta(const uint8_t* page) {
   Meta m;
   m.flags = le16(page + 10);
-  m.magic = le32(page + 16);
+  m.magic = le32(page + kLmdbPageHeader);
   m.version = le32(page + 20);
   m.free_db = parse_db_record(page + kFreeDbAt);
   m.main_db = parse_db_record(page + kMainDbAt);
@@ -72,16 +74,9 @@ Meta parse_meta(const uint8_t* page) {
   return m;
 }
 
+// A read error and the end of the file are both "not there" to the walk, which reports it.
 bool read_exact(int fd, uint64_t offset, uint8_t* dst, size_t size) {
-  while (size > 0) {
-    const ssize_t n = ::pread(fd, dst, size, off_t(offset));
-    if (n < 0 && errno == EINTR) continue;
-    if (n <= 0) return false;
-    dst += n;
-    offset += uint64_t(n);
-    size -= size_t(n);
-  }
-  return true;
+  return pread_fully(fd, dst, size, offset) == 0;
 }
 
 // A key with its bytes; absent = no bound.

@@ -9,12 +9,13 @@
 #include <filesystem>
 #include <string>
 
+#include "util/posix_file.h"
+
 namespace tessera::detail {
 namespace {
 
-Status io_error(const std::string& what) {
-  return Status(Code::kIoError, "verify: " + what + ": " + std::strerror(errno));
-}
+// A full disk under TMPDIR is kNoSpace here too (the one errno mapping of util/posix_file.h).
+Status io_error(const std::string& what) { return os_error("verify", what, errno); }
 
 // An unlinked temporary file in TMPDIR (or /tmp): gone when closed, whatever happens.
 Result<std::FILE*> temporary_file() {

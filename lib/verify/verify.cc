@@ -19,11 +19,13 @@
 #include <set>
 #include <tuple>
 
+#include "format/names.h"
 #include "format/chunk_codec.h"
 #include "format/keys.h"
 #include "format/records.h"
 #include "raster/tile_index.h"
 #include "util/bytes.h"
+#include "util/posix_file.h"
 #include "verify/faults.h"
 #include "verify/lmdb_pages.h"
 #include "verify/reference_sort.h"
@@ -33,7 +35,6 @@ namespace detail {
 namespace {
 
 constexpr uint8_t kMacroLevelBit = kMacroLevelFlag;
-constexpr size_t kMaxNameBytes = 255;
 
 const uint8_t* bytes(const MDB_val& v) { return static_cast<const uint8_t*>(v.mv_data); }
 
@@ -147,8 +148,8 @@ class RecordChecker {
     struct Named {
       const char* name;
       MDB_dbi* dbi;
-    } dbs[] = {{"meta", &meta_}, {"images", &images_db_}, {"tiles", &tiles_},
-               {"chunks", &chunks_}, {"refs", &refs_}};
+    } dbs[] = {{kMetaDb, &meta_}, {kImagesDb, &images_db_}, {kTilesDb, &tiles_},
+               {kChunksDb, &chunks_}, {kRefsDb, &refs_}};
     bool all = true;
     for (auto& db : dbs) {
       const int rc = mdb_dbi_open(txn_, db.name, 0, db.dbi);
@@ -158,14 +159,14 @@ class RecordChecker {
                 std::string("database '") + db.name + "' " +
                     (rc == MDB_NOTFOUND ? "is missing" : std::string("cannot be opened: ") + mdb_strerror(rc)));
     }
-    has_geometry_ = mdb_dbi_open(txn_, "geometry", 0, &geometry_) == 0;
+    has_geometry_ = mdb_dbi_open(txn_, kGeometryDb, 0, &geometry_) == 0;
     return all;  // without all five the records cannot be interpreted
   }
 
   // ---- META_*
 
   bool check_meta() {
-    MDB_val key{6, const_cast<char*>("format")}, value;
+    MDB_val key{kFormatKey.size(), const_cast<char*>(kFormatKey.data())}, value;
     const int rc = mdb_get(txn_, meta_, &key, &value);
     if (rc != 0) {
       sink_.add("META_RECORD_VALID", rc == MDB_NOTFOUND
@@ -193,7 +194,7 @@ class RecordChecker {
 
   void check_images() {
     std::set<std::string> names;
-    (void)for_each(images_db_, "images", [&](const MDB_val& k, const MDB_val& v) {
+    (void)for_each(images_db_, kImagesDb, [&](const MDB_val& k, const MDB_val& v) {
       ++report_.images;
       const std::string key_hex = hex_of(bytes(k), k.mv_size);
       auto info = parse_image_record(bytes(v), v.mv_size);
@@ -207,9 +208,9 @@ class RecordChecker {
                     "stored under key " + key_hex + " but its id is " + std::to_string(info->id));
         if (k.mv_size != kImageKeySize) return Status::ok();
       }
-      if (info->name.empty() || info->name.size() > kMaxNameBytes)
+      if (info->name.empty() || info->name.size() > kMaxImageNameBytes)
         image_fault(label, "", "IMAGE_NAME_VALID",
-                    "a name of " + std::to_string(info->name.size()) + " bytes (1..255 allowed)");
+                    "a name of " + std::to_string(info->name.size()) + " bytes (1.." + std::to_string(kMaxImageNameBytes) + " allowed)");
       else if (!names.insert(info->name).second)
         image_fault(label, "", "IMAGE_NAME_VALID", "the name is used by another image too");
       images_.emplace(get_be32(bytes(k)), ImageFacts{*info, layout_id(*info)});
@@ -229,7 +230,7 @@ class RecordChecker {
   // ---- TILE_*, FRAME_*, CHUNK_EXISTS, CHUNK_RAW_SIZE_MATCHES_IMAGE
 
   Status check_tiles() {
-    return for_each(tiles_, "tiles", [&](const MDB_val& k, const MDB_val& v) {
+    return for_each(tiles_, kTilesDb, [&](const MDB_val& k, const MDB_val& v) {
       return check_tile(k, v);
     });
   }
@@ -314,7 +315,7 @@ class RecordChecker {
       return;
     }
     if (rc != 0) {
-      lmdb_fault("chunks", rc);
+      lmdb_fault(kChunksDb, rc);
       return;
     }
     auto header = parse_chunk_header(bytes(value), value.mv_size);
@@ -363,12 +364,12 @@ class RecordChecker {
     int rc = mdb_cursor_open(txn_, chunks_, &chunks.cursor);
     if (rc == 0) rc = mdb_cursor_open(txn_, refs_, &refs.cursor);
     if (rc != 0) {
-      lmdb_fault("chunks", rc);
+      lmdb_fault(kChunksDb, rc);
       if (chunks.cursor) mdb_cursor_close(chunks.cursor);
       return Status::ok();
     }
-    advance(chunks, MDB_FIRST, "chunks");
-    advance(refs, MDB_FIRST, "refs");
+    advance(chunks, MDB_FIRST, kChunksDb);
+    advance(refs, MDB_FIRST, kRefsDb);
     ChunkReference pending;
     auto more = sorter_.next(&pending);
     Status status = more.status();
@@ -410,8 +411,8 @@ class RecordChecker {
         }
         if (!in_chunks) chunk_fault(key, "REFCOUNT_HAS_CHUNK", "a count in 'refs' for a chunk not in 'chunks'");
       }
-      if (in_chunks) advance(chunks, MDB_NEXT, "chunks");
-      if (in_refs) advance(refs, MDB_NEXT, "refs");
+      if (in_chunks) advance(chunks, MDB_NEXT, kChunksDb);
+      if (in_refs) advance(refs, MDB_NEXT, kRefsDb);
     }
     mdb_cursor_close(chunks.cursor);
     mdb_cursor_close(refs.cursor);
@@ -473,7 +474,7 @@ class RecordChecker {
     if (!has_geometry_) return;
     uint64_t file_generation = 0;
     {
-      MDB_val key{10, const_cast<char*>("generation")}, value;
+      MDB_val key{kGenerationKey.size(), const_cast<char*>(kGenerationKey.data())}, value;
       if (mdb_get(txn_, meta_, &key, &value) == 0) {
         if (value.mv_size == 8) file_generation = get_le64(bytes(value));
         else sink_.add("GEOMETRY_GENERATION", "meta 'generation' is " + std::to_string(value.mv_size) + " bytes, not 8");
@@ -481,7 +482,7 @@ class RecordChecker {
     }
     // The operative record of the frame being scanned: (image id, frame) and its generation.
     std::optional<std::pair<uint64_t, uint64_t>> operative;
-    (void)for_each(geometry_, "geometry", [&](const MDB_val& k, const MDB_val& v) {
+    (void)for_each(geometry_, kGeometryDb, [&](const MDB_val& k, const MDB_val& v) {
       ++report_.geometry_records;
       if (k.mv_size != kGeometryKeySize) {
         sink_.add("GEOMETRY_KEY_VALID", "a geometry key of " + std::to_string(k.mv_size) + " bytes, not 9");
@@ -549,14 +550,12 @@ class RecordChecker {
 }  // namespace detail
 
 Result<VerifyReport> verify(const std::string& path, const VerifyOptions& options) {
-  const int fd = ::open(path.c_str(), O_RDONLY | O_CLOEXEC);
-  if (fd < 0)
-    return Status(errno == ENOENT ? Code::kNotFound : Code::kIoError,
-                  path + ": cannot open: " + std::strerror(errno));
+  auto file = detail::File::open_for_reading(path);
+  if (!file) return file.status();
   VerifyReport report;
   detail::FaultSink sink(report, options.max_faults);
-  const detail::LmdbWalk walk = detail::walk_lmdb_file(fd, sink);
-  ::close(fd);
+  const detail::LmdbWalk walk = detail::walk_lmdb_file(file->fd(), sink);
+  (void)file->close();  // opened for reading only: its close has nothing to report
   report.pages = walk.tree_pages;
   if (!walk.sound) return report;  // liblmdb must not see a file with a damaged structure
 

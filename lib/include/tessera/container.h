@@ -27,7 +27,9 @@
 //    so a long-lived snapshot makes the file grow. Container::readers() reports the open
 //    snapshots of every process, and OpenOptions::on_reader_lag warns a writer about them.
 //  - Do not use a Container across fork(): open it again in the child.
-//  - Reads decode tiles on the container's worker pool (OpenOptions::threads).
+//  - Reads decode tiles, and writes encode them, on the container's worker pool
+//    (OpenOptions::threads); the caller's thread waits for them. No callback of the API runs
+//    on a worker: each header says which thread runs its callbacks.
 #pragma once
 
 #include <chrono>
@@ -47,6 +49,7 @@ namespace tessera {
 
 namespace detail {
 class Env;
+class Runtime;
 class Txn;
 }  // namespace detail
 
@@ -95,8 +98,8 @@ struct OpenOptions {
   // The largest size the map may grow to, in bytes; 0 = no limit. A write that needs more
   // fails with kNoSpace "map size limit N bytes reached". map_size is clamped to it.
   uint64_t max_map_size = 0;
-  // Long-lived snapshots: when on_reader_lag is set, begin_write() calls it (on the calling
-  // thread, before the transaction starts) whenever the oldest open snapshot of any process
+  // Long-lived snapshots: when on_reader_lag is set, begin_write() calls it (on the thread
+  // that calls begin_write(), before the transaction starts) whenever the oldest open snapshot of any process
   // is more than reader_lag_limit commits old. `tessera info` warns at the same limit.
   uint64_t reader_lag_limit = 100;
   std::function<void(const ReaderReport&)> on_reader_lag;
@@ -134,6 +137,12 @@ struct SharedCacheStats {
   uint64_t stale_recovered = 0;  // slots abandoned by dead processes that this one reused
 };
 
+// A request checked against the image it addresses (View::check).
+struct Request {
+  ImageInfo image;
+  std::vector<uint32_t> bands;  // the selection's bands, or every band in order
+};
+
 // Operations common to snapshots and write transactions: what images there are, and
 // reading pixels. A WriteTxn reads its own uncommitted writes.
 class TESSERA_API View {
@@ -156,6 +165,12 @@ class TESSERA_API View {
   Status read(std::string_view image, const Region& region, const Selection& sel, void* dst,
               size_t dst_size, const Strides& strides) const;
 
+  // Checks a read or write of `region` of `image` with `sel` as read() and write() do (image,
+  // region, level, bands, frame; for a write also no band twice and a frame that exists or
+  // comes next), without a buffer: the same error, with the same message, before any work.
+  Result<Request> check(std::string_view image, const Region& region, const Selection& sel,
+                        Access access = Access::kRead) const;
+
   // Tile and chunk counts of one frame of an image (scans its tile index).
   Result<ImageStats> stats(std::string_view image, uint32_t frame = 0) const;
   // Bounding box of the data of a frame at a precision (see Precision); nullopt when the frame
@@ -174,10 +189,12 @@ class TESSERA_API View {
   const std::string& path() const;
 
  protected:
-  View(std::shared_ptr<detail::Env> env, std::unique_ptr<detail::Txn> txn);
+  View(std::shared_ptr<detail::Env> env, std::shared_ptr<detail::Runtime> runtime,
+       std::unique_ptr<detail::Txn> txn);
   View(View&&) noexcept;
   View& operator=(View&&) noexcept;
   std::shared_ptr<detail::Env> env_;
+  std::shared_ptr<detail::Runtime> runtime_;
   std::unique_ptr<detail::Txn> txn_;
 };
 
@@ -265,6 +282,10 @@ class TESSERA_API Container {
   // was replaced): they must open it again. The old file's space is freed once the last of
   // them closes it. Errors: kAlreadyExists (`out` exists), as open() and write.
   static Status compact(const std::string& path, const std::string& out = {});
+  // Deletes the container at `path`: the file and its lock file "FILE-lock". Processes that
+  // have it open keep reading what they see until they close it. Errors: kNotFound (no file),
+  // kInvalidArgument (the file is not a Tessera container: nothing is deleted), kIoError.
+  static Status remove(const std::string& path);
 
   const std::string& path() const;
   FormatVersion format_version() const;
@@ -280,17 +301,23 @@ class TESSERA_API Container {
   // OpenOptions::write_wait; kBusy "... another writer holds the write lock (waited N ms)"
   // when it runs out.
   Result<WriteTxn> begin_write();
-  // Runs `body` in a write transaction and commits it. When the map fills up the attempt is
+  // Runs `body` (on the calling thread) in a write transaction and commits it. When the map fills up the attempt is
   // aborted, the map is grown and `body` runs again, so `body` must be repeatable. When the
   // map cannot grow (OpenOptions::max_map_size) the result is kNoSpace naming the limit.
   Status write(const std::function<Status(WriteTxn&)>& body);
   // The open snapshots of every process (this one's included) and the pages the oldest one
   // keeps from reuse.
   Result<ReaderReport> readers() const;
+  // Makes every commit so far durable (fsync of the file): for a container opened with
+  // OpenOptions::sync off, whose commits are otherwise only as durable as the operating
+  // system's write-back. A no-op for a read-only container. Errors: kIoError, kNoSpace.
+  Status flush();
 
  private:
-  explicit Container(std::shared_ptr<detail::Env> env);
+  Container(std::shared_ptr<detail::Env> env, std::shared_ptr<detail::Runtime> runtime);
+  static Result<Container> with_runtime(Result<std::shared_ptr<detail::Env>> env);
   std::shared_ptr<detail::Env> env_;
+  std::shared_ptr<detail::Runtime> runtime_;
 };
 
 }  // namespace tessera

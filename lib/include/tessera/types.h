@@ -83,6 +83,10 @@ struct Selection {
   std::vector<uint32_t> bands;  // any subset in any order; empty = every band in order
 };
 
+// Whether a request reads or writes pixels (View::check): a write may address the frame after
+// the last one (it appends it) and may not name a band twice.
+enum class Access : uint8_t { kRead, kWrite };
+
 // What an image is. Fixed when the image is created.
 struct ImageSpec {
   DataType type = DataType::kU8;
