@@ -19,6 +19,7 @@
 #include "format/keys.h"
 #include "format/records.h"
 #include "tessera/version.h"
+#include "util/posix_file.h"
 #include "util/bytes.h"
 
 namespace tessera::detail {
@@ -27,17 +28,9 @@ namespace {
 // The write lock is a lock on byte kWriterLockByte of the data file (FORMAT.md 7.5): LMDB
 // locks no byte of the data file.
 
-bool file_exists(const std::string& path) {
-  struct stat st;
-  return ::stat(path.c_str(), &st) == 0;
-}
-
 Code code_for_lmdb(int rc) {
   switch (rc) {
-    case MDB_MAP_FULL:
-    case ENOSPC:
-    case EDQUOT:
-    case EFBIG: return Code::kNoSpace;
+    case MDB_MAP_FULL: return Code::kNoSpace;
     case MDB_CORRUPTED:
     case MDB_INVALID:
     case MDB_PAGE_NOTFOUND:
@@ -48,9 +41,8 @@ Code code_for_lmdb(int rc) {
     case EBUSY:
     case EAGAIN: return Code::kBusy;
     case EACCES:
-    case EROFS: return Code::kReadOnly;
-    case ENOENT: return Code::kNotFound;
-    default: return Code::kIoError;
+    case EROFS: return Code::kReadOnly;  // LMDB could not write the file
+    default: return errno_code(rc);      // the one errno mapping (util/posix_file.h)
   }
 }
 
@@ -59,8 +51,7 @@ Code code_for_lmdb(int rc) {
 Status check_lmdb_signature(const std::string& path) {
   int fd = ::open(path.c_str(), O_RDONLY | O_CLOEXEC);
   if (fd < 0)
-    return Status(errno == ENOENT ? Code::kNotFound : Code::kIoError,
-                  path + ": cannot open: " + std::strerror(errno));
+    return os_error(path, "cannot open", errno);
   uint8_t head[kLmdbPageHeader + 8];
   ssize_t n = ::pread(fd, head, sizeof head, 0);
   struct stat st;
@@ -159,13 +150,9 @@ Result<std::shared_ptr<Env>> Env::open(const std::string& path, const OpenOption
     const int error = errno;
     ::unlink(tmp.c_str());
     if (linked != 0)
-      return Status(error == EEXIST ? Code::kAlreadyExists : Code::kIoError,
-                    path + ": cannot create: " + std::strerror(error));
-    const std::string dir = std::filesystem::path(path).parent_path().string();
-    if (int fd = ::open(dir.empty() ? "." : dir.c_str(), O_RDONLY | O_CLOEXEC); fd >= 0) {
-      ::fsync(fd);  // the new name is durable too
-      ::close(fd);
-    }
+      return error == EEXIST ? Status(Code::kAlreadyExists, path + ": cannot create: " + std::strerror(error))
+                             : os_error(path, "cannot create", error);
+    (void)sync_directory_of(path);  // the new name is durable too (best effort, as LMDB's own)
     return open_file(path, options, /*create=*/false);
   }
   return open_file(path, options, /*create=*/false);
@@ -179,8 +166,8 @@ Result<std::shared_ptr<Env>> Env::open_file(const std::string& path, const OpenO
     // O_EXCL makes "the file exists" an atomic test; LMDB initialises an empty file.
     int fd = ::open(path.c_str(), O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, 0644);
     if (fd < 0)
-      return Status(errno == EEXIST ? Code::kAlreadyExists : Code::kIoError,
-                    path + ": cannot create: " + std::strerror(errno));
+      return errno == EEXIST ? Status(Code::kAlreadyExists, path + ": cannot create: " + std::strerror(errno))
+                             : os_error(path, "cannot create", errno);
     ::close(fd);
   } else {
     TESSERA_RETURN_IF_ERROR(check_lmdb_signature(path));
@@ -224,11 +211,9 @@ Status remove_container(const std::string& path) {
   if (container.code() == Code::kCorrupt)
     return Status(Code::kInvalidArgument, path + ": not a Tessera container: not removed");
   TESSERA_RETURN_IF_ERROR(container);
-  if (::unlink(path.c_str()) != 0)
-    return Status(errno == ENOENT ? Code::kNotFound : Code::kIoError,
-                  path + ": cannot remove: " + std::strerror(errno));
+  if (::unlink(path.c_str()) != 0) return os_error(path, "cannot remove", errno);
   if (::unlink(lock_path_of(path).c_str()) != 0 && errno != ENOENT)
-    return Status(Code::kIoError, lock_path_of(path) + ": cannot remove: " + std::strerror(errno));
+    return os_error(lock_path_of(path), "cannot remove", errno);
   return Status::ok();
 }
 
@@ -236,7 +221,7 @@ Result<Env::FileId> Env::file_id() const {
   mdb_filehandle_t fd = -1;
   struct stat file;
   if (mdb_env_get_fd(env_, &fd) != 0 || ::fstat(fd, &file) != 0)
-    return error(Code::kIoError, std::string("cannot stat the open file: ") + std::strerror(errno));
+    return os_error(path_, "cannot stat the open file", errno);
   return FileId{uint64_t(file.st_dev), uint64_t(file.st_ino)};
 }
 
@@ -446,7 +431,7 @@ Status Env::lock_writer() {
   }
   writer_released_.notify_one();
   if (rc == EAGAIN || rc == EACCES) return busy();
-  return error(Code::kIoError, std::string("take the write lock: ") + std::strerror(rc));
+  return os_error(path_, "take the write lock", rc);
 }
 
 void Env::unlock_writer() {
