@@ -2,16 +2,14 @@
 // of dense in-memory canvases, one per frame, through random frame creations, edits, erasures,
 // drops and aborted transactions (fixed seeds). After every commit each frame must read back
 // exactly, its boxes at all four precisions must match brute force, and at the end the chunk
-// references recounted from the raw databases must match the stored counts.
+// references recounted from the raw databases must match the stored counts. Then fixed cases:
+// what frames cost, macro blocks collapsing, geometry caches. (Compaction: compact_test.cc;
+// format versions and upgrades: format_version_test.cc.)
 #include <gtest/gtest.h>
 
 #include <algorithm>
-#include <cstdlib>
-#include <functional>
 #include <optional>
 
-#include "format/records.h"
-#include "proc/file_soundness.h"
 #include "tessera_generated.h"
 #include "tessera/container.h"
 #include "test_util.h"
@@ -19,9 +17,12 @@
 namespace tessera::test {
 namespace {
 
-constexpr int64_t kX0 = -64, kY0 = -48, kW = 128, kH = 128, kTile = 16, kMacro = 2;
-constexpr uint32_t kBands = 2;
-const std::vector<uint8_t> kFill = {0, 9};
+using seq_file::canvas_spec;
+using seq_file::kBands;
+using seq_file::kFill;
+using seq_file::kMacro;
+using seq_file::kTile;
+constexpr int64_t kX0 = -64, kY0 = -48, kW = 128, kH = 128;
 const Region kCanvas{kX0, kY0, kW, kH};
 
 // One frame: a dense BIP canvas (every pixel outside it is fill and is never written).
@@ -53,22 +54,9 @@ struct Canvas {
   }
 };
 
-// `tessera::verify` (with --deep) finds nothing wrong with the file.
-void expect_verifies(const std::string& file) { EXPECT_EQ(check_file_sound(file, /*deep=*/true), ""); }
-
 bool covers(const Region& outer, const Region& inner) {
   return inner.x >= outer.x && inner.y >= outer.y && inner.x_end() <= outer.x_end() &&
          inner.y_end() <= outer.y_end();
-}
-
-ImageSpec canvas_spec(StorageLayout storage) {
-  ImageSpec spec;
-  spec.bands = kBands;
-  spec.tile_size = kTile;
-  spec.macro_tiles = kMacro;
-  spec.fill = {double(kFill[0]), double(kFill[1])};
-  spec.storage = storage;
-  return spec;
 }
 
 // A random write: a region of the canvas, bands, and content that is noise, one value per
@@ -194,66 +182,8 @@ INSTANTIATE_TEST_SUITE_P(Seeds, FramesModelTest,
 
 // ---- Frame costs ---------------------------------------------------------------------------
 
-class FramesTest : public TempDirTest {
+class FramesTest : public SeqFileTest {
  protected:
-  void SetUp() override {
-    auto c = Container::create(path("f.tsr"));
-    ASSERT_OK(c);
-    container_.emplace(std::move(*c));
-    ASSERT_OK(container_->write([&](WriteTxn& t) { return t.create_image("seq", canvas_spec(StorageLayout::kChunky)); }));
-  }
-  // Writes noise over whole tiles [tx0, tx0 + n) of row 0 in `frame`.
-  Status write_tiles(uint32_t frame, int64_t tx0, int64_t n, Rng& rng) {
-    std::vector<uint8_t> data(size_t(n * kTile * kTile) * kBands);
-    rng.fill(data.data(), data.size());
-    return container_->write([&](WriteTxn& t) {
-      return t.write("seq", Region{tx0 * kTile, 0, n * kTile, kTile}, Selection{frame, 0, {}}, data.data(), data.size());
-    });
-  }
-  // Runs `body` in one write transaction on f.tsr through plain liblmdb and commits it.
-  void with_lmdb_txn(const std::function<void(MDB_txn*)>& body) {
-    LmdbFile lmdb(path("f.tsr"), true);
-    ASSERT_NE(lmdb.env(), nullptr) << lmdb.error();
-    MDB_txn* txn = nullptr;
-    ASSERT_EQ(mdb_txn_begin(lmdb.env(), nullptr, 0, &txn), 0);
-    body(txn);
-    if (HasFatalFailure()) return mdb_txn_abort(txn);
-    ASSERT_EQ(mdb_txn_commit(txn), 0);
-  }
-  // Rewrites f.tsr's format header.
-  void set_format(uint16_t major, uint16_t minor, const std::string& creator = {}) {
-    detail::FormatHeader header;
-    header.major = major;
-    header.minor = minor;
-    header.creator = creator;
-    const auto bytes = detail::build_format_header(header);
-    with_lmdb_txn([&](MDB_txn* txn) {
-      MDB_dbi meta = 0;
-      ASSERT_EQ(mdb_dbi_open(txn, "meta", 0, &meta), 0);
-      MDB_val key{6, const_cast<char*>("format")}, value{bytes.size(), const_cast<uint8_t*>(bytes.data())};
-      ASSERT_EQ(mdb_put(txn, meta, &key, &value, 0), 0);
-    });
-  }
-  // Deletes f.tsr's geometry database, as a 1.0 file (or a damaged later one) lacks it.
-  void drop_geometry() {
-    with_lmdb_txn([](MDB_txn* txn) {
-      MDB_dbi geometry = 0;
-      ASSERT_EQ(mdb_dbi_open(txn, "geometry", 0, &geometry), 0);
-      ASSERT_EQ(mdb_drop(txn, geometry, 1), 0);
-    });
-  }
-  // f.tsr's format header as stored.
-  detail::FormatHeader format_header() {
-    std::vector<std::pair<std::string, std::string>> meta;
-    EXPECT_TRUE(lmdb_entries(path("f.tsr"), "meta", &meta));
-    for (const auto& [key, value] : meta)
-      if (key == "format") {
-        auto h = detail::parse_format_header(reinterpret_cast<const uint8_t*>(value.data()), value.size());
-        if (h) return *h;
-      }
-    ADD_FAILURE() << "no readable format header";
-    return {};
-  }
   // Own records of every frame, as the library lists them.
   int64_t records() {
     auto snap = container_->snapshot();
@@ -262,7 +192,6 @@ class FramesTest : public TempDirTest {
     for (const FrameInfo& f : *frames) n += int64_t(f.tiles + f.macro_blocks + f.tombstones);
     return n;
   }
-  std::optional<Container> container_;
 };
 
 TEST_F(FramesTest, NewFrameCostsNothingAndKChangedTilesCostKRecords) {
@@ -437,162 +366,6 @@ TEST_F(FramesTest, GeometryIsCachedPerGenerationAndSurvivesInteriorEdits) {
     generations.push_back(flatbuffers::GetRoot<fb::GeometryRecord>(aligned.data())->generation());
   }
   EXPECT_EQ(std::count(generations.begin(), generations.end(), generations[0]), 4);
-}
-
-// ---- Compaction -----------------------------------------------------------------------------
-
-TEST_F(FramesTest, CompactKeepsPixelsAndDropsFreePages) {
-  Rng rng(10);
-  for (int i = 0; i < 12; ++i) ASSERT_OK(write_tiles(0, 0, 8, rng));  // rewrites leave free pages
-  ASSERT_OK(container_->write([](WriteTxn& t) { return t.add_frame("seq"); }));
-  ASSERT_OK(write_tiles(1, 3, 2, rng));
-  std::vector<uint8_t> f0(size_t(8 * kTile * kTile) * kBands), f1 = f0, got = f0;
-  const Region row{0, 0, 8 * kTile, kTile};
-  {
-    ASSERT_OK_AND_ASSIGN(auto s, container_->snapshot());
-    ASSERT_OK(s.read("seq", row, Selection{0, 0, {}}, f0.data(), f0.size()));
-    ASSERT_OK(s.read("seq", row, Selection{1, 0, {}}, f1.data(), f1.size()));
-  }
-  container_.reset();
-  const std::string out = path("compact.tsr");
-  ASSERT_OK(Container::compact(path("f.tsr"), out));
-  EXPECT_CODE(Container::compact(path("f.tsr"), out), Code::kAlreadyExists);
-  EXPECT_LT(std::filesystem::file_size(out), std::filesystem::file_size(path("f.tsr")));
-  expect_verifies(out);
-  ASSERT_OK(Container::compact(path("f.tsr"), ""));  // in place
-  expect_verifies(path("f.tsr"));
-  for (const std::string& file : {out, path("f.tsr")}) {
-    ASSERT_OK_AND_ASSIGN(auto c, Container::open(file));
-    ASSERT_OK_AND_ASSIGN(auto s, c.snapshot());
-    ASSERT_OK(s.read("seq", row, Selection{0, 0, {}}, got.data(), got.size()));
-    EXPECT_TRUE(got == f0) << file;
-    ASSERT_OK(s.read("seq", row, Selection{1, 0, {}}, got.data(), got.size()));
-    EXPECT_TRUE(got == f1) << file;
-  }
-  EXPECT_EQ(std::filesystem::file_size(out), std::filesystem::file_size(path("f.tsr")));
-}
-
-// In place, with this process holding the file open: the compaction runs in another process
-// (the tool), this process's snapshot reads on undisturbed, its next write is refused (the
-// file was replaced: the write would be lost), and opening the path again gives the new file.
-TEST_F(FramesTest, CompactInPlaceLeavesOpenReadersUndisturbed) {
-  Rng rng(11);
-  for (int i = 0; i < 6; ++i) ASSERT_OK(write_tiles(0, 0, 8, rng));
-  const Region row{0, 0, 8 * kTile, kTile};
-  std::vector<uint8_t> before(size_t(8 * kTile * kTile) * kBands), got = before;
-  ASSERT_OK_AND_ASSIGN(auto old_snapshot, container_->snapshot());
-  ASSERT_OK(old_snapshot.read("seq", row, Selection{}, before.data(), before.size()));
-  const std::string command = std::string(TESSERA_CLI_PATH) + " compact " + path("f.tsr") + " > /dev/null";
-  ASSERT_EQ(std::system(command.c_str()), 0) << command;
-  ASSERT_OK(old_snapshot.read("seq", row, Selection{}, got.data(), got.size()));
-  EXPECT_TRUE(got == before);
-  EXPECT_CODE(write_tiles(0, 0, 1, rng), Code::kReadOnly);
-  ASSERT_OK_AND_ASSIGN(auto reopened, Container::open(path("f.tsr")));
-  ASSERT_OK_AND_ASSIGN(auto fresh, reopened.snapshot());
-  ASSERT_OK(fresh.read("seq", row, Selection{}, got.data(), got.size()));
-  EXPECT_TRUE(got == before);
-  ASSERT_OK(reopened.write([&](WriteTxn& t) { return t.add_frame("seq"); }));
-}
-
-// A file written before format 1.1 (no geometry database, version 1.0) reads with its boxes
-// computed on demand, and becomes the current version when opened for writing.
-TEST_F(FramesTest, Format10FileIsReadAndUpgraded) {
-  Rng rng(12);
-  ASSERT_OK(write_tiles(0, 2, 3, rng));
-  container_.reset();
-  ASSERT_NO_FATAL_FAILURE(drop_geometry());
-  ASSERT_NO_FATAL_FAILURE(set_format(1, 0, "tessera 0.1.0"));
-  const Region expected{2 * kTile, 0, 3 * kTile, kTile};
-  OpenOptions read_only;
-  read_only.read_only = true;
-  for (const OpenOptions& options : {read_only, OpenOptions{}}) {
-    ASSERT_OK_AND_ASSIGN(auto c, Container::open(path("f.tsr"), options));
-    ASSERT_OK_AND_ASSIGN(auto s, c.snapshot());
-    for (Precision p : {Precision::kOperative, Precision::kLeaf, Precision::kExact}) {
-      ASSERT_OK_AND_ASSIGN(auto box, s.bounds("seq", 0, p));
-      EXPECT_EQ(box, expected) << precision_name(p);
-    }
-  }
-  const detail::FormatHeader header = format_header();
-  EXPECT_EQ(header.major, detail::kFormatMajor);
-  EXPECT_EQ(header.minor, detail::kFormatMinor);
-  EXPECT_EQ(header.creator, "tessera 0.1.0");
-  // Writes to the upgraded file keep its (new) caches right.
-  auto c = Container::open(path("f.tsr"));
-  ASSERT_OK(c);
-  container_.emplace(std::move(*c));
-  ASSERT_OK(write_tiles(0, 6, 1, rng));
-  ASSERT_OK_AND_ASSIGN(auto s, container_->snapshot());
-  ASSERT_OK_AND_ASSIGN(auto box, s.bounds("seq", 0, Precision::kExact));
-  EXPECT_EQ(box, (Region{2 * kTile, 0, 5 * kTile, kTile}));
-  container_.reset();
-  expect_verifies(path("f.tsr"));
-}
-
-// The version rule (spec/FORMAT.md section 3) at open: older majors are read and upgraded when
-// opened for writing; a newer minor is read-only; an unknown major is refused.
-TEST_F(FramesTest, FormatVersionsOpenAsTheVersionRuleSays) {
-  Rng rng(13);
-  ASSERT_OK(write_tiles(0, 0, 2, rng));
-  container_.reset();
-  auto version = [&] { return to_string(format_header().version()); };
-  OpenOptions read_only;
-  read_only.read_only = true;
-  const std::string current =
-      std::to_string(detail::kFormatMajor) + "." + std::to_string(detail::kFormatMinor);
-
-  auto opens = [&](const OpenOptions& options) { return Container::open(path("f.tsr"), options).is_ok(); };
-  ASSERT_NO_FATAL_FAILURE(set_format(1, 1));
-  EXPECT_TRUE(opens(read_only));
-  EXPECT_EQ(version(), "1.1");  // reading changes nothing
-  {
-    auto c = Container::open(path("f.tsr"), read_only);
-    ASSERT_TRUE(c.is_ok());
-    EXPECT_EQ(c->format_version(), (FormatVersion{1, 1}));
-  }
-  {
-    auto c = Container::open(path("f.tsr"));
-    ASSERT_TRUE(c.is_ok());
-    EXPECT_EQ(c->format_version(), (FormatVersion{detail::kFormatMajor, detail::kFormatMinor}));
-  }
-  EXPECT_EQ(version(), current);  // opened for writing: upgraded
-
-  ASSERT_NO_FATAL_FAILURE(set_format(detail::kFormatMajor, detail::kFormatMinor + 3));
-  EXPECT_TRUE(opens(read_only));
-  auto newer = Container::open(path("f.tsr"));
-  ASSERT_FALSE(newer.is_ok());
-  EXPECT_EQ(newer.status().code(), Code::kUnsupported);
-  EXPECT_NE(newer.status().message().find("newer than this build writes"), std::string::npos)
-      << newer.status().message();
-
-  // A writer that opened the file before another process made it newer stops at its next
-  // write transaction.
-  ASSERT_NO_FATAL_FAILURE(set_format(detail::kFormatMajor, detail::kFormatMinor));
-  {
-    auto writer = Container::open(path("f.tsr"));
-    ASSERT_TRUE(writer.is_ok());
-    ASSERT_NO_FATAL_FAILURE(set_format(detail::kFormatMajor, detail::kFormatMinor + 1));
-    auto txn = writer->begin_write();
-    ASSERT_FALSE(txn.is_ok());
-    EXPECT_EQ(txn.status().code(), Code::kUnsupported) << txn.status().to_string();
-  }
-
-  for (uint16_t major : {uint16_t(0), uint16_t(detail::kFormatMajor + 1)}) {
-    ASSERT_NO_FATAL_FAILURE(set_format(major, 0));
-    for (const OpenOptions& options : {read_only, OpenOptions{}}) {
-      auto refused = Container::open(path("f.tsr"), options);
-      ASSERT_FALSE(refused.is_ok()) << major;
-      EXPECT_EQ(refused.status().code(), Code::kUnsupported) << refused.status().to_string();
-      EXPECT_NE(refused.status().message().find("is not supported"), std::string::npos);
-    }
-  }
-
-  // From 1.1 on, the geometry database is part of the file: without it the file is damaged.
-  ASSERT_NO_FATAL_FAILURE(set_format(detail::kFormatMajor, detail::kFormatMinor));
-  ASSERT_NO_FATAL_FAILURE(drop_geometry());
-  auto damaged = Container::open(path("f.tsr"), read_only);
-  ASSERT_FALSE(damaged.is_ok());
-  EXPECT_EQ(damaged.status().code(), Code::kCorrupt) << damaged.status().to_string();
 }
 
 }  // namespace

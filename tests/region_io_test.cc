@@ -26,8 +26,6 @@
 namespace tessera::test {
 namespace {
 
-constexpr int64_t kHuge = int64_t(1) << 62;
-
 // ---------------------------------------------------------------------------------------------
 // Buffer layouts used by reads and writes
 
@@ -38,10 +36,6 @@ struct Layout {
   size_t size = 0;      // bytes of the buffer handed to the library
   std::string label;
 };
-
-const char* interleave_label(Interleave il) {
-  return il == Interleave::kBIP ? "BIP" : il == Interleave::kBIL ? "BIL" : "BSQ";
-}
 
 Layout packed_layout(Interleave il, int64_t w, int64_t h, size_t nb, size_t s) {
   Layout out;
@@ -821,35 +815,6 @@ TEST_F(ArgumentErrorTest, BadImageSpecs) {
   ASSERT_OK_AND_ASSIGN(auto snap, container_->snapshot());
   EXPECT_EQ(snap.images().size(), 2u);
   expect_unchanged(snap);
-}
-
-// The library's Strides::packed and required_bytes agree with the plain formulas used here.
-TEST(LayoutArithmetic, PackedStridesAndRequiredBytes) {
-  for (Interleave il : {Interleave::kBIP, Interleave::kBIL, Interleave::kBSQ})
-    for (size_t s : {1, 2, 4, 8})
-      for (size_t nb : {1, 3, 8}) {
-        SCOPED_TRACE(std::string(interleave_label(il)) + " s=" + std::to_string(s) +
-                     " bands=" + std::to_string(nb));
-        Strides want = packed_strides(il, 13, 7, nb, s);
-        EXPECT_EQ(Strides::packed(il, 13, 7, nb, s), want);
-        EXPECT_EQ(required_bytes(want, 13, 7, nb, s), 13u * 7u * nb * s);
-      }
-  const Strides padded{9, 200, 2};
-  EXPECT_EQ(required_bytes(padded, 10, 4, 3, 2), layout_bytes(padded, 10, 4, 3, 2));
-}
-
-TEST(RegionArithmetic, ValidityAndIntersection) {
-  const int64_t kMax = std::numeric_limits<int64_t>::max();
-  const int64_t kMin = std::numeric_limits<int64_t>::min();
-  EXPECT_TRUE((Region{kMin, kMin, 1, 1}.is_valid()));
-  EXPECT_TRUE((Region{kMax - 10, 0, 10, 1}.is_valid()));
-  EXPECT_FALSE((Region{kMax - 10, 0, 11, 1}.is_valid()));
-  EXPECT_FALSE((Region{0, 0, 0, 1}.is_valid()));
-  EXPECT_FALSE((Region{0, 0, 1, -1}.is_valid()));
-  EXPECT_EQ((Region{0, 0, 10, 10}.intersect(Region{5, -5, 10, 10})), (Region{5, 0, 5, 5}));
-  EXPECT_TRUE((Region{0, 0, 10, 10}.intersect(Region{10, 0, 5, 5})).empty());
-  EXPECT_EQ((Region{-kHuge, 0, 10, 1}.intersect(Region{-kHuge + 3, -4, 100, 8})),
-            (Region{-kHuge + 3, 0, 7, 1}));
 }
 
 }  // namespace

@@ -583,3 +583,64 @@ inline bool lmdb_delete(const std::string& file, const char* db,
 }
 
 }  // namespace tessera::test
+
+// ---------------------------------------------------------------------------------------------
+// Shared by two or more test files
+
+#include "proc/file_soundness.h"
+
+namespace tessera::test {
+
+// Name of an interleave preset for trace messages (region_io_test, types_test).
+inline const char* interleave_label(Interleave il) {
+  return il == Interleave::kBIP ? "BIP" : il == Interleave::kBIL ? "BIL" : "BSQ";
+}
+
+// Coordinates this far from the origin still leave room for tiles and macro blocks before
+// int64 overflows (region_io_test, types_test).
+inline constexpr int64_t kHuge = int64_t(1) << 62;
+
+// `tessera::verify` (with --deep) finds nothing wrong with the file.
+inline void expect_verifies(const std::string& file) { EXPECT_EQ(check_file_sound(file, /*deep=*/true), ""); }
+
+// The small image of the whole-file tests (frames_test, compact_test, format_version_test):
+// u8, 2 bands with fill 0 and 9, tiles of 16 x 16 in macro blocks of 2 x 2 tiles, LZ4.
+namespace seq_file {
+inline constexpr int64_t kTile = 16, kMacro = 2;
+inline constexpr uint32_t kBands = 2;
+inline const std::vector<uint8_t> kFill = {0, 9};
+
+inline ImageSpec canvas_spec(StorageLayout storage) {
+  ImageSpec spec;
+  spec.bands = kBands;
+  spec.tile_size = kTile;
+  spec.macro_tiles = kMacro;
+  spec.fill = {double(kFill[0]), double(kFill[1])};
+  spec.storage = storage;
+  return spec;
+}
+}  // namespace seq_file
+
+// path("f.tsr"), created in SetUp, holding that image, chunky, as "seq".
+class SeqFileTest : public TempDirTest {
+ protected:
+  void SetUp() override {
+    using seq_file::canvas_spec;
+    auto c = Container::create(path("f.tsr"));
+    ASSERT_OK(c);
+    container_.emplace(std::move(*c));
+    ASSERT_OK(container_->write([&](WriteTxn& t) { return t.create_image("seq", canvas_spec(StorageLayout::kChunky)); }));
+  }
+  // Writes noise over whole tiles [tx0, tx0 + n) of row 0 in `frame`.
+  Status write_tiles(uint32_t frame, int64_t tx0, int64_t n, Rng& rng) {
+    using seq_file::kBands, seq_file::kTile;
+    std::vector<uint8_t> data(size_t(n * kTile * kTile) * kBands);
+    rng.fill(data.data(), data.size());
+    return container_->write([&](WriteTxn& t) {
+      return t.write("seq", Region{tx0 * kTile, 0, n * kTile, kTile}, Selection{frame, 0, {}}, data.data(), data.size());
+    });
+  }
+  std::optional<Container> container_;
+};
+
+}  // namespace tessera::test
