@@ -1,21 +1,12 @@
-// tessera-demo — the main job of the README's quick start, and a measuring stick.
-//
-//   tessera-demo ingest FILE [--width 40000] [--height 30000] [--tile 256] [--map-mib N]
-//       Creates FILE with one image "scan" (u8, 3 bands, chunky tiles, LZ4) and streams a
-//       synthetic slide scan into it strip by strip (tile-size rows x full width), committing
-//       every few strips, so memory stays bounded whatever the size (a generator thread renders
-//       the next strips while the library writes). Then times raw LZ4_compress_default on one
-//       core over 1 tile in 16 of the same scan, laid out as Tessera stores it, as a baseline.
-//       --map-mib sets the initial map size (default: the library's), to watch the map grow.
-//   tessera-demo check FILE [--regions 1000] [--size 512] [--seed 1]
-//       Opens FILE read-only, reads random unaligned regions (alternately BIP and BSQ) and
-//       compares every sample with the generator. Then times raw LZ4_decompress_safe of the
-//       tiles those regions touch, as a baseline. The scan's size comes from the image's exact
-//       bounds (the white margin reaches every edge), or from --width and --height.
+// tessera-demo — the main job of the README's quick start, and a measuring stick: `ingest`
+// streams a synthetic slide scan into a new container, `check` reads random regions of it back
+// and compares every sample with the generator, each beside a raw LZ4 baseline. kProgram, at the
+// end, describes both and their options (`tessera-demo SUB --help`); the command line is parsed
+// as tessera's is (command_line.h).
 //
 // Both print short lines for people and end with one "RESULT key=value ..." line for scripts.
 // Throughputs are MB (10^6 bytes) of raw pixels per second of wall-clock time.
-// Exit codes: 0 success, 1 a check or library call failed, 2 bad usage.
+// Exit codes: 0 success, 1 a check or library call failed, 2 the command line is wrong.
 //
 // The scan is a pure function pixel(x, y, band) of the image size and tile size, cheap enough
 // (integer hashing only) to recompute every pixel the check reads:
@@ -31,7 +22,6 @@
 #include <algorithm>
 #include <atomic>
 #include <bit>
-#include <charconv>
 #include <chrono>
 #include <condition_variable>
 #include <cstdint>
@@ -47,11 +37,13 @@
 #include <thread>
 #include <vector>
 
+#include "command_line.h"
 #include "synthetic_scan.h"
 #include "tessera/tessera.h"
 
 namespace {
 
+namespace cli = tessera::cli;
 using tessera::Region;
 
 constexpr const char* kImageName = "scan";
@@ -71,64 +63,24 @@ using tessera::synth::mix64;
 using tessera::synth::Rng;
 using tessera::synth::SyntheticScan;
 
-[[noreturn]] void die(const std::string& message, int code = 1) {
+// A failure (exit code 1); a command-line mistake is a cli::UsageError (exit code 2) instead.
+[[noreturn]] void die(const std::string& message) {
   std::fprintf(stderr, "tessera-demo: %s\n", message.c_str());
-  std::exit(code);
+  std::exit(1);
 }
 void check_ok(const tessera::Status& status, const std::string& what) {
   if (!status.is_ok()) die(what + ": " + status.to_string());
 }
 
 // ---------------------------------------------------------------------------------------------
-// Command-line parsing
+// Options
 
-struct Args {
-  std::string command, file;
-  std::vector<std::pair<std::string, int64_t>> options;
-};
-
-[[noreturn]] void usage() {
-  std::fprintf(stderr,
-               "usage: tessera-demo ingest FILE [--width 40000] [--height 30000] [--tile 256]"
-               " [--map-mib N]\n"
-               "       tessera-demo check FILE [--regions 1000] [--size 512] [--seed 1]"
-               " [--width W --height H]\n");
-  std::exit(2);
+// The whole number given to option `name` ("--width"), or `fallback`.
+int64_t option(const cli::Args& args, std::string_view name, int64_t fallback) {
+  const std::optional<std::string> value = args.value(name);
+  return value ? cli::parse_number<int64_t>(*value, name) : fallback;
 }
-
-int64_t option(const Args& args, std::string_view name, int64_t fallback) {
-  for (const auto& [key, value] : args.options)
-    if (key == name) return value;
-  return fallback;
-}
-bool has_option(const Args& args, std::string_view name) {
-  for (const auto& kv : args.options)
-    if (kv.first == name) return true;
-  return false;
-}
-
-Args parse_args(int argc, char** argv, const std::vector<std::string_view>& allowed) {
-  Args args;
-  args.command = argv[1];
-  if (argc < 3) usage();
-  args.file = argv[2];
-  for (int i = 3; i < argc; ++i) {
-    std::string_view key = argv[i];
-    if (key.substr(0, 2) != "--" || i + 1 >= argc) usage();
-    key.remove_prefix(2);
-    if (std::find(allowed.begin(), allowed.end(), key) == allowed.end()) {
-      die("unknown option --" + std::string(key), 2);
-    }
-    std::string_view text = argv[++i];
-    int64_t value = 0;
-    auto [end, ec] = std::from_chars(text.data(), text.data() + text.size(), value);
-    if (ec != std::errc() || end != text.data() + text.size()) {
-      die("--" + std::string(key) + ": not an integer: '" + std::string(text) + "'", 2);
-    }
-    args.options.emplace_back(std::string(key), value);
-  }
-  return args;
-}
+bool has_option(const cli::Args& args, std::string_view name) { return args.value(name).has_value(); }
 
 // ---------------------------------------------------------------------------------------------
 // ingest
@@ -248,24 +200,25 @@ Lz4Baseline lz4_compress_baseline(const SyntheticScan& scan, uint64_t step) {
   return out;
 }
 
-int run_ingest(const Args& args) {
-  const int64_t width = option(args, "width", 40000);
-  const int64_t height = option(args, "height", 30000);
-  const int64_t tile = option(args, "tile", 256);
+int run_ingest(const cli::Args& args) {
+  const std::string& file = args.positional(0);
+  const int64_t width = option(args, "--width", 40000);
+  const int64_t height = option(args, "--height", 30000);
+  const int64_t tile = option(args, "--tile", 256);
   if (width < 1 || height < 1 || width > (int64_t(1) << 24) || height > (int64_t(1) << 24)) {
-    die("--width and --height must be 1 .. 16777216", 2);
+    throw cli::UsageError{"--width and --height must be 1 .. 16777216"};
   }
-  if (tile < 16 || tile > 4096 || (tile & (tile - 1)) != 0) die("--tile must be a power of two 16 .. 4096", 2);
-  if (has_option(args, "map-mib") && option(args, "map-mib", 0) < 1) die("--map-mib must be at least 1", 2);
+  if (tile < 16 || tile > 4096 || (tile & (tile - 1)) != 0) throw cli::UsageError{"--tile must be a power of two 16 .. 4096"};
+  if (has_option(args, "--map-mib") && option(args, "--map-mib", 0) < 1) throw cli::UsageError{"--map-mib must be at least 1"};
 
   auto total_start = Clock::now();
   MemorySampler memory;
   const SyntheticScan scan(width, height, tile);
 
   tessera::OpenOptions open_options;
-  if (has_option(args, "map-mib")) open_options.map_size = uint64_t(option(args, "map-mib", 0)) << 20;
-  auto container = tessera::Container::create(args.file, open_options);
-  if (!container) die("create " + args.file + ": " + container.status().to_string());
+  if (has_option(args, "--map-mib")) open_options.map_size = uint64_t(option(args, "--map-mib", 0)) << 20;
+  auto container = tessera::Container::create(file, open_options);
+  if (!container) die("create " + file + ": " + container.status().to_string());
   tessera::ImageSpec spec;
   spec.type = tessera::DataType::kU8;
   spec.bands = kBands;
@@ -279,13 +232,14 @@ int run_ingest(const Args& args) {
   const size_t line_bytes = size_t(width) * kBands;
   const size_t strip_bytes = line_bytes * size_t(tile);
   const int64_t strips = (height + tile - 1) / tile;
-  // About 96 MB of raw pixels per commit: hundreds of tiles, as DESIGN.md asks of bulk writes.
+  // About 96 MB of raw pixels per commit: hundreds of tiles, so that the cost of each commit (its
+  // sync, the tree pages it rewrites) is spread over many of them.
   const int64_t strips_per_commit = std::max<int64_t>(1, int64_t(96'000'000 / strip_bytes));
   const uint64_t raw_bytes = uint64_t(width) * uint64_t(height) * kBands;
 
   std::printf("ingest: %s: image '%s' %lld x %lld RGB u8, tile %lld, lz4; %.1f MB raw in %lld strips, "
               "%lld per commit\n",
-              args.file.c_str(), kImageName, (long long)width, (long long)height, (long long)tile,
+              file.c_str(), kImageName, (long long)width, (long long)height, (long long)tile,
               mb(raw_bytes), (long long)strips, (long long)strips_per_commit);
   std::fflush(stdout);
 
@@ -347,7 +301,7 @@ int run_ingest(const Args& args) {
     });
     if (!status.is_ok()) {
       generator.detach();
-      die("ingest " + args.file + ": " + status.to_string());
+      die("ingest " + file + ": " + status.to_string());
     }
     ++commits;
     tessera_seconds += seconds_since(start) - waited;
@@ -373,7 +327,7 @@ int run_ingest(const Args& args) {
     stats = *image_stats;
   }
   std::error_code ec;
-  const uint64_t file_bytes = std::filesystem::file_size(args.file, ec);
+  const uint64_t file_bytes = std::filesystem::file_size(file, ec);
   memory.stop();
 
   const double ingest_mbs = mb(raw_bytes) / ingest_seconds;
@@ -472,41 +426,42 @@ bool same_samples(const std::vector<uint8_t>& expected, const std::vector<uint8_
   return diff == 0;
 }
 
-int run_check(const Args& args) {
-  const int64_t count = option(args, "regions", 1000);
-  const int64_t size = option(args, "size", 512);
-  const uint64_t seed = uint64_t(option(args, "seed", 1));
-  if (count < 1) die("--regions must be at least 1", 2);
-  if (size < 1 || size > 16384) die("--size must be 1 .. 16384", 2);
+int run_check(const cli::Args& args) {
+  const std::string& file = args.positional(0);
+  const int64_t count = option(args, "--regions", 1000);
+  const int64_t size = option(args, "--size", 512);
+  const uint64_t seed = uint64_t(option(args, "--seed", 1));
+  if (count < 1) throw cli::UsageError{"--regions must be at least 1"};
+  if (size < 1 || size > 16384) throw cli::UsageError{"--size must be 1 .. 16384"};
 
   auto total_start = Clock::now();
   tessera::OpenOptions open_options;
   open_options.read_only = true;
-  auto container = tessera::Container::open(args.file, open_options);
-  if (!container) die("open " + args.file + ": " + container.status().to_string());
+  auto container = tessera::Container::open(file, open_options);
+  if (!container) die("open " + file + ": " + container.status().to_string());
   auto snapshot = container->snapshot();
-  if (!snapshot) die("snapshot " + args.file + ": " + snapshot.status().to_string());
+  if (!snapshot) die("snapshot " + file + ": " + snapshot.status().to_string());
   auto info = snapshot->image(kImageName);
-  if (!info) die(args.file + ": " + info.status().to_string());
+  if (!info) die(file + ": " + info.status().to_string());
   if (info->spec.type != tessera::DataType::kU8 || info->spec.bands != kBands) {
-    die(args.file + ": image '" + std::string(kImageName) + "' is not u8 with 3 bands: not made by tessera-demo ingest");
+    die(file + ": image '" + std::string(kImageName) + "' is not u8 with 3 bands: not made by tessera-demo ingest");
   }
   const int64_t tile = info->spec.tile_size;
 
   // The scan's size: given, or the exact bounds of its data (the white margin reaches every edge).
-  int64_t width = option(args, "width", 0), height = option(args, "height", 0);
-  if (!has_option(args, "width") || !has_option(args, "height")) {
+  int64_t width = option(args, "--width", 0), height = option(args, "--height", 0);
+  if (!has_option(args, "--width") || !has_option(args, "--height")) {
     auto start = Clock::now();
     auto bounds = snapshot->bounds(kImageName, 0, tessera::Precision::kExact);
     if (!bounds) die("bounds: " + bounds.status().to_string());
-    if (!bounds->has_value()) die(args.file + ": image '" + std::string(kImageName) + "' holds no data");
+    if (!bounds->has_value()) die(file + ": image '" + std::string(kImageName) + "' holds no data");
     const Region b = **bounds;
     if (b.x != 0 || b.y != 0) die("bounds " + tessera::to_string(b) + " do not start at 0,0: not a tessera-demo scan");
     width = b.width;
     height = b.height;
     std::printf("check: exact bounds %s in %.3f s\n", tessera::to_string(b).c_str(), seconds_since(start));
   }
-  if (width < size || height < size) die("the scan is smaller than --size", 2);
+  if (width < size || height < size) throw cli::UsageError{"the scan is smaller than --size"};
   const SyntheticScan scan(width, height, tile);
 
   // The generator's fast path (render) must agree with its definition (pixel): spot-check a
@@ -534,7 +489,7 @@ int run_check(const Args& args) {
   }
   std::printf("check: %s: image '%s' %lld x %lld RGB u8, tile %lld; %lld regions of %lldx%lld (seed %llu), "
               "half BIP, half BSQ\n",
-              args.file.c_str(), kImageName, (long long)width, (long long)height, (long long)tile,
+              file.c_str(), kImageName, (long long)width, (long long)height, (long long)tile,
               (long long)count, (long long)size, (long long)size, (unsigned long long)seed);
   std::fflush(stdout);
 
@@ -636,19 +591,40 @@ int run_check(const Args& args) {
   return 0;
 }
 
+// ---------------------------------------------------------------------------------------------
+// The command line
+
+const cli::Program kProgram{
+    "tessera-demo",
+    {
+        {"ingest", {"FILE"}, 0,
+         {{"--width", "W", "the scan's width in pixels, 1 .. 16777216 (default 40000)"},
+          {"--height", "H", "its height, 1 .. 16777216 (default 30000)"},
+          {"--tile", "N", "the tile size, a power of two 16 .. 4096 (default 256)"},
+          {"--map-mib", "N", "the initial map size in MiB (default: the library's), to watch the map grow"}},
+         "Create FILE with one image \"scan\" (u8, 3 bands, chunky tiles, LZ4) and stream a "
+         "synthetic slide scan into it strip by strip.",
+         "Strips are tile-size rows across the full width, committed a few at a time, so memory "
+         "stays bounded whatever the size; a generator thread renders the next strips while the "
+         "library writes. Then times raw LZ4_compress_default on one core over 1 tile in 16 of "
+         "the same scan, laid out as Tessera stores it, as a baseline.",
+         run_ingest},
+        {"check", {"FILE"}, 0,
+         {{"--regions", "N", "how many regions to read (default 1000)"},
+          {"--size", "N", "their width and height, 1 .. 16384 (default 512)"},
+          {"--seed", "N", "the seed of their positions (default 1)"},
+          {"--width", "W", "the scan's width (default: from the image's exact bounds)"},
+          {"--height", "H", "the scan's height (default: from the image's exact bounds)"}},
+         "Read random unaligned regions of FILE, alternately BIP and BSQ, and compare every "
+         "sample with the generator.",
+         "Opens FILE read-only. The scan's size comes from the image's exact bounds (the white "
+         "margin reaches every edge) unless both --width and --height are given. Then times raw "
+         "LZ4_decompress_safe of the tiles those regions touch, as a baseline.",
+         run_check},
+    },
+    "exit status: 0 success, 1 a check or library call failed, 2 the command line is wrong.",
+};
+
 }  // namespace
 
-int main(int argc, char** argv) {
-  if (argc < 2) usage();
-  const std::string_view command = argv[1];
-  if (command == "ingest") return run_ingest(parse_args(argc, argv, {"width", "height", "tile", "map-mib"}));
-  if (command == "check") {
-    return run_check(parse_args(argc, argv, {"regions", "size", "seed", "width", "height"}));
-  }
-  if (command == "-h" || command == "--help" || command == "help") {
-    std::printf("tessera-demo ingest FILE [--width 40000] [--height 30000] [--tile 256]\n"
-                "tessera-demo check FILE [--regions 1000] [--size 512] [--seed 1]\n");
-    return 0;
-  }
-  usage();
-}
+int main(int argc, char** argv) { return tessera::cli::run(kProgram, argc, argv); }
