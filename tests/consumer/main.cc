@@ -1,14 +1,19 @@
-// A consumer of the installed library: creates a container in a fresh temporary directory,
+// A consumer of the installed libraries: creates a container in a fresh temporary directory,
 // writes a region across tile boundaries at negative coordinates, reads it back in another
-// interleave and checks every sample. Exits 0 on success, 1 with a message otherwise.
+// interleave and checks every sample; then exports it with libtessera-io (export_envi) and
+// checks the header and the raw file it wrote. Exits 0 on success, 1 with a message otherwise.
 #include <stdlib.h>
 
 #include <cstdint>
 #include <cstdio>
+#include <cstring>
 #include <filesystem>
+#include <fstream>
+#include <iterator>
 #include <string>
 #include <vector>
 
+#include <tessera/envi.h>
 #include <tessera/tessera.h>
 
 namespace {
@@ -64,6 +69,36 @@ int main() {
             rc = 1;
             break;
           }
+
+    // The converters: the same region as an ENVI file in BSQ, which must hold those samples
+    // (little-endian, as this host is).
+    const std::string raw = (dir / "picture.raw").string();
+    if (rc == 0) {
+      tessera::ExportOptions options;
+      options.region = region;
+      options.interleave = tessera::Interleave::kBSQ;
+      st = tessera::export_envi(*container, raw, options);
+      if (!st) rc = fail("export_envi " + raw, st);
+    }
+    if (rc == 0) {
+      tessera::Result<tessera::EnviHeader> header = tessera::read_envi_header(raw + ".hdr");
+      if (!header) {
+        rc = fail("read_envi_header", header.status());
+      } else if (header->samples != region.width || header->lines != region.height ||
+                 header->bands != spec.bands || header->type != spec.type ||
+                 header->interleave != tessera::Interleave::kBSQ) {
+        std::fprintf(stderr, "consumer: the exported header does not describe the region\n");
+        rc = 1;
+      }
+    }
+    if (rc == 0) {
+      std::ifstream in(raw, std::ios::binary);
+      const std::string bytes((std::istreambuf_iterator<char>(in)), std::istreambuf_iterator<char>());
+      if (bytes.size() != bsq.size() * 2 || std::memcmp(bytes.data(), bsq.data(), bytes.size()) != 0) {
+        std::fprintf(stderr, "consumer: the exported samples differ from the ones read\n");
+        rc = 1;
+      }
+    }
   }
   std::error_code ec;
   std::filesystem::remove_all(dir, ec);

@@ -57,16 +57,20 @@ run_step("install" ${CMAKE_COMMAND} --install "${BINARY_DIR}" --prefix "${prefix
 
 # The installed tree holds what it promises.
 foreach(expected include/tessera/tessera.h include/tessera/container.h include/tessera/status.h
-                 include/tessera/types.h include/tessera/iterator.h bin/tessera)
+                 include/tessera/types.h include/tessera/iterator.h include/tessera/io.h
+                 include/tessera/envi.h bin/tessera)
   if(NOT EXISTS "${prefix}/${expected}")
     message(FATAL_ERROR "consumer test: ${expected} is not installed under ${prefix}")
   endif()
 endforeach()
 file(GLOB_RECURSE config_files "${prefix}/*/TesseraConfig.cmake")
 file(GLOB_RECURSE libraries "${prefix}/*/libtessera.so*")
-if(NOT config_files OR NOT libraries)
-  message(FATAL_ERROR "consumer test: TesseraConfig.cmake or libtessera.so missing under ${prefix}")
+file(GLOB_RECURSE io_libraries "${prefix}/*/libtessera-io.so*")
+if(NOT config_files OR NOT libraries OR NOT io_libraries)
+  message(FATAL_ERROR
+    "consumer test: TesseraConfig.cmake, libtessera.so or libtessera-io.so missing under ${prefix}")
 endif()
+list(APPEND libraries ${io_libraries})
 set(library_dirs "")
 foreach(lib IN LISTS libraries)
   get_filename_component(dir "${lib}" DIRECTORY)

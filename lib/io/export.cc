@@ -1,0 +1,121 @@
+// export_raster (tessera/io.h): a region and bands of one frame, read from one snapshot in
+// planned blocks, into any RasterSink.
+//
+// Over the public API only (Container, Snapshot), like the tools.
+#include <limits>
+#include <memory>
+#include <string>
+#include <vector>
+
+#include <sys/types.h>
+
+#include "io/blocks.h"
+#include "tessera/io.h"
+
+namespace tessera {
+namespace {
+
+using io_detail::for_each_block;
+using io_detail::mul_saturated;
+
+// What an export reads, resolved and checked before the sink begins.
+struct ExportPlan {
+  std::string image;
+  ImageInfo info;
+  Region region;
+  std::vector<uint32_t> bands;  // explicit, in output order
+  size_t sample_bytes = 0;
+};
+
+Result<ExportPlan> plan_export(const View& view, const ExportOptions& options) {
+  ExportPlan plan;
+  auto info = view.image_or_only(options.image);
+  if (!info) return info.status();
+  plan.image = info->name;
+  plan.info = *info;
+  plan.sample_bytes = sample_size(plan.info.spec.type);
+  const std::string image = view.path() + ": image '" + plan.image + "'";
+  if (options.frame >= plan.info.frames)
+    return Status(Code::kNotFound, image + " has " + std::to_string(plan.info.frames) +
+                                       " frames; frame " + std::to_string(options.frame) +
+                                       " does not exist");
+  for (uint32_t band : options.bands)
+    if (band >= plan.info.spec.bands)
+      return Status(Code::kInvalidArgument, image + " has " + std::to_string(plan.info.spec.bands) +
+                                                " bands (0 to " +
+                                                std::to_string(plan.info.spec.bands - 1) +
+                                                "); band " + std::to_string(band) +
+                                                " is out of range");
+  plan.bands = options.bands;
+  if (plan.bands.empty())
+    for (uint32_t b = 0; b < plan.info.spec.bands; ++b) plan.bands.push_back(b);
+
+  if (options.region) {
+    plan.region = *options.region;
+    if (plan.region.empty())
+      return Status(Code::kInvalidArgument,
+                    image + ": region " + to_string(plan.region) +
+                        " is empty (width and height must be at least 1)");
+    if (!plan.region.is_valid())
+      return Status(Code::kInvalidArgument,
+                    image + ": region " + to_string(plan.region) + " overflows coordinates");
+  } else {
+    auto bounds = view.bounds(plan.image, options.frame, Precision::kExact);
+    if (!bounds) return bounds.status();
+    if (!*bounds)
+      return Status(Code::kNotFound,
+                    image + " frame " + std::to_string(options.frame) + " holds no data");
+    plan.region = **bounds;
+  }
+  // Sinks write files: an output no file offset can address is refused before anything starts.
+  const uint64_t bytes = mul_saturated(mul_saturated(plan.region.pixel_count(), plan.bands.size()),
+                                       plan.sample_bytes);
+  if (bytes > uint64_t(std::numeric_limits<off_t>::max()))
+    return Status(Code::kInvalidArgument,
+                  image + ": region " + to_string(plan.region) + " is too large to export");
+  return plan;
+}
+
+// Reads the plan block by block from `view` and hands each block to the sink.
+Status write_blocks(const View& view, const ExportPlan& plan, const ExportOptions& options,
+                    RasterSink& sink) {
+  const Region& r = plan.region;
+  const uint64_t pixel_bytes = plan.bands.size() * plan.sample_bytes;
+  const uint64_t total = r.pixel_count() * pixel_bytes;
+  std::unique_ptr<uint8_t[]> buffer;
+  uint64_t buffer_size = 0, done = 0;
+  const Selection sel{options.frame, 0, plan.bands};
+  return for_each_block(r, plan.info.spec.tile_size, pixel_bytes, [&](const Region& block) {
+    const uint64_t size = block.pixel_count() * pixel_bytes;
+    if (size > buffer_size) {
+      buffer = std::make_unique_for_overwrite<uint8_t[]>(size);
+      buffer_size = size;
+    }
+    TESSERA_RETURN_IF_ERROR(
+        view.read(plan.image, block, sel, buffer.get(), size, options.interleave));
+    const Region local{block.x - r.x, block.y - r.y, block.width, block.height};
+    TESSERA_RETURN_IF_ERROR(sink.write(local, buffer.get(), size));
+    done += size;
+    if (options.progress) options.progress(done, total);
+    return Status::ok();
+  });
+}
+
+}  // namespace
+
+Status export_raster(const Container& container, RasterSink& sink, const ExportOptions& options) {
+  auto snapshot = container.snapshot();
+  if (!snapshot) return snapshot.status();
+  auto plan = plan_export(*snapshot, options);
+  if (!plan) return plan.status();
+
+  const RasterShape shape{plan->region.width, plan->region.height,
+                          uint32_t(plan->bands.size()), plan->info.spec.type};
+  Status status = sink.begin(shape, options.interleave);
+  if (status) status = write_blocks(*snapshot, *plan, options, sink);
+  if (status) status = sink.finish();
+  if (!status) sink.abort();
+  return status;
+}
+
+}  // namespace tessera

@@ -1,0 +1,233 @@
+// import_raster (tessera/io.h): any RasterSource into one frame of an image, in batches that
+// each commit with the import's progress, so that an interrupted import resumes.
+//
+// Over the public API only (Container, WriteTxn, Snapshot), like the tools.
+#include <algorithm>
+#include <memory>
+#include <optional>
+#include <string>
+#include <utility>
+#include <vector>
+
+#include "io/blocks.h"
+#include "tessera/io.h"
+
+namespace tessera {
+namespace {
+
+using io_detail::for_each_block;
+using io_detail::mul_saturated;
+
+// Why an existing image cannot take this import, or OK.
+Status check_existing_image(const ImageInfo& info, const RasterSource& source,
+                            const ImportOptions& options) {
+  const std::string image = "image '" + info.name + "'";
+  const RasterShape shape = source.shape();
+  if (info.spec.type != shape.type || info.spec.bands != shape.bands)
+    return Status(Code::kInvalidArgument,
+                  source.name() + ": " + image + " holds " + std::to_string(info.spec.bands) +
+                      " bands of " + std::string(data_type_name(info.spec.type)) +
+                      " but the source has " + std::to_string(shape.bands) + " bands of " +
+                      std::string(data_type_name(shape.type)));
+  if (options.codec && *options.codec != info.spec.codec)
+    return Status(Code::kInvalidArgument,
+                  source.name() + ": " + image + " stores chunks with codec " +
+                      codec_spec_name(info.spec.codec) + "; an import cannot change it to " +
+                      codec_spec_name(*options.codec));
+  if (options.frame > info.frames)
+    return Status(Code::kNotFound, source.name() + ": " + image + " has " +
+                                       std::to_string(info.frames) + " frames; cannot write frame " +
+                                       std::to_string(options.frame));
+  return Status::ok();
+}
+
+ImageSpec new_image_spec(const RasterShape& shape, const ImportOptions& options) {
+  ImageSpec spec;
+  spec.type = shape.type;
+  spec.bands = shape.bands;
+  spec.tile_size = options.tile_size;
+  spec.fill = {0.0};
+  if (options.codec) spec.codec = *options.codec;
+  return spec;
+}
+
+// Streams one import: blocks are collected into batches of about batch_bytes raw bytes and
+// each batch is one Container::write (reading its blocks from the source again if it is
+// retried).
+class Importer {
+ public:
+  Importer(Container& container, RasterSource& source, const ImportOptions& options,
+           std::string image, Region area, uint32_t tile_size)
+      : container_(container), source_(source), options_(options), image_(std::move(image)),
+        area_(area), tile_size_(tile_size), shape_(source.shape()),
+        sample_bytes_(sample_size(shape_.type)),
+        pixel_bytes_(uint64_t(shape_.bands) * sample_bytes_),
+        interleave_(source.preferred_interleave()) {}
+
+  // The fixed order of blocks the import writes: how many there are.
+  uint64_t block_count() const {
+    uint64_t n = 0;
+    (void)for_each_block(area_, tile_size_, pixel_bytes_, [&](const Region&) {
+      ++n;
+      return Status::ok();
+    });
+    return n;
+  }
+
+  // Imports every block after the first `skip` (committed by an interrupted run) in batches,
+  // recording the progress with each.
+  Result<ImportResult> run(ImportProgress progress, uint64_t skip) {
+    progress_ = std::move(progress);
+    progress_.blocks_done = progress_.bytes_done = 0;
+    uint64_t index = 0;
+    TESSERA_RETURN_IF_ERROR(for_each_block(area_, tile_size_, pixel_bytes_, [&](const Region& b) {
+      const uint64_t bytes = b.pixel_count() * pixel_bytes_;
+      if (index++ < skip) {
+        ++progress_.blocks_done, progress_.bytes_done += bytes;
+        return Status::ok();
+      }
+      batch_.push_back(b);
+      batch_bytes_ += bytes;
+      return batch_bytes_ >= std::max<uint64_t>(options_.batch_bytes, 1) ? flush() : Status::ok();
+    }));
+    if (!batch_.empty() || skip == 0) TESSERA_RETURN_IF_ERROR(flush());
+    return ImportResult{progress_, skip, false};
+  }
+
+ private:
+  Status flush() {
+    ImportProgress next = progress_;
+    next.blocks_done += batch_.size();
+    next.bytes_done += batch_bytes_;
+    TESSERA_RETURN_IF_ERROR(container_.write([&](WriteTxn& txn) {
+      TESSERA_RETURN_IF_ERROR(write_batch(txn));
+      return txn.record_import(image_, next);
+    }));
+    progress_ = next;
+    batch_.clear();
+    batch_bytes_ = 0;
+    if (options_.progress) options_.progress(progress_.bytes_done, progress_.bytes_total);
+    return Status::ok();
+  }
+
+  Status write_batch(WriteTxn& txn) {
+    TESSERA_RETURN_IF_ERROR(ensure_image(txn));
+    for (const Region& block : batch_) {
+      // The block in the source's own coordinates.
+      const Region raw{block.x - area_.x, block.y - area_.y, block.width, block.height};
+      const uint64_t size = block.pixel_count() * pixel_bytes_;
+      if (size > buffer_size_) {
+        buffer_ = std::make_unique_for_overwrite<uint8_t[]>(size);
+        buffer_size_ = size;
+      }
+      const Strides strides =
+          Strides::packed(interleave_, block.width, block.height, shape_.bands, sample_bytes_);
+      TESSERA_RETURN_IF_ERROR(source_.read(raw, buffer_.get(), size, strides));
+      TESSERA_RETURN_IF_ERROR(txn.write(image_, block, Selection{options_.frame, 0, {}},
+                                        buffer_.get(), size, strides)
+                                  .with_context(source_.name()));
+    }
+    return Status::ok();
+  }
+
+  // The image exists in this transaction with the right type (created on the first batch).
+  Status ensure_image(WriteTxn& txn) {
+    auto info = txn.image(image_);
+    if (info) return check_existing_image(*info, source_, options_);
+    if (info.status().code() != Code::kNotFound) return info.status();
+    if (options_.frame != 0)
+      return Status(Code::kNotFound, source_.name() + ": image '" + image_ +
+                                         "' does not exist yet: only frame 0 can be imported");
+    return txn.create_image(image_, new_image_spec(shape_, options_)).with_context(source_.name());
+  }
+
+  Container& container_;
+  RasterSource& source_;
+  const ImportOptions& options_;
+  const std::string image_;
+  const Region area_;
+  const uint32_t tile_size_;
+  const RasterShape shape_;
+  const size_t sample_bytes_;
+  const uint64_t pixel_bytes_;
+  const Interleave interleave_;
+  std::vector<Region> batch_;
+  uint64_t batch_bytes_ = 0;
+  ImportProgress progress_;
+  std::unique_ptr<uint8_t[]> buffer_;
+  uint64_t buffer_size_ = 0;
+};
+
+}  // namespace
+
+Result<ImportResult> import_raster(Container& container, RasterSource& source,
+                                   const ImportOptions& options) {
+  const std::string& src = source.name();
+  const RasterShape shape = source.shape();
+  const std::string image = options.image.empty() ? source.image_name() : options.image;
+
+  const Region area{options.origin_x, options.origin_y, shape.width, shape.height};
+  if (!area.is_valid())
+    return Status(Code::kInvalidArgument,
+                  src + ": origin " + std::to_string(options.origin_x) + "," +
+                      std::to_string(options.origin_y) + " puts the raster (" +
+                      std::to_string(area.width) + "x" + std::to_string(area.height) +
+                      ") beyond the coordinate space");
+
+  // What this import is: resuming requires the very same source, placed the same way.
+  const SourceIdentity identity = source.identity();
+  ImportProgress progress;
+  progress.source = identity.path;
+  progress.source_size = identity.size;
+  progress.source_mtime_ns = identity.mtime_ns;
+  progress.description = source.description();
+  progress.frame = options.frame;
+  progress.origin_x = options.origin_x;
+  progress.origin_y = options.origin_y;
+  progress.bytes_total =
+      mul_saturated(area.pixel_count(), uint64_t(shape.bands) * sample_size(shape.type));
+
+  // Check an existing image (and an earlier run of this import) before writing anything; a
+  // new image is created by the first batch.
+  uint32_t tile_size = options.tile_size;
+  std::optional<ImportProgress> earlier;
+  {
+    auto snapshot = container.snapshot();
+    if (!snapshot) return snapshot.status();
+    auto info = snapshot->image(image);
+    if (info) {
+      TESSERA_RETURN_IF_ERROR(check_existing_image(*info, source, options));
+      tile_size = info->spec.tile_size;
+      auto imports = snapshot->imports(image);
+      if (!imports) return imports.status();
+      for (const ImportProgress& p : *imports)
+        if (p.frame == options.frame) earlier = p;
+    } else if (info.status().code() != Code::kNotFound) {
+      return info.status();
+    }
+  }
+  if (tile_size == 0)
+    return Status(Code::kInvalidArgument, src + ": tile size 0 is not a power of two");
+  Importer importer(container, source, options, image, area, tile_size);
+  progress.blocks_total = importer.block_count();
+  uint64_t skip = 0;
+  if (options.resume && earlier) {
+    const std::string where = container.path() + ": image '" + image + "' frame " + std::to_string(options.frame);
+    ImportProgress same = progress;
+    same.blocks_done = earlier->blocks_done, same.bytes_done = earlier->bytes_done;
+    if (same != *earlier)
+      return Status(Code::kInvalidArgument,
+                    where + ": the import recorded there was of " + earlier->source + " (" + earlier->description +
+                        ", " + std::to_string(earlier->source_size) + " bytes, at " +
+                        std::to_string(earlier->origin_x) + "," + std::to_string(earlier->origin_y) +
+                        "), not of " + progress.source + " (" + progress.description + ", " +
+                        std::to_string(progress.source_size) + " bytes, at " + std::to_string(progress.origin_x) +
+                        "," + std::to_string(progress.origin_y) +
+                        ") as it is now: resume it with that source, or import without resuming");
+    if (earlier->finished()) return ImportResult{*earlier, earlier->blocks_done, true};
+    skip = earlier->blocks_done;
+  }
+  return importer.run(progress, skip);
+}
+
+}  // namespace tessera
