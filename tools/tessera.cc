@@ -1,32 +1,32 @@
-// tessera — the command-line tool: create, import, export, info and verify over the public API.
+// tessera — the command-line tool: create, import, export, info, frames, geometry, compact and
+// verify over the public API.
 //
 // Scripts rely on this file's contract: the subcommand and option names, a single
 // "tessera: <message>" line on stderr for every error, nothing written on error, and exit
 // codes 0 (success), 1 (the operation failed) and 2 (the command line is wrong), never 128 or
-// more. verify exits 1 also when it found faults (its report is on stdout, not an error line). It uses only the public API (tessera/tessera.h): logic two subcommands would share
-// belongs in the library, not here.
+// more. verify exits 1 also when it found faults (its report is on stdout, not an error line).
+// It uses only the public API (tessera/tessera.h): logic two subcommands would share belongs in
+// the library, not here.
 //
-// Command-line mistakes are thrown as UsageError and caught in main(); everything the library
-// reports stays a Status and is turned into exit code 1 by fail().
+// kProgram, at the end, is the command line: one row per subcommand (synopsis, summary, options)
+// from which command_line.cc makes the usage, the dispatch and `tessera SUB --help`. Mistakes in
+// the command line are thrown as cli::UsageError (exit code 2); everything the library reports
+// stays a Status and is turned into exit code 1 by fail().
 #include <signal.h>
 #include <sys/stat.h>
 #include <unistd.h>
 
-#include <charconv>
 #include <cstdint>
 #include <cstdio>
-#include <exception>
-#include <map>
 #include <optional>
-#include <span>
 #include <string>
 #include <string_view>
-#include <type_traits>
 #include <utility>
 #include <vector>
 
 #include <nlohmann/json.hpp>
 
+#include "command_line.h"
 #include "tessera/envi.h"
 #include "tessera/tessera.h"
 
@@ -34,68 +34,9 @@ namespace {
 
 using namespace tessera;
 using Json = nlohmann::ordered_json;
+using cli::UsageError;
 
 constexpr int kExitFailure = 1;
-constexpr int kExitUsage = 2;
-
-constexpr std::string_view kUsage = R"(usage: tessera <command> [arguments]
-
-commands:
-  create FILE
-      Create an empty container FILE. Fails if FILE exists.
-
-  import FILE SRC [--image NAME] [--frame N] [--codec none|lz4|zstd[:LEVEL]] [--tile N]
-                  [--origin X,Y] [--batch BYTES] [--resume]
-      Stream the raw raster SRC, described by its ENVI header (SRC.hdr, or SRC with its
-      extension replaced by .hdr), into frame N (default 0) of image NAME (default: SRC's
-      base name without extension), its pixel (0,0) landing at X,Y (default 0,0). FILE is
-      created if missing. A new image takes type and bands from the header, tile size N
-      (default 256) and the codec (default lz4); an existing one must match them.
-      Commits every BYTES of raw pixels (default 67108864) with the import's progress: after
-      an interruption every finished batch is in FILE, and the same command with --resume
-      goes on from there (and does nothing, saying so, if the import finished).
-
-  export FILE OUT [--image NAME] [--frame N] [--region X,Y,W,H] [--bands I,J,...]
-                  [--interleave bip|bil|bsq]
-      Write raw little-endian samples to OUT and their ENVI header to OUT.hdr. Defaults:
-      the only image, frame 0, the exact bounding box of the frame's data, every band in
-      order, bip.
-
-  frames FILE [--image NAME] [--json]
-      List the frames of every image (or of NAME): the tile records each frame holds of its
-      own (tiles, collapsed macro blocks, tombstones) and the bytes they store, shared chunks
-      counted in equal parts.
-
-  geometry FILE [--image NAME] [--frame N] [--precision operative|root|leaf|exact] [--json]
-      Print the bounding box of the data of frame N (default 0) of image NAME (default: the
-      only image) as x, y, width and height, at the precision asked (default exact), or say
-      that the frame holds no data. Served from the geometry cache when it is fresh.
-
-  compact FILE [OUT]
-      Rewrite FILE without free pages or unreferenced chunks: into the new file OUT, or in
-      place of FILE. Processes that have FILE open keep reading the old copy undisturbed.
-
-  info FILE [--json]
-      Describe every image of FILE: type, bands, tile size, storage interleave, frames,
-      bounds, tiles by kind, unique chunks, raw and stored bytes, compression and dedup
-      ratios; and the chunk pool all images share: unique chunks, references, bytes saved.
-
-  verify FILE [--deep] [--json]
-      Check FILE against the format (spec/FORMAT.md section 6): LMDB's page structure,
-      every record, chunk existence, reference counts and payload checksums; with --deep
-      also decode every chunk and check its content hash. Prints one line per fault,
-      "INVARIANT: message", then a summary. Exit status 0 when clean, 1 when faults were
-      found.
-
-exit status: 0 success, 1 the operation failed, 2 the command line is wrong.
-)";
-
-// A mistake in the command line (exit code 2).
-struct UsageError {
-  std::string message;
-};
-// --help anywhere: print the usage and succeed.
-struct HelpRequested {};
 
 // Prints the one error line and returns the failure exit code.
 int fail(const Status& status) {
@@ -109,131 +50,6 @@ int fail(const Status& status) {
 bool path_exists(const std::string& path) {
   struct stat st;
   return ::lstat(path.c_str(), &st) == 0;
-}
-
-// ---------------------------------------------------------------------------------------------
-// Arguments
-
-// The arguments of one subcommand: its positional arguments and its --options. Options are
-// written "--name VALUE" or "--name=VALUE"; "--" ends the options.
-class Args {
- public:
-  struct Spec {
-    std::string_view command;                  // for messages: "import"
-    std::vector<std::string_view> positionals;  // names, for messages: "FILE", "SRC"
-    std::vector<std::string_view> valued;       // options taking a value: "--image"
-    std::vector<std::string_view> flags;        // options without one: "--json"
-    size_t optional = 0;                        // how many of the last positionals may be left out
-  };
-
-  static Args parse(const Spec& spec, std::span<char* const> argv) {
-    Args args;
-    bool options_ended = false;
-    for (size_t i = 0; i < argv.size(); ++i) {
-      const std::string_view token = argv[i];
-      if (options_ended || token.size() < 2 || token[0] != '-') {
-        args.positional_.emplace_back(token);
-        continue;
-      }
-      if (token == "--") {
-        options_ended = true;
-        continue;
-      }
-      if (token == "--help" || token == "-h") throw HelpRequested{};
-      const size_t eq = token.find('=');
-      const std::string name(token.substr(0, eq));
-      std::string value;
-      if (contains(spec.valued, name)) {
-        if (eq != std::string_view::npos) {
-          value = std::string(token.substr(eq + 1));
-        } else if (i + 1 < argv.size()) {
-          value = argv[++i];
-        } else {
-          throw UsageError{std::string(spec.command) + ": option " + name + " needs a value"};
-        }
-      } else if (!contains(spec.flags, name) || eq != std::string_view::npos) {
-        throw UsageError{std::string(spec.command) + ": unknown option '" + std::string(token) +
-                         "'"};
-      }
-      if (!args.options_.emplace(name, value).second)
-        throw UsageError{std::string(spec.command) + ": option " + name + " given twice"};
-    }
-    const size_t required = spec.positionals.size() - spec.optional;
-    if (args.positional_.size() < required || args.positional_.size() > spec.positionals.size()) {
-      if (args.positional_.size() < required)
-        throw UsageError{std::string(spec.command) + ": missing argument " +
-                         std::string(spec.positionals[args.positional_.size()])};
-      throw UsageError{std::string(spec.command) + ": unexpected argument '" +
-                       args.positional_[spec.positionals.size()] + "'"};
-    }
-    return args;
-  }
-
-  const std::string& positional(size_t i) const { return positional_[i]; }
-  size_t positional_count() const { return positional_.size(); }
-  std::optional<std::string> value(const std::string& option) const {
-    auto it = options_.find(option);
-    if (it == options_.end()) return std::nullopt;
-    return it->second;
-  }
-  bool flag(const std::string& option) const { return options_.count(option) != 0; }
-
- private:
-  static bool contains(const std::vector<std::string_view>& names, std::string_view name) {
-    for (std::string_view n : names)
-      if (n == name) return true;
-    return false;
-  }
-  std::vector<std::string> positional_;
-  std::map<std::string, std::string> options_;
-};
-
-// True when the entire text is a whole number of type T (no sign for unsigned types, no spaces).
-template <typename T>
-bool whole_number(std::string_view text, T* value) {
-  auto [end, ec] = std::from_chars(text.data(), text.data() + text.size(), *value);
-  return !text.empty() && ec == std::errc() && end == text.data() + text.size();
-}
-
-template <typename T>
-T parse_number(std::string_view text, std::string_view what) {
-  T value{};
-  if (!whole_number(text, &value))
-    throw UsageError{"malformed " + std::string(what) + " '" + std::string(text) +
-                     "': expected a whole number" +
-                     (std::is_signed_v<T> ? "" : " of at least 0")};
-  return value;
-}
-
-// A comma-separated list of whole numbers; exactly `count` of them unless count is 0.
-template <typename T>
-std::vector<T> parse_number_list(std::string_view text, size_t count, std::string_view what,
-                                 std::string_view form) {
-  std::vector<T> values;
-  size_t start = 0;
-  while (true) {
-    const size_t comma = text.find(',', start);
-    const std::string_view item = text.substr(start, comma == std::string_view::npos
-                                                         ? std::string_view::npos
-                                                         : comma - start);
-    T value{};
-    if (!whole_number(item, &value))
-      throw UsageError{"malformed " + std::string(what) + " '" + std::string(text) +
-                       "': expected " + std::string(form)};
-    values.push_back(value);
-    if (comma == std::string_view::npos) break;
-    start = comma + 1;
-  }
-  if (count != 0 && values.size() != count)
-    throw UsageError{"malformed " + std::string(what) + " '" + std::string(text) +
-                     "': expected " + std::string(form)};
-  return values;
-}
-
-std::string required_text(const Args& args, const std::string& option) {
-  std::optional<std::string> value = args.value(option);
-  if (value && value->empty()) throw UsageError{"option " + option + " needs a non-empty value"};
-  return value.value_or("");
 }
 
 // ---------------------------------------------------------------------------------------------
@@ -266,24 +82,20 @@ class ProgressLine {
 // ---------------------------------------------------------------------------------------------
 // Subcommands
 
-int run_create(std::span<char* const> argv) {
-  const Args args = Args::parse({"create", {"FILE"}, {}, {}}, argv);
+int run_create(const cli::Args& args) {
   auto container = Container::create(args.positional(0));
   return container ? 0 : fail(container.status());
 }
 
-int run_import(std::span<char* const> argv) {
-  const Args args = Args::parse(
-      {"import", {"FILE", "SRC"}, {"--image", "--frame", "--codec", "--tile", "--origin", "--batch"}, {"--resume"}},
-      argv);
+int run_import(const cli::Args& args) {
   const std::string& file = args.positional(0);
   const std::string& src = args.positional(1);
   ImportOptions options;
-  options.image = required_text(args, "--image");
-  if (auto frame = args.value("--frame")) options.frame = parse_number<uint32_t>(*frame, "--frame");
-  if (auto tile = args.value("--tile")) options.tile_size = parse_number<uint32_t>(*tile, "--tile");
+  options.image = cli::required_text(args, "--image");
+  if (auto frame = args.value("--frame")) options.frame = cli::parse_number<uint32_t>(*frame, "--frame");
+  if (auto tile = args.value("--tile")) options.tile_size = cli::parse_number<uint32_t>(*tile, "--tile");
   if (auto batch = args.value("--batch")) {
-    options.batch_bytes = parse_number<uint64_t>(*batch, "--batch");
+    options.batch_bytes = cli::parse_number<uint64_t>(*batch, "--batch");
     if (options.batch_bytes == 0) throw UsageError{"--batch: a batch of 0 bytes"};
   }
   options.resume = args.flag("--resume");
@@ -293,7 +105,7 @@ int run_import(std::span<char* const> argv) {
     options.codec = *spec;
   }
   if (auto origin = args.value("--origin")) {
-    const auto xy = parse_number_list<int64_t>(*origin, 2, "--origin", "X,Y");
+    const auto xy = cli::parse_number_list<int64_t>(*origin, 2, "--origin", "X,Y");
     options.origin_x = xy[0];
     options.origin_y = xy[1];
   }
@@ -338,21 +150,16 @@ int run_import(std::span<char* const> argv) {
   return 0;
 }
 
-int run_export(std::span<char* const> argv) {
-  const Args args = Args::parse({"export",
-                                 {"FILE", "OUT"},
-                                 {"--image", "--frame", "--region", "--bands", "--interleave"},
-                                 {}},
-                                argv);
+int run_export(const cli::Args& args) {
   ExportOptions options;
-  options.image = required_text(args, "--image");
-  if (auto frame = args.value("--frame")) options.frame = parse_number<uint32_t>(*frame, "--frame");
+  options.image = cli::required_text(args, "--image");
+  if (auto frame = args.value("--frame")) options.frame = cli::parse_number<uint32_t>(*frame, "--frame");
   if (auto region = args.value("--region")) {
-    const auto r = parse_number_list<int64_t>(*region, 4, "--region", "X,Y,W,H");
+    const auto r = cli::parse_number_list<int64_t>(*region, 4, "--region", "X,Y,W,H");
     options.region = Region{r[0], r[1], r[2], r[3]};
   }
   if (auto bands = args.value("--bands"))
-    options.bands = parse_number_list<uint32_t>(*bands, 0, "--bands", "band numbers I,J,...");
+    options.bands = cli::parse_number_list<uint32_t>(*bands, 0, "--bands", "band numbers I,J,...");
   if (auto interleave = args.value("--interleave")) {
     auto parsed = parse_interleave(*interleave);
     if (!parsed) throw UsageError{"--interleave: " + parsed.status().message()};
@@ -508,8 +315,7 @@ std::string format_info(const Json& report) {
   return out;
 }
 
-int run_info(std::span<char* const> argv) {
-  const Args args = Args::parse({"info", {"FILE"}, {}, {"--json"}}, argv);
+int run_info(const cli::Args& args) {
   OpenOptions open_options;
   open_options.read_only = true;
   auto container = Container::open(args.positional(0), open_options);
@@ -566,14 +372,13 @@ int print(const std::string& text) {
   return 0;
 }
 
-int run_frames(std::span<char* const> argv) {
-  const Args args = Args::parse({"frames", {"FILE"}, {"--image"}, {"--json"}}, argv);
+int run_frames(const cli::Args& args) {
   auto view = open_for_reading(args.positional(0));
   if (!view) return fail(view.status());
   const Snapshot& snapshot = *view->snapshot;
   std::vector<ImageInfo> images;
   if (auto name = args.value("--image")) {
-    auto info = snapshot.image(required_text(args, "--image"));
+    auto info = snapshot.image(cli::required_text(args, "--image"));
     if (!info) return fail(info.status());
     images.push_back(*info);
   } else {
@@ -606,11 +411,9 @@ int run_frames(std::span<char* const> argv) {
   return print(args.flag("--json") ? report.dump(2) + "\n" : text);
 }
 
-int run_geometry(std::span<char* const> argv) {
-  const Args args =
-      Args::parse({"geometry", {"FILE"}, {"--image", "--frame", "--precision"}, {"--json"}}, argv);
+int run_geometry(const cli::Args& args) {
   uint32_t frame = 0;
-  if (auto value = args.value("--frame")) frame = parse_number<uint32_t>(*value, "--frame");
+  if (auto value = args.value("--frame")) frame = cli::parse_number<uint32_t>(*value, "--frame");
   Precision precision = Precision::kExact;
   if (auto value = args.value("--precision")) {
     auto parsed = parse_precision(*value);
@@ -619,7 +422,7 @@ int run_geometry(std::span<char* const> argv) {
   }
   auto view = open_for_reading(args.positional(0));
   if (!view) return fail(view.status());
-  auto info = view->snapshot->image_or_only(required_text(args, "--image"));
+  auto info = view->snapshot->image_or_only(cli::required_text(args, "--image"));
   if (!info) return fail(info.status());
   auto box = view->snapshot->bounds(info->name, frame, precision);
   if (!box) return fail(box.status());
@@ -643,8 +446,7 @@ int run_geometry(std::span<char* const> argv) {
                std::to_string(r.width) + ", height " + std::to_string(r.height) + "\n");
 }
 
-int run_compact(std::span<char* const> argv) {
-  const Args args = Args::parse({"compact", {"FILE", "OUT"}, {}, {}, /*optional=*/1}, argv);
+int run_compact(const cli::Args& args) {
   const std::string& file = args.positional(0);
   const std::string out = args.positional_count() > 1 ? args.positional(1) : std::string();
   if (out.empty() && args.positional_count() > 1) throw UsageError{"compact: OUT is empty"};
@@ -706,8 +508,7 @@ std::string verify_text(const std::string& file, const VerifyReport& report) {
   return out;
 }
 
-int run_verify(std::span<char* const> argv) {
-  const Args args = Args::parse({"verify", {"FILE"}, {}, {"--deep", "--json"}}, argv);
+int run_verify(const cli::Args& args) {
   VerifyOptions options;
   options.deep = args.flag("--deep");
   auto report = verify(args.positional(0), options);
@@ -717,49 +518,86 @@ int run_verify(std::span<char* const> argv) {
   print(text);
   return report->clean() ? 0 : kExitFailure;
 }
+// ---------------------------------------------------------------------------------------------
+// The command line
 
-int dispatch(int argc, char** argv) {
-  if (argc < 2) {
-    std::fwrite(kUsage.data(), 1, kUsage.size(), stdout);
-    std::fflush(stdout);
-    throw UsageError{"no command given (see tessera --help)"};
-  }
-  const std::string_view command = argv[1];
-  const std::span<char* const> rest(argv + 2, size_t(argc - 2));
-  if (command == "--help" || command == "-h" || command == "help") throw HelpRequested{};
-  if (command == "create") return run_create(rest);
-  if (command == "import") return run_import(rest);
-  if (command == "export") return run_export(rest);
-  if (command == "info") return run_info(rest);
-  if (command == "frames") return run_frames(rest);
-  if (command == "geometry") return run_geometry(rest);
-  if (command == "compact") return run_compact(rest);
-  if (command == "verify") return run_verify(rest);
-  throw UsageError{"unknown command '" + std::string(command) +
-                   "' (expected create, import, export, info, frames, geometry, compact or "
-                   "verify; see tessera --help)"};
-}
+const cli::Program kProgram{
+    "tessera",
+    {
+        {"create", {"FILE"}, 0, {},
+         "Create an empty container FILE; fails if FILE exists.", "", run_create},
+        {"import", {"FILE", "SRC"}, 0,
+         {{"--image", "NAME", "the image (default: SRC's base name without its extension)"},
+          {"--frame", "N",
+           "the frame (default 0); frame N of an image with N frames is appended as a copy of "
+           "frame N-1"},
+          {"--codec", "none|lz4|zstd[:LEVEL]",
+           "the codec of a new image (default lz4); if given for an existing image, its own"},
+          {"--tile", "N", "the tile size of a new image (default 256); an existing image keeps its own"},
+          {"--origin", "X,Y", "where SRC's pixel (0,0) lands (default 0,0)"},
+          {"--batch", "BYTES", "commit every BYTES of raw pixels (default 67108864)"},
+          {"--resume", "",
+           "go on from the batches an interrupted import of the same SRC committed (does "
+           "nothing, saying so, if it finished)"}},
+         "Stream the raw raster SRC into a frame of an image of FILE, in bounded memory.",
+         "SRC is described by its ENVI header: SRC.hdr, or SRC with its extension replaced by "
+         ".hdr. FILE is created if missing. A new image takes its data type and bands from the "
+         "header (its fill is 0); an existing one must have the same. Each batch commits with the import's "
+         "progress: after an interruption every finished batch is in FILE.",
+         run_import},
+        {"export", {"FILE", "OUT"}, 0,
+         {{"--image", "NAME", "the image (default: the only one)"},
+          {"--frame", "N", "the frame (default 0)"},
+          {"--region", "X,Y,W,H", "the region (default: the exact bounding box of the frame's data)"},
+          {"--bands", "I,J,...", "the bands, in this order (default: every band in order)"},
+          {"--interleave", "bip|bil|bsq", "the sample order of OUT (default bip)"}},
+         "Write a region of a frame to OUT as raw little-endian samples, and its ENVI header to "
+         "OUT.hdr.",
+         "Nothing is left behind on error: an existing OUT stays as it was.", run_export},
+        {"info", {"FILE"}, 0, {{"--json", "", "print JSON instead of text"}},
+         "Describe FILE: its format version, its open snapshots, the chunk pool and every image.",
+         "Per image: data type, bands, tile size, storage interleave, codec, frames, bounds, "
+         "tiles by kind (uniform, chunk), unique chunks, raw and stored bytes, compression and "
+         "dedup ratios. The chunk pool all images share: unique chunks, references, bytes stored "
+         "and bytes saved by dedup.",
+         run_info},
+        {"frames", {"FILE"}, 0,
+         {{"--image", "NAME", "only this image (default: every image)"},
+          {"--json", "", "print JSON instead of text"}},
+         "List the frames of every image with the records each holds of its own and their bytes.",
+         "Records are tiles, collapsed macro blocks and tombstones; the bytes they store count "
+         "shared chunks in equal parts.",
+         run_frames},
+        {"geometry", {"FILE"}, 0,
+         {{"--image", "NAME", "the image (default: the only one)"},
+          {"--frame", "N", "the frame (default 0)"},
+          {"--precision", "operative|root|leaf|exact",
+           "grown by every edit, macro blocks, tiles or exact pixels (default exact)"},
+          {"--json", "", "print JSON instead of text"}},
+         "Print where the data of a frame is (x, y, width, height), or that it holds none.",
+         "Served from the geometry cache of the frame when it is fresh.", run_geometry},
+        {"compact", {"FILE", "OUT"}, 1, {},
+         "Rewrite FILE without free pages or unreferenced chunks, into the new file OUT or in "
+         "place.",
+         "Processes that have FILE open keep reading the old copy undisturbed; their next write "
+         "is refused (they must reopen).",
+         run_compact},
+        {"verify", {"FILE"}, 0,
+         {{"--deep", "", "also decode every chunk and check its content hash"},
+          {"--json", "", "print the report as JSON"}},
+         "Check FILE against every invariant of the format; exit 1 when faults were found.",
+         "Checks LMDB's page structure, every record, chunk existence, reference counts and "
+         "payload checksums (spec/FORMAT.md section 6). Prints one line per fault, \"INVARIANT: "
+         "message\", then a summary.",
+         run_verify},
+    },
+    "exit status: 0 success, 1 the operation failed, 2 the command line is wrong.",
+};
 
 }  // namespace
 
 int main(int argc, char** argv) {
   // A closed pipe on stdout must give a write error (exit 1), not death by SIGPIPE (141).
   ::signal(SIGPIPE, SIG_IGN);
-  int code = 0;
-  try {
-    code = dispatch(argc, argv);
-  } catch (const HelpRequested&) {
-    std::fwrite(kUsage.data(), 1, kUsage.size(), stdout);
-  } catch (const UsageError& error) {
-    std::fprintf(stderr, "tessera: %s\n", error.message.c_str());
-    return kExitUsage;
-  } catch (const std::exception& error) {
-    std::fprintf(stderr, "tessera: internal error: %s\n", error.what());
-    return kExitFailure;
-  }
-  if (std::fflush(stdout) != 0 || std::ferror(stdout)) {
-    std::fprintf(stderr, "tessera: cannot write to standard output\n");
-    return kExitFailure;
-  }
-  return code;
+  return cli::run(kProgram, argc, argv);
 }
