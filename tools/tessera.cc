@@ -135,8 +135,7 @@ int run_import(const cli::Args& args) {
     }
     if (untouched) {
       container.reset();
-      ::unlink(file.c_str());
-      ::unlink((file + "-lock").c_str());
+      (void)Container::remove(file);
     }
     return fail(result.status());
   }
