@@ -35,30 +35,13 @@ Result<ExportPlan> plan_export(const View& view, const ExportOptions& options) {
   plan.info = *info;
   plan.sample_bytes = sample_size(plan.info.spec.type);
   const std::string image = view.path() + ": image '" + plan.image + "'";
-  if (options.frame >= plan.info.frames)
-    return Status(Code::kNotFound, image + " has " + std::to_string(plan.info.frames) +
-                                       " frames; frame " + std::to_string(options.frame) +
-                                       " does not exist");
-  for (uint32_t band : options.bands)
-    if (band >= plan.info.spec.bands)
-      return Status(Code::kInvalidArgument, image + " has " + std::to_string(plan.info.spec.bands) +
-                                                " bands (0 to " +
-                                                std::to_string(plan.info.spec.bands - 1) +
-                                                "); band " + std::to_string(band) +
-                                                " is out of range");
-  plan.bands = options.bands;
-  if (plan.bands.empty())
-    for (uint32_t b = 0; b < plan.info.spec.bands; ++b) plan.bands.push_back(b);
-
+  // Frame, bands (and the region, when given) as every read checks them, before any work.
+  const Selection sel{options.frame, 0, options.bands};
+  auto request = view.check(plan.image, options.region.value_or(Region{0, 0, 1, 1}), sel);
+  if (!request) return request.status();
+  plan.bands = std::move(request->bands);
   if (options.region) {
     plan.region = *options.region;
-    if (plan.region.empty())
-      return Status(Code::kInvalidArgument,
-                    image + ": region " + to_string(plan.region) +
-                        " is empty (width and height must be at least 1)");
-    if (!plan.region.is_valid())
-      return Status(Code::kInvalidArgument,
-                    image + ": region " + to_string(plan.region) + " overflows coordinates");
   } else {
     auto bounds = view.bounds(plan.image, options.frame, Precision::kExact);
     if (!bounds) return bounds.status();

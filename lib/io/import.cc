@@ -34,10 +34,6 @@ Status check_existing_image(const ImageInfo& info, const RasterSource& source,
                   source.name() + ": " + image + " stores chunks with codec " +
                       codec_spec_name(info.spec.codec) + "; an import cannot change it to " +
                       codec_spec_name(*options.codec));
-  if (options.frame > info.frames)
-    return Status(Code::kNotFound, source.name() + ": " + image + " has " +
-                                       std::to_string(info.frames) + " frames; cannot write frame " +
-                                       std::to_string(options.frame));
   return Status::ok();
 }
 
@@ -133,7 +129,14 @@ class Importer {
   // The image exists in this transaction with the right type (created on the first batch).
   Status ensure_image(WriteTxn& txn) {
     auto info = txn.image(image_);
-    if (info) return check_existing_image(*info, source_, options_);
+    if (info) {
+      TESSERA_RETURN_IF_ERROR(check_existing_image(*info, source_, options_));
+      // The frame, as every write checks it (it exists, or is the next one).
+      Selection frame;
+      frame.frame = options_.frame;
+      auto request = txn.check(image_, area_, frame, Access::kWrite);
+      return request ? Status::ok() : request.status().with_context(source_.name());
+    }
     if (info.status().code() != Code::kNotFound) return info.status();
     if (options_.frame != 0)
       return Status(Code::kNotFound, source_.name() + ": image '" + image_ +

@@ -26,7 +26,8 @@
 
 namespace tessera {
 
-// Called with bytes of raw pixels done so far and the total.
+// Called with the bytes of raw pixels done so far and the total, on the thread that called
+// import_raster / export_raster (never on a worker).
 using Progress = std::function<void(uint64_t done, uint64_t total)>;
 
 // What a raster is: width x height pixels of `bands` samples of `type`.
