@@ -856,6 +856,7 @@ TEST_F(IoImportTest, FailingSinksAreAborted) {
 
 TEST(IoPosixFileTest, OneErrnoMapping) {
   EXPECT_EQ(detail::errno_code(ENOENT), Code::kNotFound);
+  EXPECT_EQ(detail::errno_code(EEXIST), Code::kAlreadyExists);
   EXPECT_EQ(detail::errno_code(ENOSPC), Code::kNoSpace);
   EXPECT_EQ(detail::errno_code(EDQUOT), Code::kNoSpace);
   EXPECT_EQ(detail::errno_code(EFBIG), Code::kNoSpace);

@@ -25,15 +25,15 @@ Status sync_path(const std::string& path, bool directory) {
 }
 
 void remove_with_lock(const std::string& path) {
-  ::unlink(path.c_str());
-  ::unlink(lock_path_of(path).c_str());
+  remove_file(path);
+  remove_file(lock_path_of(path));
 }
 
 // LMDB's compacting copy: live pages only, renumbered, written in order.
 Status copy_compacted(const Env& env, const std::string& to) {
   const int rc = mdb_env_copy2(env.handle(), to.c_str(), MDB_CP_COMPACT);
   if (rc) {
-    ::unlink(to.c_str());
+    remove_file(to);
     return env.lmdb_error(rc, "compacting copy to " + to);
   }
   return Status::ok();
@@ -108,12 +108,12 @@ Status compact_container(const std::string& path, const std::string& out) {
       if (::rename(again.c_str(), tmp.c_str()) != 0) return os_error(tmp, "rename", errno);
     }
   }
-  ::unlink(lock_path_of(tmp).c_str());
+  remove_file(lock_path_of(tmp));
   TESSERA_RETURN_IF_ERROR(sync_path(tmp, false));
   if (in_place) {
     // Processes that have the old file open keep its lock file and read on undisturbed; the
     // next process to open the path creates a fresh lock file for the new one.
-    ::unlink(lock_path_of(path).c_str());
+    remove_file(lock_path_of(path));
   }
   if (::rename(tmp.c_str(), target.c_str()) != 0)
     return os_error(target, "rename the compacted copy into place", errno);

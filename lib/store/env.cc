@@ -139,19 +139,17 @@ Result<std::shared_ptr<Env>> Env::open(const std::string& path, const OpenOption
     // and link() fails rather than replace a file that appeared meanwhile.
     if (file_exists(path)) return Status(Code::kAlreadyExists, path + ": cannot create: File exists");
     const std::string tmp = path + ".creating-" + std::to_string(::getpid());
-    ::unlink(tmp.c_str());
-    ::unlink(lock_path_of(tmp).c_str());
+    remove_file(tmp);
+    remove_file(lock_path_of(tmp));
     {
       auto made = open_file(tmp, options, /*create=*/true);
       if (!made) return Status(made.status().code(), path + ": cannot create: " + made.status().message());
     }
-    ::unlink(lock_path_of(tmp).c_str());
+    remove_file(lock_path_of(tmp));
     const int linked = ::link(tmp.c_str(), path.c_str());
     const int error = errno;
-    ::unlink(tmp.c_str());
-    if (linked != 0)
-      return error == EEXIST ? Status(Code::kAlreadyExists, path + ": cannot create: " + std::strerror(error))
-                             : os_error(path, "cannot create", error);
+    remove_file(tmp);
+    if (linked != 0) return os_error(path, "cannot create", error);
     (void)sync_directory_of(path);  // the new name is durable too (best effort, as LMDB's own)
     return open_file(path, options, /*create=*/false);
   }
@@ -166,8 +164,7 @@ Result<std::shared_ptr<Env>> Env::open_file(const std::string& path, const OpenO
     // O_EXCL makes "the file exists" an atomic test; LMDB initialises an empty file.
     int fd = ::open(path.c_str(), O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, 0644);
     if (fd < 0)
-      return errno == EEXIST ? Status(Code::kAlreadyExists, path + ": cannot create: " + std::strerror(errno))
-                             : os_error(path, "cannot create", errno);
+      return os_error(path, "cannot create", errno);
     ::close(fd);
   } else {
     TESSERA_RETURN_IF_ERROR(check_lmdb_signature(path));
@@ -177,8 +174,8 @@ Result<std::shared_ptr<Env>> Env::open_file(const std::string& path, const OpenO
   auto fail = [&](Status status) -> Result<std::shared_ptr<Env>> {
     if (env->env_) mdb_env_close(env->env_);
     env->env_ = nullptr;
-    if (!lock_existed) ::unlink(lock_path.c_str());
-    if (create) ::unlink(path.c_str());
+    if (!lock_existed) remove_file(lock_path);
+    if (create) remove_file(path);
     return status;
   };
   int rc = mdb_env_create(&env->env_);

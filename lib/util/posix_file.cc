@@ -10,6 +10,7 @@ namespace tessera::detail {
 Code errno_code(int err) {
   switch (err) {
     case ENOENT: return Code::kNotFound;
+    case EEXIST: return Code::kAlreadyExists;
     case ENOSPC:
     case EDQUOT:
     case EFBIG: return Code::kNoSpace;

@@ -19,7 +19,8 @@
 
 namespace tessera::detail {
 
-// The Code of a failed system call: ENOENT is kNotFound; ENOSPC, EDQUOT and EFBIG (the file
+// The Code of a failed system call: ENOENT is kNotFound, EEXIST kAlreadyExists (an O_EXCL
+// create or a link onto a name taken); ENOSPC, EDQUOT and EFBIG (the file
 // size limit) are kNoSpace, so a full disk reads the same whichever layer hit it; the rest
 // (EACCES, EPERM and EROFS included) is kIoError.
 Code errno_code(int err);
