@@ -13,6 +13,7 @@
 #include "raster/region_write.h"
 #include "raster/request.h"
 #include "raster/runtime.h"
+#include "store/attribute_table.h"
 #include "store/chunk_pool.h"
 #include "store/compact.h"
 #include "store/env.h"
@@ -134,6 +135,24 @@ Result<std::vector<ImportProgress>> View::imports(std::string_view image) const 
   return detail::read_import_records(*txn_, **info);
 }
 
+Result<Attributes> View::attributes(std::string_view image, std::optional<uint32_t> frame) const {
+  if (!txn_ || !txn_->active()) return finished(env_.get());
+  auto info = txn_->find_image(image);
+  if (!info) return info.status();
+  if (frame) TESSERA_RETURN_IF_ERROR(detail::check_frame(env_->path(), **info, *frame));
+  std::lock_guard lock(txn_->lmdb_mutex());
+  return detail::read_attributes(*txn_, **info, frame.value_or(detail::kImageScope));
+}
+
+Result<Attributes> View::frame_attributes(std::string_view image, uint32_t frame) const {
+  auto merged = attributes(image);
+  if (!merged) return merged;
+  auto own = attributes(image, frame);
+  if (!own) return own;
+  for (Attribute& a : *own) set_attribute(*merged, std::move(a.name), std::move(a.value));
+  return merged;
+}
+
 Result<PoolStats> View::pool_stats() const {
   if (!txn_ || !txn_->active()) return finished(env_.get());
   std::lock_guard lock(txn_->lmdb_mutex());
@@ -179,6 +198,26 @@ Status WriteTxn::record_import(std::string_view image, const ImportProgress& pro
   TESSERA_RETURN_IF_ERROR(detail::check_frame(env_->path(), **info, progress.frame));
   std::lock_guard lock(txn_->lmdb_mutex());
   return detail::put_import_record(*txn_, **info, progress);
+}
+
+Status WriteTxn::set_attribute(std::string_view image, std::string_view name,
+                               const AttributeValue& value, std::optional<uint32_t> frame) {
+  if (!txn_ || !txn_->active()) return finished(env_.get());
+  auto info = txn_->find_image(image);
+  if (!info) return info.status();
+  if (frame) TESSERA_RETURN_IF_ERROR(detail::check_frame(env_->path(), **info, *frame));
+  std::lock_guard lock(txn_->lmdb_mutex());
+  return detail::put_attribute(*txn_, **info, frame.value_or(detail::kImageScope), name, value);
+}
+
+Status WriteTxn::delete_attribute(std::string_view image, std::string_view name,
+                                  std::optional<uint32_t> frame) {
+  if (!txn_ || !txn_->active()) return finished(env_.get());
+  auto info = txn_->find_image(image);
+  if (!info) return info.status();
+  if (frame) TESSERA_RETURN_IF_ERROR(detail::check_frame(env_->path(), **info, *frame));
+  std::lock_guard lock(txn_->lmdb_mutex());
+  return detail::delete_attribute(*txn_, **info, frame.value_or(detail::kImageScope), name);
 }
 
 Status WriteTxn::add_frame(std::string_view image) {

@@ -10,7 +10,10 @@ packages=(
   libflatbuffers-dev flatbuffers-compiler libboost-dev libgtest-dev nlohmann-json3-dev
   time                                  # /usr/bin/time -v: peak memory in scripts/demo.sh
   clang libclang-rt-14-dev llvm         # libFuzzer targets in fuzz/
-  libtiff-dev libhdf5-dev               # peers of bench/tessera-bench-read (libtiff, HDF5); optional
+  libtiff-dev libopenslide-dev          # TIFF and whole-slide import and export (lib/io)
+  libhdf5-dev                           # a peer of bench/tessera-bench-read; optional
+  libtiff-tools gdal-bin python3-gdal python3-spectral python3-tifffile libvips-tools
+                                        # independent readers and writers the io tests compare with
 )
 
 missing=()

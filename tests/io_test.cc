@@ -239,8 +239,10 @@ class FailingSource : public RasterSource {
 // A RasterSink into memory: assembles the output and counts every call.
 class MemorySink : public RasterSink {
  public:
-  Status begin(const RasterShape& shape, Interleave interleave) override {
+  Status begin(const RasterShape& shape, Interleave interleave,
+               const RasterMetadata& meta) override {
     ++begins;
+    metadata = meta;
     shape_ = shape;
     interleave_ = interleave;
     sb_ = sample_size(shape.type);
@@ -283,14 +285,16 @@ class MemorySink : public RasterSink {
   std::string output;
   std::vector<int> covered;  // per output pixel: how many blocks wrote it
   std::vector<Region> blocks;
+  RasterMetadata metadata;
 };
 
 // Another sink with its `fail_at`-th write failing (1-based); everything else passes through.
 class FailingSink : public RasterSink {
  public:
   FailingSink(RasterSink& inner, int fail_at) : inner_(inner), fail_at_(fail_at) {}
-  Status begin(const RasterShape& shape, Interleave interleave) override {
-    return inner_.begin(shape, interleave);
+  Status begin(const RasterShape& shape, Interleave interleave,
+               const RasterMetadata& metadata) override {
+    return inner_.begin(shape, interleave, metadata);
   }
   Status write(const Region& block, const void* data, size_t size) override {
     if (++writes_ == fail_at_) return Status(Code::kIoError, "the output disk went away (simulated)");

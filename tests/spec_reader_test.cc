@@ -464,7 +464,7 @@ TEST_F(SpecReaderTest, MatchesTesseraOnRandomRegions) {
     std::unique_ptr<spec_reader::Reader> reader;
     ASSERT_TRUE(spec_reader::Reader::open(file, &reader).ok());
     EXPECT_EQ(reader->major(), 2);
-    EXPECT_EQ(reader->minor(), 0);
+    EXPECT_EQ(reader->minor(), 1);
     std::vector<spec_reader::Image> records;
     ASSERT_TRUE(reader->images(&records).ok());
     ASSERT_EQ(records.size(), images.size() + 3);

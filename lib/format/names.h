@@ -9,13 +9,14 @@
 
 namespace tessera::detail {
 
-// The named LMDB databases (section 1). geometry exists from format 1.1 on.
+// The named LMDB databases (section 1). geometry exists from format 1.1 on, attributes from 2.1.
 inline constexpr const char* kMetaDb = "meta";
 inline constexpr const char* kImagesDb = "images";
 inline constexpr const char* kTilesDb = "tiles";
 inline constexpr const char* kChunksDb = "chunks";
 inline constexpr const char* kRefsDb = "refs";
 inline constexpr const char* kGeometryDb = "geometry";
+inline constexpr const char* kAttributesDb = "attributes";  // from format 2.1 on
 
 // Keys of `meta` (section 4.1); import records are kImportKeyPrefix | image | frame.
 inline constexpr std::string_view kFormatKey = "format";

@@ -20,7 +20,8 @@ class EnviSink final : public RasterSink {
  public:
   explicit EnviSink(std::string out) : out_(std::move(out)) {}
 
-  Status begin(const RasterShape& shape, Interleave interleave) override {
+  Status begin(const RasterShape& shape, Interleave interleave,
+               const RasterMetadata& /*metadata*/) override {
     shape_ = shape;
     interleave_ = interleave;
     sample_bytes_ = sample_size(shape.type);

@@ -25,7 +25,25 @@ struct ExportPlan {
   Region region;
   std::vector<uint32_t> bands;  // explicit, in output order
   size_t sample_bytes = 0;
+  RasterMetadata metadata;
 };
+
+// The attributes of the frame, and where the region lies in the grid they describe.
+Result<RasterMetadata> export_metadata(const View& view, const ExportPlan& plan, uint32_t frame) {
+  RasterMetadata metadata;
+  auto attributes = view.frame_attributes(plan.image, frame);
+  if (!attributes) return attributes.status();
+  metadata.attributes = std::move(attributes).value();
+  metadata.bands = plan.bands;
+  metadata.image_bands = plan.info.spec.bands;
+  metadata.x = plan.region.x;
+  metadata.y = plan.region.y;
+  auto imports = view.imports(plan.image);
+  if (!imports) return imports.status();
+  for (const ImportProgress& p : *imports)
+    if (p.frame == frame) metadata.x -= p.origin_x, metadata.y -= p.origin_y;
+  return metadata;
+}
 
 Result<ExportPlan> plan_export(const View& view, const ExportOptions& options) {
   ExportPlan plan;
@@ -56,6 +74,9 @@ Result<ExportPlan> plan_export(const View& view, const ExportOptions& options) {
   if (bytes > uint64_t(std::numeric_limits<off_t>::max()))
     return Status(Code::kInvalidArgument,
                   image + ": region " + to_string(plan.region) + " is too large to export");
+  auto metadata = export_metadata(view, plan, options.frame);
+  if (!metadata) return metadata.status();
+  plan.metadata = std::move(metadata).value();
   return plan;
 }
 
@@ -94,7 +115,7 @@ Status export_raster(const Container& container, RasterSink& sink, const ExportO
 
   const RasterShape shape{plan->region.width, plan->region.height,
                           uint32_t(plan->bands.size()), plan->info.spec.type};
-  Status status = sink.begin(shape, options.interleave);
+  Status status = sink.begin(shape, options.interleave, plan->metadata);
   if (status) status = write_blocks(*snapshot, *plan, options, sink);
   if (status) status = sink.finish();
   if (!status) sink.abort();

@@ -95,8 +95,10 @@ class Importer {
     ImportProgress next = progress_;
     next.blocks_done += batch_.size();
     next.bytes_done += batch_bytes_;
+    const bool first = progress_.blocks_done == 0;
     TESSERA_RETURN_IF_ERROR(container_.write([&](WriteTxn& txn) {
       TESSERA_RETURN_IF_ERROR(write_batch(txn));
+      if (first) TESSERA_RETURN_IF_ERROR(set_attributes(txn));
       return txn.record_import(image_, next);
     }));
     progress_ = next;
@@ -123,6 +125,16 @@ class Importer {
                                         buffer_.get(), size, strides)
                                   .with_context(source_.name()));
     }
+    return Status::ok();
+  }
+
+  // What the source says about its pixels, kept with the image (or the frame).
+  Status set_attributes(WriteTxn& txn) {
+    std::optional<uint32_t> frame;
+    if (options_.frame_attributes) frame = options_.frame;
+    for (const Attribute& a : source_.attributes())
+      TESSERA_RETURN_IF_ERROR(
+          txn.set_attribute(image_, a.name, a.value, frame).with_context(source_.name()));
     return Status::ok();
   }
 

@@ -3,6 +3,7 @@
 #include <cmath>
 
 #include "raster/geometry.h"
+#include "store/attribute_table.h"
 #include "raster/request.h"
 #include "raster/tile_scan.h"
 #include "store/chunk_pool.h"
@@ -104,6 +105,7 @@ Status drop_frame(Txn& txn, ImageInfo& image, uint32_t frame) {
     if (!s.is_ok()) return s;
   }
   TESSERA_RETURN_IF_ERROR(drop_geometry(txn, image, frame));
+  TESSERA_RETURN_IF_ERROR(drop_frame_attributes(txn, image, frame));
   // Imports into this frame or later ones cannot be resumed across the renumbering.
   for (uint32_t g = frame; g < image.frames; ++g)
     TESSERA_RETURN_IF_ERROR(txn.del(txn.env().meta, import_record_key(image.id, g)));

@@ -251,6 +251,12 @@ Status Env::open_databases(bool create) {
       return lmdb_error(rc, "create database 'geometry'");
     }
     has_geometry = true;
+    rc = mdb_dbi_open(txn, kAttributesDb, MDB_CREATE, &attributes);
+    if (rc) {
+      mdb_txn_abort(txn);
+      return lmdb_error(rc, "create database 'attributes'");
+    }
+    has_attributes = true;
     format_version = kFormatVersion;
     FormatHeader header;
     header.creator = "tessera " + std::string(version());
@@ -282,6 +288,18 @@ Status Env::open_databases(bool create) {
     if (rc) {
       mdb_txn_abort(txn);
       return lmdb_error(rc, "open database 'geometry'");
+    }
+    rc = mdb_dbi_open(txn, kAttributesDb, 0, &attributes);  // absent before 2.1
+    has_attributes = rc == 0;
+    if (rc == MDB_NOTFOUND && header->version() >= FormatVersion{2, 1}) {
+      mdb_txn_abort(txn);
+      return error(Code::kCorrupt, "database 'attributes' is missing (format " +
+                                       to_string(header->version()) + " has one)");
+    }
+    if (rc == MDB_NOTFOUND) rc = 0;
+    if (rc) {
+      mdb_txn_abort(txn);
+      return lmdb_error(rc, "open database 'attributes'");
     }
   }
   // Handles opened in a transaction (read-only ones too) become usable everywhere only
@@ -319,7 +337,7 @@ Result<FormatHeader> Env::writable_format(MDB_txn* txn) const {
 // An older file opened for writing becomes the version this build writes, in one (one-time)
 // write transaction, taken like any other (the write lock, bounded by write_wait; the map's
 // growth followed; the header read again, since another process may have upgraded the file
-// meanwhile): 1.0 gains the geometry database (1.1); every upgrade rewrites the header's
+// meanwhile): 1.0 gains the geometry database (1.1), 2.0 the attributes database (2.1); every upgrade rewrites the header's
 // version, since new writes may store what older readers cannot read (version 2 chunks).
 Status Env::upgrade(const std::shared_ptr<Env>& env) {
   auto txn = Txn::begin(env, /*write=*/true);
@@ -328,6 +346,8 @@ Status Env::upgrade(const std::shared_ptr<Env>& env) {
   if (!header) return header.status();
   int rc = mdb_dbi_open((*txn)->handle(), kGeometryDb, MDB_CREATE, &env->geometry);
   if (rc) return env->lmdb_error(rc, "create database 'geometry'");
+  rc = mdb_dbi_open((*txn)->handle(), kAttributesDb, MDB_CREATE, &env->attributes);
+  if (rc) return env->lmdb_error(rc, "create database 'attributes'");
   if (header->version() < kFormatVersion) {
     header->major = kFormatMajor;
     header->minor = kFormatMinor;
@@ -338,6 +358,7 @@ Status Env::upgrade(const std::shared_ptr<Env>& env) {
   }
   TESSERA_RETURN_IF_ERROR((*txn)->commit());
   env->has_geometry = true;
+  env->has_attributes = true;
   env->format_version = kFormatVersion;
   return Status::ok();
 }

@@ -42,10 +42,13 @@ class Env {
   };
   Result<FileId> file_id() const;
 
-  MDB_dbi meta = 0, images = 0, tiles = 0, chunks = 0, refs = 0, geometry = 0;
+  MDB_dbi meta = 0, images = 0, tiles = 0, chunks = 0, refs = 0, geometry = 0, attributes = 0;
   // False only for a format 1.0 file opened read-only (1.1 added the geometry caches; a
   // writer upgrades a 1.0 file when it opens it).
   bool has_geometry = false;
+  // False only for a file older than 2.1 opened read-only (2.1 added the attributes; a
+  // writer upgrades the file when it opens it).
+  bool has_attributes = false;
   // The file's format version as found at open, or as upgraded.
   FormatVersion format_version;
 

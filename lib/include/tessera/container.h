@@ -41,6 +41,7 @@
 #include <string_view>
 #include <vector>
 
+#include "tessera/attributes.h"
 #include "tessera/export.h"
 #include "tessera/status.h"
 #include "tessera/types.h"
@@ -186,6 +187,14 @@ class TESSERA_API View {
   // order); empty when none did.
   Result<std::vector<ImportProgress>> imports(std::string_view image) const;
 
+  // The attributes of `image` (frame nullopt) or of one of its frames, sorted by name.
+  // Errors: kNotFound (image, frame), kCorrupt (a record failed its check).
+  Result<Attributes> attributes(std::string_view image,
+                                std::optional<uint32_t> frame = std::nullopt) const;
+  // What describes frame `frame`: the image's attributes, each replaced by the frame's
+  // attribute of the same name, plus the frame's others.
+  Result<Attributes> frame_attributes(std::string_view image, uint32_t frame) const;
+
   const std::string& path() const;
 
  protected:
@@ -239,10 +248,20 @@ class TESSERA_API WriteTxn : public View {
   // call it in the transaction of each batch, so the record and the pixels commit together.
   Status record_import(std::string_view image, const ImportProgress& progress);
 
-  // Appends a frame that starts as a copy of the last one: O(1), nothing is copied.
-  // (Writing frame == frames appends one too.)
+  // Sets attribute `name` of `image` (frame nullopt) or of one of its frames to `value`,
+  // adding or replacing it. Errors: kNotFound (image, frame), kInvalidArgument (the name, see
+  // check_attribute_name; a value over kMaxAttributeValueBytes encoded).
+  Status set_attribute(std::string_view image, std::string_view name, const AttributeValue& value,
+                       std::optional<uint32_t> frame = std::nullopt);
+  // Deletes attribute `name`. kNotFound when the image, frame or attribute does not exist.
+  Status delete_attribute(std::string_view image, std::string_view name,
+                          std::optional<uint32_t> frame = std::nullopt);
+
+  // Appends a frame that starts as a copy of the last one's pixels (not of its attributes):
+  // O(1), nothing is copied. (Writing frame == frames appends one too.)
   Status add_frame(std::string_view image);
-  // Removes frame `frame`; later frames are renumbered down by one and show what they showed.
+  // Removes frame `frame` (and its attributes); later frames are renumbered down by one and
+  // show what they showed, attributes included.
   // Chunks only the dropped frame used are released in this transaction. An image keeps at
   // least one frame. Cost: one pass over the image's tile index.
   Status drop_frame(std::string_view image, uint32_t frame);

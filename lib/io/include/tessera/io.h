@@ -63,12 +63,31 @@ class TESSERA_API RasterSource {
   // "ENVI 300x200x3 u8 bip, header offset 0, little-endian". A resume needs the same text.
   virtual std::string description() const = 0;
   virtual SourceIdentity identity() const = 0;
+  // What the source says about its pixels beyond their shape (georeferencing, resolution,
+  // band names, no-data, vendor properties), named after the source's own fields, e.g.
+  // "envi.wavelength", "tiff.XResolution". Coordinates in them refer to the source's pixel
+  // grid (its pixel 0,0); an export shifts them to the region it writes (RasterMetadata).
+  virtual Attributes attributes() const { return {}; }
   // The interleave blocks are cheapest to read in (the importer asks for it).
   virtual Interleave preferred_interleave() const { return Interleave::kBIP; }
   // Reads `block` (in the source's own coordinates: within 0,0 .. width,height) into `dst`
   // of `dst_size` bytes laid out with `strides`, samples little-endian. kInvalidArgument
   // for a block outside the raster or a buffer too small; the source's own errors otherwise.
   virtual Status read(const Region& block, void* dst, size_t dst_size, const Strides& strides) = 0;
+};
+
+// What an export hands its sink beside the pixels: the attributes describing the exported
+// frame (View::frame_attributes) and where the output lies in the grid they describe.
+struct RasterMetadata {
+  Attributes attributes;
+  // The image bands the output's bands are, in output order, of `image_bands`: per-band
+  // lists in the attributes (wavelengths, band names) have image_bands entries.
+  std::vector<uint32_t> bands;
+  uint32_t image_bands = 0;
+  // The output's pixel (0,0) is pixel (x, y) of the grid the attributes refer to: that of the
+  // raster imported into the frame (the export region less the import's origin; the image's
+  // own coordinates when nothing was imported).
+  int64_t x = 0, y = 0;
 };
 
 // Where an export goes. export_raster calls begin() once, write() for every block in order
@@ -80,8 +99,10 @@ class TESSERA_API RasterSink {
  public:
   virtual ~RasterSink();
 
-  // The output is `shape`; blocks arrive densely packed in `interleave`.
-  virtual Status begin(const RasterShape& shape, Interleave interleave) = 0;
+  // The output is `shape`; blocks arrive densely packed in `interleave`. A sink writes what
+  // it can of `metadata` (its format's own attributes, shifted to the output's place).
+  virtual Status begin(const RasterShape& shape, Interleave interleave,
+                       const RasterMetadata& metadata) = 0;
   // One block: `block` in output coordinates (0,0 is the output's first pixel), `data` its
   // `size` bytes of little-endian samples packed in begin()'s interleave.
   virtual Status write(const Region& block, const void* data, size_t size) = 0;
@@ -105,6 +126,10 @@ struct ImportOptions {
   // afresh. Refused when the earlier run was of another source (or the source changed since:
   // size or modification time) or placed elsewhere.
   bool resume = false;
+  // Where the source's attributes go (set in the first batch's transaction, replacing
+  // attributes of the same name): the image, or with this set the frame imported into (a
+  // page of a multi-page file imported as a frame).
+  bool frame_attributes = false;
   Progress progress;                  // called after each batch
 };
 struct ImportResult {
