@@ -308,8 +308,8 @@ Status Container::remove_shared_cache(const std::string& name) {
   return detail::SharedTileCache::remove(name);
 }
 
-Status Container::compact(const std::string& path, const std::string& out) {
-  return detail::compact_container(path, out);
+Status Container::compact(const std::string& path, const std::string& out, const Progress& progress) {
+  return detail::compact_container(path, out, progress);
 }
 
 Result<Snapshot> Container::snapshot() const {

@@ -24,10 +24,18 @@ std::string seconds_text(double seconds) {
   return text;
 }
 
+std::string count_text(double count) {
+  char text[32];
+  if (count < 1e4) std::snprintf(text, sizeof text, "%.0f", count);
+  else if (count < 1e7) std::snprintf(text, sizeof text, "%.1f k", count / 1e3);
+  else std::snprintf(text, sizeof text, "%.1f M", count / 1e6);
+  return text;
+}
+
 }  // namespace
 
-ProgressLine::ProgressLine(std::string label, bool quiet)
-    : label_(std::move(label)), enabled_(!quiet && ::isatty(STDERR_FILENO)),
+ProgressLine::ProgressLine(std::string label, bool quiet, std::string unit)
+    : label_(std::move(label)), unit_(std::move(unit)), enabled_(!quiet && ::isatty(STDERR_FILENO)),
       start_(std::chrono::steady_clock::now()) {}
 
 ProgressLine::~ProgressLine() {
@@ -54,10 +62,11 @@ void ProgressLine::draw(uint64_t done, uint64_t total) {
   std::string line = label_ + ": ";
   char percent[16];
   std::snprintf(percent, sizeof percent, "%3.0f%% ", total ? 100.0 * double(done) / double(total) : 100.0);
-  line += percent + bytes_text(double(done)) + " of " + bytes_text(double(total));
+  const auto amount = [&](double v) { return unit_.empty() ? bytes_text(v) : count_text(v); };
+  line += percent + amount(double(done)) + " of " + amount(double(total)) + (unit_.empty() ? "" : " " + unit_);
   if (elapsed > 0.5 && done > 0) {
     const double rate = double(done) / elapsed;
-    line += ", " + bytes_text(rate) + "/s";
+    line += ", " + amount(rate) + "/s";
     if (!finished) line += ", " + seconds_text(double(total - done) / rate) + " left";
   }
   const size_t width = line.size();

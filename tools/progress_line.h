@@ -13,8 +13,9 @@ namespace tessera::cli {
 
 class ProgressLine {
  public:
-  // `quiet`: never show anything.
-  ProgressLine(std::string label, bool quiet);
+  // `quiet`: never show anything. `unit` empty: amounts are bytes (shown in KiB, MiB, ...);
+  // otherwise what is counted, e.g. "records".
+  ProgressLine(std::string label, bool quiet, std::string unit = {});
   ~ProgressLine();  // ends the line (a newline) when one was drawn
   ProgressLine(const ProgressLine&) = delete;
   ProgressLine& operator=(const ProgressLine&) = delete;
@@ -28,6 +29,7 @@ class ProgressLine {
   void draw(uint64_t done, uint64_t total);
 
   std::string label_;
+  std::string unit_;
   bool enabled_;
   bool shown_ = false;
   size_t width_ = 0;  // of the last line drawn, to blank what a shorter one leaves

@@ -28,6 +28,8 @@
 #include <nlohmann/json.hpp>
 
 #include "command_line.h"
+#include "progress_line.h"
+#include "tessera/convert.h"
 #include "tessera/envi.h"
 #include "tessera/tessera.h"
 
@@ -54,37 +56,12 @@ std::string json_text(const Json& report) {
   return report.dump(2, ' ', false, Json::error_handler_t::replace) + "\n";
 }
 
+int print(const std::string& text);
+
 bool path_exists(const std::string& path) {
   struct stat st;
   return ::lstat(path.c_str(), &st) == 0;
 }
-
-// ---------------------------------------------------------------------------------------------
-// Progress
-
-// Reports progress on stderr when it is a terminal; prints the final newline when destroyed.
-class ProgressLine {
- public:
-  explicit ProgressLine(std::string label) : label_(std::move(label)) {}
-  ~ProgressLine() {
-    if (shown_) std::fputc('\n', stderr);
-  }
-  Progress callback() {
-    if (!::isatty(STDERR_FILENO)) return {};
-    return [this](uint64_t done, uint64_t total) {
-      const double mib = 1024.0 * 1024.0;
-      std::fprintf(stderr, "\r%s: %3.0f%% (%.1f of %.1f MiB)", label_.c_str(),
-                   total ? 100.0 * double(done) / double(total) : 100.0, double(done) / mib,
-                   double(total) / mib);
-      std::fflush(stderr);
-      shown_ = true;
-    };
-  }
-
- private:
-  std::string label_;
-  bool shown_ = false;
-};
 
 // ---------------------------------------------------------------------------------------------
 // Subcommands
@@ -97,31 +74,43 @@ int run_create(const cli::Args& args) {
 int run_import(const cli::Args& args) {
   const std::string& file = args.positional(0);
   const std::string& src = args.positional(1);
-  ImportOptions options;
-  options.image = cli::required_text(args, "--image");
-  if (auto frame = args.value("--frame")) options.frame = cli::parse_number<uint32_t>(*frame, "--frame");
-  if (auto tile = args.value("--tile")) options.tile_size = cli::parse_number<uint32_t>(*tile, "--tile");
+  FileImportOptions options;
+  ImportOptions& import = options.import;
+  import.image = cli::required_text(args, "--image");
+  if (auto frame = args.value("--frame")) import.frame = cli::parse_number<uint32_t>(*frame, "--frame");
+  if (auto tile = args.value("--tile")) import.tile_size = cli::parse_number<uint32_t>(*tile, "--tile");
   if (auto batch = args.value("--batch")) {
-    options.batch_bytes = cli::parse_number<uint64_t>(*batch, "--batch");
-    if (options.batch_bytes == 0) throw UsageError{"--batch: a batch of 0 bytes"};
+    import.batch_bytes = cli::parse_number<uint64_t>(*batch, "--batch");
+    if (import.batch_bytes == 0) throw UsageError{"--batch: a batch of 0 bytes"};
   }
-  options.resume = args.flag("--resume");
+  import.resume = args.flag("--resume");
   if (auto codec = args.value("--codec")) {
     auto spec = parse_codec_spec(*codec);
     if (!spec) throw UsageError{"--codec: " + spec.status().message()};
-    options.codec = *spec;
+    import.codec = *spec;
   }
   if (auto origin = args.value("--origin")) {
     const auto xy = cli::parse_number_list<int64_t>(*origin, 2, "--origin", "X,Y");
-    options.origin_x = xy[0];
-    options.origin_y = xy[1];
+    import.origin_x = xy[0];
+    import.origin_y = xy[1];
   }
+  if (auto format = args.value("--format")) {
+    auto parsed = parse_raster_format(*format);
+    if (!parsed) throw UsageError{"--format: " + parsed.status().message()};
+    options.format = *parsed;
+  }
+  if (auto pages = args.value("--pages-as")) {
+    if (*pages == "frames") options.pages = FileImportOptions::Pages::kFrames;
+    else if (*pages == "images") options.pages = FileImportOptions::Pages::kImages;
+    else throw UsageError{"--pages-as: expected frames or images, not '" + *pages + "'"};
+  }
+  options.tiff.expand_palette = args.flag("--expand-palette");
+  options.associated_images = !args.flag("--no-associated");
+  const bool quiet = args.flag("--quiet");
 
-  // A source that cannot be read must not create or touch FILE: check its header first.
-  auto header_path = find_envi_header(src);
-  if (!header_path) return fail(header_path.status());
-  if (auto header = read_envi_header(*header_path); !header) return fail(header.status());
-
+  // Every source is opened and checked before FILE is created or touched.
+  auto plan = plan_import(src, options);
+  if (!plan) return fail(plan.status());
   const bool created = !path_exists(file);
   std::optional<Container> container;
   {
@@ -129,35 +118,41 @@ int run_import(const cli::Args& args) {
     if (!opened) return fail(opened.status());
     container.emplace(std::move(opened).value());
   }
-  ProgressLine progress("import " + src);
-  options.progress = progress.callback();
-  auto result = import_envi(*container, src, options);
-  if (!result) {
-    // Leave nothing behind when the container was ours and nothing of the import committed
-    // (committed batches stay: `--resume` goes on from them).
-    bool untouched = false;
-    if (created) {
-      auto snapshot = container->snapshot();
-      untouched = snapshot && snapshot->images().empty();
+  cli::ProgressLine progress("import " + src, quiet);
+  std::string report;
+  for (ImportJob& job : plan->jobs) {
+    if (plan->jobs.size() > 1) progress.relabel("import " + src + " -> " + job.options.image);
+    job.options.progress = progress.callback();
+    auto result = import_raster(*container, *job.source, job.options);
+    if (!result) {
+      // Leave nothing behind when the container was ours and nothing of the import committed
+      // (committed batches stay: `--resume` goes on from them).
+      bool untouched = false;
+      if (created) {
+        auto snapshot = container->snapshot();
+        untouched = snapshot && snapshot->images().empty();
+      }
+      if (untouched) {
+        container.reset();
+        (void)Container::remove(file);
+      }
+      return fail(result.status());
     }
-    if (untouched) {
-      container.reset();
-      (void)Container::remove(file);
-    }
-    return fail(result.status());
+    const ImportProgress& p = result->progress;
+    if (result->already_finished)
+      report += "import of " + p.source + " frame " + std::to_string(p.frame) + " finished already: nothing to do\n";
+    else if (result->blocks_skipped)
+      report += "import of " + p.source + " frame " + std::to_string(p.frame) + " resumed after " +
+                std::to_string(result->blocks_skipped) + " of " + std::to_string(p.blocks_total) + " blocks\n";
   }
-  const ImportProgress& p = result->progress;
-  if (result->already_finished)
-    std::printf("import of %s frame %u finished already: nothing to do\n", p.source.c_str(), p.frame);
-  else if (result->blocks_skipped)
-    std::printf("import of %s frame %u resumed after %llu of %llu blocks\n", p.source.c_str(), p.frame,
-                static_cast<unsigned long long>(result->blocks_skipped),
-                static_cast<unsigned long long>(p.blocks_total));
-  return 0;
+  if (!quiet)
+    for (const std::string& note : plan->notes) report += "note: " + note + "\n";
+  return print(report);
 }
 
 int run_export(const cli::Args& args) {
-  ExportOptions options;
+  FileExportOptions file_options;
+  ExportOptions& options = file_options.export_options;
   options.image = cli::required_text(args, "--image");
   if (auto frame = args.value("--frame")) options.frame = cli::parse_number<uint32_t>(*frame, "--frame");
   if (auto region = args.value("--region")) {
@@ -171,14 +166,39 @@ int run_export(const cli::Args& args) {
     if (!parsed) throw UsageError{"--interleave: " + parsed.status().message()};
     options.interleave = *parsed;
   }
+  if (auto format = args.value("--format")) {
+    auto parsed = parse_raster_format(*format);
+    if (!parsed || *parsed == RasterFormat::kOpenSlide)
+      throw UsageError{"--format: expected envi or tiff, not '" + *format + "'"};
+    file_options.format = *parsed;
+  }
+  const std::string& out = args.positional(1);
+  const bool tiff = export_format(out, file_options.format) == RasterFormat::kTiff;
+  for (const char* option : {"--compression", "--tile", "--bigtiff"})
+    if (!tiff && args.value(option))
+      throw UsageError{std::string("export: ") + option + " applies to TIFF output (OUT.tif or --format tiff)"};
+  if (tiff && args.value("--interleave"))
+    throw UsageError{"export: --interleave applies to ENVI output: a TIFF is pixel-interleaved"};
+  if (auto compression = args.value("--compression")) {
+    const Status parsed = parse_tiff_compression(*compression, &file_options.tiff);
+    if (!parsed) throw UsageError{"--compression: " + parsed.message()};
+  }
+  if (auto tile = args.value("--tile")) file_options.tiff.tile_size = cli::parse_number<uint32_t>(*tile, "--tile");
+  if (auto bigtiff = args.value("--bigtiff")) {
+    using BigTiff = TiffSinkOptions::BigTiff;
+    if (*bigtiff == "auto") file_options.tiff.bigtiff = BigTiff::kAuto;
+    else if (*bigtiff == "yes") file_options.tiff.bigtiff = BigTiff::kYes;
+    else if (*bigtiff == "no") file_options.tiff.bigtiff = BigTiff::kNo;
+    else throw UsageError{"--bigtiff: expected auto, yes or no, not '" + *bigtiff + "'"};
+  }
 
   OpenOptions open_options;
   open_options.read_only = true;
   auto container = Container::open(args.positional(0), open_options);
   if (!container) return fail(container.status());
-  ProgressLine progress("export " + args.positional(1));
+  cli::ProgressLine progress("export " + out, args.flag("--quiet"));
   options.progress = progress.callback();
-  const Status status = export_envi(*container, args.positional(1), options);
+  const Status status = export_file(*container, out, file_options);
   return status ? 0 : fail(status);
 }
 
@@ -564,7 +584,11 @@ int run_compact(const cli::Args& args) {
   if (out.empty() && args.positional_count() > 1) throw UsageError{"compact: OUT is empty"};
   struct stat before;
   const bool sized = ::stat(file.c_str(), &before) == 0;
-  const Status status = Container::compact(file, out);
+  Status status;
+  {
+    cli::ProgressLine progress("compact " + file, args.flag("--quiet"));
+    status = Container::compact(file, out, progress.callback());
+  }
   if (!status) return fail(status);
   struct stat after;
   const std::string target = out.empty() ? file : out;
@@ -624,7 +648,12 @@ std::string verify_text(const std::string& file, const VerifyReport& report) {
 int run_verify(const cli::Args& args) {
   VerifyOptions options;
   options.deep = args.flag("--deep");
-  auto report = verify(args.positional(0), options);
+  Result<VerifyReport> report = Status(Code::kInternal, "not run");
+  {
+    cli::ProgressLine progress("verify " + args.positional(0), args.flag("--quiet"), "records");
+    options.progress = progress.callback();
+    report = verify(args.positional(0), options);
+  }
   if (!report) return fail(report.status());
   const std::string text = args.flag("--json") ? json_text(verify_json(args.positional(0), *report))
                                                : verify_text(args.positional(0), *report);
@@ -651,22 +680,42 @@ const cli::Program kProgram{
           {"--batch", "BYTES", "commit every BYTES of raw pixels (default 67108864)"},
           {"--resume", "",
            "go on from the batches an interrupted import of the same SRC committed (does "
-           "nothing, saying so, if it finished)"}},
-         "Stream the raw raster SRC into a frame of an image of FILE, in bounded memory.",
-         "SRC is described by its ENVI header: SRC.hdr, or SRC with its extension replaced by "
-         ".hdr. FILE is created if missing. A new image takes its data type and bands from the "
-         "header (its fill is 0); an existing one must have the same. Each batch commits with the import's "
-         "progress: after an interruption every finished batch is in FILE.",
+           "nothing, saying so, if it finished)"},
+          {"--format", "auto|envi|tiff|openslide", "how to read SRC (default auto: by its content)"},
+          {"--pages-as", "frames|images",
+           "a TIFF of several full-resolution pages: a frame per page, or an image per page"},
+          {"--expand-palette", "", "read a palette TIFF as 3 bands of its colour map (u16)"},
+          {"--no-associated", "", "leave out a slide's associated images (label, macro, thumbnail)"},
+          {"--quiet", "", "no progress line and no notes"}},
+         "Stream the raster SRC (TIFF, BigTIFF, a whole-slide image, or raw with an ENVI header) "
+         "into a frame of an image of FILE, in bounded memory.",
+         "SRC's format is found from its content: a TIFF signature (a vendor's slide such as Aperio "
+         "SVS goes through OpenSlide), a slide OpenSlide recognises, or an ENVI header beside it "
+         "(SRC.hdr, or SRC with its extension replaced by .hdr). What SRC says about its pixels "
+         "(TIFF and GeoTIFF tags, ENVI header fields, slide properties) is kept as attributes "
+         "(tessera attr). A slide's associated images become images IMAGE.NAME; reduced-resolution "
+         "pages and levels are not imported (a note says so). FILE is created if missing. A new "
+         "image takes its data type and bands from SRC (its fill is 0); an existing one must have "
+         "the same. Each batch commits with the import's progress: after an interruption every "
+         "finished batch is in FILE.",
          run_import},
         {"export", {"FILE", "OUT"}, 0,
          {{"--image", "NAME", "the image (default: the only one)"},
           {"--frame", "N", "the frame (default 0)"},
           {"--region", "X,Y,W,H", "the region (default: the exact bounding box of the frame's data)"},
           {"--bands", "I,J,...", "the bands, in this order (default: every band in order)"},
-          {"--interleave", "bip|bil|bsq", "the sample order of OUT (default bip)"}},
-         "Write a region of a frame to OUT as raw little-endian samples, and its ENVI header to "
-         "OUT.hdr.",
-         "Nothing is left behind on error: an existing OUT stays as it was.", run_export},
+          {"--interleave", "bip|bil|bsq", "the sample order of an ENVI OUT (default bip)"},
+          {"--format", "envi|tiff", "the format of OUT (default: tiff for .tif or .tiff, else envi)"},
+          {"--compression", "none|lzw|deflate|zstd|jpeg[:QUALITY]", "TIFF compression (default deflate)"},
+          {"--tile", "N", "TIFF tile size, a multiple of 16 (default 256)"},
+          {"--bigtiff", "auto|yes|no", "write BigTIFF (default auto: when OUT could pass 4 GiB)"},
+          {"--quiet", "", "no progress line"}},
+         "Write a region of a frame to OUT: a tiled TIFF, or raw little-endian samples with an "
+         "ENVI header OUT.hdr.",
+         "The image's attributes go back where the format has a place for them (TIFF and GeoTIFF "
+         "tags, ENVI header fields), georeferencing shifted to the region written. Nothing is left "
+         "behind on error: an existing OUT stays as it was.",
+         run_export},
         {"info", {"FILE"}, 0, {{"--json", "", "print JSON instead of text"}},
          "Describe FILE: its format version, its open snapshots, the chunk pool and every image.",
          "Per image: data type, bands, tile size, storage interleave, codec, frames, bounds, "
@@ -703,7 +752,7 @@ const cli::Program kProgram{
           {"--json", "", "print JSON instead of text"}},
          "Print where the data of a frame is (x, y, width, height), or that it holds none.",
          "Served from the geometry cache of the frame when it is fresh.", run_geometry},
-        {"compact", {"FILE", "OUT"}, 1, {},
+        {"compact", {"FILE", "OUT"}, 1, {{"--quiet", "", "no progress line"}},
          "Rewrite FILE without free pages or unreferenced chunks, into the new file OUT or in "
          "place.",
          "Processes that have FILE open keep reading the old copy undisturbed; their next write "
@@ -711,7 +760,8 @@ const cli::Program kProgram{
          run_compact},
         {"verify", {"FILE"}, 0,
          {{"--deep", "", "also decode every chunk and check its content hash"},
-          {"--json", "", "print the report as JSON"}},
+          {"--json", "", "print the report as JSON"},
+          {"--quiet", "", "no progress line"}},
          "Check FILE against every invariant of the format; exit 1 when faults were found.",
          "Checks LMDB's page structure, every record, chunk existence, reference counts and "
          "payload checksums (spec/FORMAT.md section 6). Prints one line per fault, \"INVARIANT: "

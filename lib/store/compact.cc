@@ -7,7 +7,11 @@
 
 #include <cerrno>
 #include <cstring>
+#include <algorithm>
+#include <chrono>
 #include <filesystem>
+#include <future>
+#include <thread>
 
 #include "store/env.h"
 #include "util/bytes.h"
@@ -29,9 +33,30 @@ void remove_with_lock(const std::string& path) {
   remove_file(lock_path_of(path));
 }
 
-// LMDB's compacting copy: live pages only, renumbered, written in order.
-Status copy_compacted(const Env& env, const std::string& to) {
-  const int rc = mdb_env_copy2(env.handle(), to.c_str(), MDB_CP_COMPACT);
+// LMDB's compacting copy: live pages only, renumbered, written in order. It runs on a thread
+// of its own while this one reports the copy's growth (the bytes written so far of the pages
+// the file uses: the copy is at most that large) through `progress`.
+Status copy_compacted(const Env& env, const std::string& to, const Progress& progress) {
+  int rc = 0;
+  if (!progress) {
+    rc = mdb_env_copy2(env.handle(), to.c_str(), MDB_CP_COMPACT);
+  } else {
+    MDB_envinfo info;
+    MDB_stat stat;
+    mdb_env_info(env.handle(), &info);
+    mdb_env_stat(env.handle(), &stat);
+    const uint64_t total = uint64_t(info.me_last_pgno + 1) * stat.ms_psize;
+    std::promise<int> copied;
+    std::future<int> done = copied.get_future();
+    std::thread copier([&] { copied.set_value(mdb_env_copy2(env.handle(), to.c_str(), MDB_CP_COMPACT)); });
+    while (done.wait_for(std::chrono::milliseconds(100)) != std::future_status::ready) {
+      struct stat st;
+      if (::stat(to.c_str(), &st) == 0) progress(std::min<uint64_t>(uint64_t(st.st_size), total), total);
+    }
+    copier.join();
+    rc = done.get();
+    if (rc == 0) progress(total, total);
+  }
   if (rc) {
     remove_file(to);
     return env.lmdb_error(rc, "compacting copy to " + to);
@@ -73,7 +98,7 @@ Result<uint64_t> drop_unreferenced(const std::shared_ptr<Env>& env) {
 
 }  // namespace
 
-Status compact_container(const std::string& path, const std::string& out) {
+Status compact_container(const std::string& path, const std::string& out, const Progress& progress) {
   const bool in_place = out.empty();
   const std::string target = in_place ? path : out;
   struct stat st;
@@ -93,7 +118,7 @@ Status compact_container(const std::string& path, const std::string& out) {
   }
   const std::string tmp = target + ".compact-tmp";
   remove_with_lock(tmp);  // left by an interrupted compaction
-  TESSERA_RETURN_IF_ERROR(copy_compacted(**env, tmp));
+  TESSERA_RETURN_IF_ERROR(copy_compacted(**env, tmp, progress));
   {
     // Unreferenced chunks are removed from the copy, which is then compacted once more.
     auto copy = Env::open(tmp, OpenOptions{}, /*create=*/false);
@@ -103,7 +128,7 @@ Status compact_container(const std::string& path, const std::string& out) {
     if (*dropped) {
       const std::string again = tmp + "2";
       remove_with_lock(again);
-      TESSERA_RETURN_IF_ERROR(copy_compacted(**copy, again));
+      TESSERA_RETURN_IF_ERROR(copy_compacted(**copy, again, {}));
       copy->reset();
       if (::rename(again.c_str(), tmp.c_str()) != 0) return os_error(tmp, "rename", errno);
     }

@@ -14,6 +14,7 @@
 #include <unistd.h>
 
 #include <cerrno>
+#include <algorithm>
 #include <cstring>
 #include <map>
 #include <set>
@@ -71,11 +72,15 @@ class RecordChecker {
 
   Status run() {
     if (!open_databases() || !check_meta()) return Status::ok();
+    for (MDB_dbi dbi : {images_db_, tiles_, chunks_, refs_}) count_entries(dbi);
+    if (has_geometry_) count_entries(geometry_);
+    if (has_attributes_) count_entries(attributes_);
     check_images();
     TESSERA_RETURN_IF_ERROR(check_tiles());
     TESSERA_RETURN_IF_ERROR(check_chunks());
     check_geometry();
     check_attributes();
+    if (options_.progress) options_.progress(records_total_, records_total_);
     return Status::ok();
   }
 
@@ -137,11 +142,23 @@ class RecordChecker {
     MDB_val k, v;
     Status status;
     for (rc = mdb_cursor_get(cursor, &k, &v, MDB_FIRST); rc == 0 && status.is_ok();
-         rc = mdb_cursor_get(cursor, &k, &v, MDB_NEXT))
+         rc = mdb_cursor_get(cursor, &k, &v, MDB_NEXT)) {
       status = body(k, v);
+      record_checked();
+    }
     mdb_cursor_close(cursor);
     if (status.is_ok() && rc != MDB_NOTFOUND) lmdb_fault(db, rc);
     return status;
+  }
+
+  void record_checked() {
+    if (++records_done_ % 4096 == 0 && options_.progress)
+      options_.progress(std::min(records_done_, records_total_), records_total_);
+  }
+  // For progress: the records a database holds, as its LMDB descriptor says.
+  void count_entries(MDB_dbi dbi) {
+    MDB_stat stat;
+    if (mdb_stat(txn_, dbi, &stat) == 0) records_total_ += stat.ms_entries;
   }
 
   // ---- DATABASES_PRESENT
@@ -346,6 +363,7 @@ class RecordChecker {
     for (;;) {
       const int rc = mdb_cursor_get(s.cursor, &k, &s.value, op);
       op = MDB_NEXT;
+      if (rc == 0) record_checked();
       if (rc != 0) {
         if (rc != MDB_NOTFOUND) lmdb_fault(db, rc);
         s.valid = false;
@@ -586,6 +604,7 @@ class RecordChecker {
   bool has_geometry_ = false;
   MDB_dbi attributes_ = 0;
   bool has_attributes_ = false;
+  uint64_t records_done_ = 0, records_total_ = 0;  // for options_.progress
   FormatVersion version_ = kFormatVersion;
   std::map<uint32_t, ImageFacts> images_;
   std::map<std::tuple<StorageLayout, size_t, uint32_t, uint32_t>, uint32_t> layout_ids_;

@@ -299,8 +299,11 @@ class TESSERA_API Container {
   // In place, the write lock is held throughout; processes that have the old file open keep
   // reading it undisturbed, and their next write transaction fails with kReadOnly (the file
   // was replaced): they must open it again. The old file's space is freed once the last of
-  // them closes it. Errors: kAlreadyExists (`out` exists), as open() and write.
-  static Status compact(const std::string& path, const std::string& out = {});
+  // them closes it. `progress` (on the calling thread, about ten times a second) gets the
+  // bytes of the copy written so far and the size of the file's used pages, which the copy
+  // does not exceed. Errors: kAlreadyExists (`out` exists), as open() and write.
+  static Status compact(const std::string& path, const std::string& out = {},
+                        const Progress& progress = {});
   // Deletes the container at `path`: the file and its lock file "FILE-lock". Processes that
   // have it open keep reading what they see until they close it. Errors: kNotFound (no file),
   // kInvalidArgument (the file is not a Tessera container: nothing is deleted), kIoError.

@@ -5,6 +5,7 @@
 #include <compare>
 #include <cstddef>
 #include <cstdint>
+#include <functional>
 #include <string>
 #include <string_view>
 #include <vector>
@@ -151,6 +152,11 @@ struct ImportProgress {
   bool finished() const { return blocks_done == blocks_total; }
   bool operator==(const ImportProgress&) const = default;
 };
+
+// What long operations report as they go: how much is done and how much there is in all (the
+// unit is the operation's: raw bytes for imports and exports, bytes written for compaction).
+// Each operation says on which thread it calls; none calls it on a worker.
+using Progress = std::function<void(uint64_t done, uint64_t total)>;
 
 // The format version of a file (spec/FORMAT.md section 3): what it was written as, or what
 // opening it for writing upgraded it to.

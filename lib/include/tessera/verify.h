@@ -14,6 +14,7 @@
 
 #include <cstddef>
 #include <cstdint>
+#include <functional>
 #include <optional>
 #include <string>
 #include <utility>
@@ -21,6 +22,7 @@
 
 #include "tessera/export.h"
 #include "tessera/status.h"
+#include "tessera/types.h"
 
 namespace tessera {
 
@@ -32,6 +34,10 @@ struct VerifyOptions {
   // Memory for sorting chunk references before they are counted; beyond it sorted runs go to
   // temporary files (in TMPDIR) and are merged.
   size_t sort_memory_bytes = size_t(64) << 20;
+  // Called with the records checked so far and the file's records in all, on the thread that
+  // called verify(), every few thousand records and once at the end (not during the page walk
+  // that comes first, which reads only LMDB's tree pages).
+  Progress progress;
 };
 
 // One broken invariant and where.

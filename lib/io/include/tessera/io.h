@@ -26,9 +26,6 @@
 
 namespace tessera {
 
-// Called with the bytes of raw pixels done so far and the total, on the thread that called
-// import_raster / export_raster (never on a worker).
-using Progress = std::function<void(uint64_t done, uint64_t total)>;
 
 // What a raster is: width x height pixels of `bands` samples of `type`.
 struct RasterShape {
@@ -130,7 +127,7 @@ struct ImportOptions {
   // attributes of the same name): the image, or with this set the frame imported into (a
   // page of a multi-page file imported as a frame).
   bool frame_attributes = false;
-  Progress progress;                  // called after each batch
+  Progress progress;                  // raw bytes done and in all, after each batch
 };
 struct ImportResult {
   ImportProgress progress;          // as recorded by the last batch
@@ -150,7 +147,7 @@ struct ExportOptions {
   std::optional<Region> region;       // default: the exact bounds of the frame's data
   std::vector<uint32_t> bands;        // default: all, in order
   Interleave interleave = Interleave::kBIP;  // of the blocks the sink gets (and its output)
-  Progress progress;                  // called after each block
+  Progress progress;                  // raw bytes done and in all, after each block
 };
 // Reads the region and bands of one frame of an image from one snapshot, block by block, into
 // `sink`. Everything is checked before the sink begins; on error the sink is aborted.

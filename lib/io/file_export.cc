@@ -1,0 +1,39 @@
+// export_file (tessera/convert.h): an export into the sink of the output's format.
+#include <algorithm>
+#include <cctype>
+#include <string>
+
+#include "tessera/convert.h"
+#include "tessera/envi.h"
+#include "tessera/tiff.h"
+
+namespace tessera {
+
+RasterFormat export_format(const std::string& out, RasterFormat requested) {
+  if (requested != RasterFormat::kAuto) return requested;
+  std::string extension;
+  const size_t dot = out.find_last_of("./");
+  if (dot != std::string::npos && out[dot] == '.') extension = out.substr(dot + 1);
+  std::transform(extension.begin(), extension.end(), extension.begin(),
+                 [](unsigned char c) { return char(std::tolower(c)); });
+  return extension == "tif" || extension == "tiff" ? RasterFormat::kTiff : RasterFormat::kEnvi;
+}
+
+Status export_file(const Container& container, const std::string& out, const FileExportOptions& options) {
+  switch (export_format(out, options.format)) {
+    case RasterFormat::kTiff: {
+      if (options.export_options.interleave != Interleave::kBIP)
+        return Status(Code::kInvalidArgument,
+                      out + ": a TIFF is written pixel-interleaved (bip), not " +
+                          std::string(interleave_name(options.export_options.interleave)));
+      auto sink = make_tiff_sink(out, options.tiff);
+      return export_raster(container, *sink, options.export_options);
+    }
+    case RasterFormat::kEnvi: return export_envi(container, out, options.export_options);
+    default:
+      return Status(Code::kInvalidArgument,
+                    out + ": cannot export as " + std::string(raster_format_name(options.format)));
+  }
+}
+
+}  // namespace tessera
