@@ -33,6 +33,9 @@ namespace tessera {
 // What a TIFF file holds: one entry per page (top-level IFD, in file order).
 struct TiffPage {
   uint32_t index = 0;           // the page's position among the top-level IFDs (0-based)
+  // The samples as stored: a palette page is 1 band of indexes (3 bands of u16 once
+  // imported with expand_palette), JPEG-compressed YCbCr is 3 bands of u8 (RGB once decoded).
+  // For a page Tessera cannot import, its size and samples per pixel, and u8.
   RasterShape shape;
   bool tiled = false;
   bool reduced = false;         // NewSubfileType says reduced resolution (an overview)
@@ -40,7 +43,8 @@ struct TiffPage {
   uint32_t subifds = 0;         // SubIFDs below it (reduced resolutions, by convention)
   std::string compression;      // "none", "lzw", "deflate", "zstd", "jpeg", ...
   // Empty when Tessera can import the page; otherwise why not, e.g. "12-bit samples are not
-  // supported" or "a palette image (import with --expand-palette)".
+  // supported" or "a palette image: import with --expand-palette" (what open_tiff_source's
+  // kUnsupported says after "FILE: page N: ").
   std::string unsupported;
 };
 
@@ -50,18 +54,31 @@ struct TiffSourceOptions {
   bool expand_palette = false;
 };
 
-// The pages of `path`; kInvalidArgument naming the file and the fault when it is not a TIFF
-// libtiff can read (a truncated file, a broken IFD offset).
+// The pages of `path`. kInvalidArgument naming the file when it is not a TIFF (no TIFF or
+// BigTIFF signature); kCorrupt naming the file, the page and libtiff's reasons when libtiff
+// cannot read a page's directory (a truncated file, a broken IFD offset), as open_tiff_source
+// reports damage. A page whose layout libtiff refuses to represent (samples of different
+// depths) is listed, with `unsupported` saying so.
 TESSERA_API Result<std::vector<TiffPage>> list_tiff_pages(const std::string& path);
 // True when `path` starts with a TIFF or BigTIFF signature (II*\0, MM\0*, II+\0, MM\0+).
 TESSERA_API bool looks_like_tiff(const std::string& path);
 
 // Page `page` of `path` as a RasterSource, checked: a layout it cannot read is refused at
 // once with kUnsupported saying which (bit depths other than 8, 16, 32, 64; a palette without
-// expand_palette; subsampled YCbCr other than JPEG's; ...). Reads use libtiff's own decoders
-// for every codec it was built with; a tile or strip that fails to decode (past the end of the
-// file, damaged) is a kCorrupt error naming the file, page and tile. Its image_name() is the
-// base name, with "-pN" appended for pages after the first.
+// expand_palette; subsampled YCbCr other than JPEG's; old-style JPEG; mixed bit depths; ...);
+// kNotFound when there is no such page; kInvalidArgument when `path` is not a TIFF; kCorrupt
+// when libtiff cannot read the page's directory. Reads use libtiff's own decoders for every
+// codec it was built with (JPEG-compressed YCbCr is decoded to RGB by libjpeg; predictors are
+// undone), samples little-endian whatever the file's byte order; a tile or strip that fails to
+// decode (past the end of the file, damaged, or its decoder warning of damage) is a kCorrupt
+// error naming the file, page and tile, and never gives pixels. A tile or strip with no bytes
+// (a sparse file) is kUnsupported. Memory stays bounded (about 256 MiB of decoded tiles or
+// rows, whatever the page's size): tiles and strips are decoded whole and kept for the blocks
+// that follow; a strip over 64 MiB decoded is read row by row; a tile over 256 MiB decoded is
+// refused. description() is e.g. "TIFF page 0 4000x3000x3 u8 tiled 256x256 contig jpeg";
+// identity() the absolute path, size and modification time; preferred_interleave() BIP, or
+// BSQ for a planar page; attributes() every kept tag (above) the page has, as stored. Its
+// image_name() is the base name, with "-pN" appended for pages after the first.
 TESSERA_API Result<std::unique_ptr<RasterSource>> open_tiff_source(const std::string& path,
                                                                    uint32_t page = 0,
                                                                    const TiffSourceOptions& options = {});
