@@ -85,19 +85,43 @@ TESSERA_API Result<std::unique_ptr<RasterSource>> open_tiff_source(const std::st
 
 struct TiffSinkOptions {
   enum class Compression { kNone, kLzw, kDeflate, kZstd, kJpeg };
+  // LZW, deflate and zstd (libtiff's default levels) with the horizontal predictor for
+  // integers, the floating-point predictor for reals.
   Compression compression = Compression::kDeflate;
   int jpeg_quality = 90;          // 1..100, kJpeg only (u8, 1 or 3 bands)
   uint32_t tile_size = 256;       // a multiple of 16
   enum class BigTiff { kAuto, kYes, kNo };
-  BigTiff bigtiff = BigTiff::kAuto;  // auto: BigTIFF when the output could pass 4 GiB
+  // auto: BigTIFF when the output could pass 4 GiB (the pixels uncompressed, plus what LZW or
+  // JPEG could add to noise, the tile tables and the tags). no: a classic TIFF; uncompressed
+  // tiles past 4 GiB are refused at once, compressed ones fail when libtiff runs out of room.
+  BigTiff bigtiff = BigTiff::kAuto;
 };
-// "none" | "lzw" | "deflate" | "zstd" | "jpeg[:QUALITY]".
+// "none" | "lzw" | "deflate" | "zstd" | "jpeg[:QUALITY]" into options->compression (and
+// jpeg_quality when given); kInvalidArgument naming the text otherwise, options untouched.
 TESSERA_API Status parse_tiff_compression(std::string_view text, TiffSinkOptions* options);
 
-// A RasterSink writing a tiled TIFF (planar configuration contig; samples as the image's
-// type: SampleFormat uint, int or IEEE float) to `out` beside its place (".part") and renamed
-// into place by finish(). Attributes of the tiff.* names above are written back as tags,
-// shifted to the output's place; band subsets keep what applies.
+// A RasterSink writing a tiled TIFF to `out` beside its place (".part"), renamed into place
+// by finish(); a failed export leaves neither (libtiff's messages go into the Status, never to
+// stderr; a full disk or the file size limit is kNoSpace).
+//   Layout: planar configuration contig; BitsPerSample and SampleFormat (uint, int, IEEE
+//   float) from the image's type; Photometric RGB for 3 bands of u8 or u16 (4 bands: RGB and
+//   unassociated alpha), MinIsBlack otherwise, ExtraSamples "unspecified" for the bands beyond
+//   the photometric's. JPEG takes u8 in 1 band (MinIsBlack) or 3 (written YCbCr from RGB);
+//   other types and band counts are refused (kInvalidArgument), as is a tile size that is not
+//   a multiple of 16.
+//   Memory: about one row of TIFF tiles (tile_size rows across the output) is assembled at a
+//   time; an output whose row passes 1 GiB is refused (kInvalidArgument), as is one of more
+//   than 2^26 tiles (libtiff holds a table of them).
+//   Tags: every tiff.* attribute of the exported frame is written as its tag, coordinates
+//   shifted to the output's place (RasterMetadata x, y): ModelTiepoint's raster points (I, J)
+//   become (I - x, J - y); ModelTransformation's translation becomes M * (x, y, 0, 1), so the
+//   output's pixel (0,0) maps where the grid's pixel (x, y) did; XPosition and YPosition are in
+//   resolution units and stay. Tags are per image: a band subset keeps them all (GDAL_METADATA
+//   verbatim, per-band items included). From other formats, where no tiff.* attribute says it:
+//   "envi.data ignore value" as GDAL_NODATA and "envi.description" as ImageDescription (a text
+//   or a number; lists are not used). A tiff.* attribute of no tag above, of another type than its tag's, or
+//   that libtiff refuses fails the export (kInvalidArgument naming the attribute): nothing is
+//   dropped in silence.
 TESSERA_API std::unique_ptr<RasterSink> make_tiff_sink(const std::string& out,
                                                       const TiffSinkOptions& options = {});
 
