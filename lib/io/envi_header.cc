@@ -1,8 +1,10 @@
-// ENVI headers (tessera/envi.h): data type codes, finding, parsing and writing header files.
+// ENVI headers (tessera/envi.h): data type codes, finding, reading and writing header files,
+// the fields that describe the samples. The other fields, and the syntax of the text, are
+// envi_fields.cc's.
 //
 // Kept apart from the source and the sink so that the parser builds alone, with the files it
-// needs (status, types, POSIX files), into the envi_header fuzz target.
-#include <cctype>
+// needs (status, types, attributes, POSIX files), into the envi_header fuzz target.
+#include <algorithm>
 #include <charconv>
 #include <filesystem>
 #include <limits>
@@ -11,6 +13,7 @@
 #include <string>
 #include <string_view>
 #include <utility>
+#include <vector>
 
 #include "io/envi_format.h"
 #include "io/staged_file.h"
@@ -25,31 +28,9 @@ constexpr uint64_t kMaxHeaderBytes = uint64_t(16) << 20;
 
 std::string in_quotes(std::string_view text) { return "'" + std::string(text) + "'"; }
 
-// ---------------------------------------------------------------------------------------------
-// Header parsing
-
-std::string_view trim(std::string_view s) {
-  const char* space = " \t\r\n\f\v";
-  const size_t first = s.find_first_not_of(space);
-  if (first == std::string_view::npos) return {};
-  return s.substr(first, s.find_last_not_of(space) - first + 1);
-}
-
-// Header keys compare case-insensitively with runs of blanks counted as one space.
-std::string normalize_key(std::string_view key) {
-  std::string out;
-  bool blank = false;
-  for (char c : trim(key)) {
-    if (c == ' ' || c == '\t') {
-      blank = true;
-      continue;
-    }
-    if (blank && !out.empty()) out += ' ';
-    blank = false;
-    out += char(std::tolower(static_cast<unsigned char>(c)));
-  }
-  return out;
-}
+using io_detail::HeaderValue;
+using io_detail::kEnviPrefix;
+using io_detail::quote_value;
 
 template <typename T>
 bool parse_whole(std::string_view text, T* value) {
@@ -57,53 +38,16 @@ bool parse_whole(std::string_view text, T* value) {
   return ec == std::errc() && end == text.data() + text.size();
 }
 
-// The key = value pairs of a header (values without their braces), or why it is malformed.
-Result<std::map<std::string, std::string>> parse_fields(const std::string& path,
-                                                        std::string_view text) {
-  if (text.starts_with("\xEF\xBB\xBF")) text.remove_prefix(3);  // UTF-8 byte order mark
-  size_t pos = 0;
-  int line_number = 0;
-  auto next_line = [&]() -> std::string_view {
-    const size_t end = std::min(text.find('\n', pos), text.size());
-    std::string_view line = text.substr(pos, end - pos);
-    pos = end + 1;
-    ++line_number;
-    return line;
-  };
-  if (trim(next_line()) != "ENVI")
-    return Status(Code::kInvalidArgument,
-                  path + ": not an ENVI header (the first line must be 'ENVI')");
-  std::map<std::string, std::string> fields;
-  while (pos < text.size()) {
-    std::string_view line = trim(next_line());
-    if (line.empty() || line.front() == ';') continue;  // blank or comment
-    const size_t eq = line.find('=');
-    const std::string key = eq == std::string_view::npos ? "" : normalize_key(line.substr(0, eq));
-    if (key.empty())
-      return Status(Code::kInvalidArgument, path + ": line " + std::to_string(line_number) + ": " +
-                                                in_quotes(line) + " is not 'key = value'");
-    std::string value(trim(line.substr(eq + 1)));
-    if (value.starts_with("{")) {  // a braced value may span lines
-      const int first_line = line_number;
-      while (value.find('}') == std::string::npos && pos < text.size())
-        value += "\n" + std::string(trim(next_line()));
-      const size_t close = value.find('}');
-      if (close == std::string::npos)
-        return Status(Code::kInvalidArgument,
-                      path + ": field '" + key + "' (line " + std::to_string(first_line) +
-                          "): '{' without a closing '}'");
-      value = std::string(trim(std::string_view(value).substr(1, close - 1)));
-    }
-    fields[key] = std::move(value);
-  }
-  return fields;
-}
-
 // Typed access to the parsed fields; every error names the header, the field and the value.
 class HeaderFields {
  public:
-  HeaderFields(std::string path, std::map<std::string, std::string> fields)
-      : path_(std::move(path)), fields_(std::move(fields)) {}
+  HeaderFields(std::string path, const std::map<std::string, HeaderValue>& fields)
+      : path_(std::move(path)) {
+    // What describes the samples is read without braces, as ENVI does ("bands = {4}").
+    for (const auto& [key, value] : fields)
+      if (io_detail::describes_samples(key))
+        fields_.emplace(key, std::string(io_detail::unbraced(value.text)));
+  }
 
   const std::string* find(const std::string& key) const {
     auto it = fields_.find(key);
@@ -114,7 +58,7 @@ class HeaderFields {
   }
   Status bad(const std::string& key, const std::string& value, const std::string& why) const {
     return Status(Code::kInvalidArgument,
-                  path_ + ": field '" + key + "': " + in_quotes(value) + " " + why);
+                  path_ + ": field '" + key + "': " + quote_value(value) + " " + why);
   }
   // An integer field in [lo, hi]; `fallback` when absent (required when fallback is empty).
   template <typename T>
@@ -200,32 +144,34 @@ int envi_type_to_code(DataType type) {
 }
 
 Result<std::string> find_envi_header(const std::string& raw_path) {
-  const std::string appended = raw_path + ".hdr";
-  if (detail::file_exists(appended)) return appended;
-  const std::string replaced = std::filesystem::path(raw_path).replace_extension(".hdr").string();
-  if (replaced != appended && detail::file_exists(replaced)) return replaced;
-  std::string tried = in_quotes(appended);
-  if (replaced != appended) tried += " or " + in_quotes(replaced);
+  // As GDAL looks: RAW.hdr, RAW.HDR, then RAW with its extension replaced by either.
+  const std::filesystem::path raw(raw_path);
+  std::vector<std::string> candidates;
+  for (const std::string& name :
+       {raw_path + ".hdr", raw_path + ".HDR", std::filesystem::path(raw).replace_extension(".hdr").string(),
+        std::filesystem::path(raw).replace_extension(".HDR").string()})
+    if (std::find(candidates.begin(), candidates.end(), name) == candidates.end())
+      candidates.push_back(name);
+  std::string tried;
+  for (const std::string& name : candidates) {
+    if (detail::file_exists(name)) return name;
+    tried += (tried.empty() ? "" : ", ") + in_quotes(name);
+  }
   return Status(Code::kNotFound, raw_path + ": no ENVI header found (tried " + tried + ")");
 }
 
-Result<EnviHeader> read_envi_header(const std::string& header_path) {
-  auto file = detail::File::open_for_reading(header_path);
-  if (!file) return file.status();
-  auto stat = file->stat();
-  if (!stat) return stat.status();
-  const struct stat& st = *stat;
-  if (!S_ISREG(st.st_mode))
-    return Status(Code::kInvalidArgument, header_path + ": not a regular file");
-  if (uint64_t(st.st_size) > kMaxHeaderBytes)
-    return Status(Code::kInvalidArgument, header_path + ": " + std::to_string(st.st_size) +
-                                              " bytes is too large for an ENVI header");
-  std::string text(size_t(st.st_size), '\0');
-  TESSERA_RETURN_IF_ERROR(file->read_at(text.data(), text.size(), 0));
+namespace {
 
-  auto parsed = parse_fields(header_path, text);
-  if (!parsed) return parsed.status();
-  const HeaderFields fields(header_path, std::move(parsed).value());
+// The header of `text`, read from `path` (for messages).
+Result<EnviHeader> parse_envi_header(const std::string& path, std::string_view text) {
+  if (text.starts_with("\xEF\xBB\xBF")) text.remove_prefix(3);  // UTF-8 byte order mark
+  const size_t first_end = std::min(text.find('\n'), text.size());
+  if (io_detail::normalize_key(text.substr(0, first_end)) != "envi")
+    return Status(Code::kInvalidArgument,
+                  path + ": not an ENVI header (the first line must be 'ENVI')");
+  auto split = io_detail::split_header_fields(path, text.substr(std::min(first_end + 1, text.size())), 2);
+  if (!split) return split.status();
+  const HeaderFields fields(path, *split);
   constexpr int64_t kMaxSide = std::numeric_limits<int64_t>::max();
 
   EnviHeader header;
@@ -249,41 +195,98 @@ Result<EnviHeader> read_envi_header(const std::string& header_path) {
   header.header_offset = *offset;
   header.big_endian = *byte_order == 1;
   if (const std::string* interleave = fields.find("interleave")) {
-    std::string lower;
-    for (char c : *interleave) lower += char(std::tolower(static_cast<unsigned char>(c)));
-    auto parsed_interleave = parse_interleave(lower);
+    auto parsed_interleave = parse_interleave(io_detail::normalize_key(*interleave));
     if (!parsed_interleave)
       return fields.bad("interleave", *interleave, "is not bsq, bil or bip");
     header.interleave = *parsed_interleave;
   }
+
+  // Everything else, as attributes (sorted: the map is, and the prefix keeps the order).
+  for (const auto& [key, value] : *split) {
+    if (io_detail::describes_samples(key)) continue;
+    std::string name = std::string(kEnviPrefix) + key;
+    if (Status named = check_attribute_name(name); !named)
+      return Status(Code::kInvalidArgument, path + ": line " + std::to_string(value.line) +
+                                                ": field " + quote_value(key) +
+                                                " cannot be an attribute: " + named.message());
+    auto parsed = io_detail::parse_envi_field(path, key, value.text);
+    if (!parsed) return parsed.status();
+    TESSERA_RETURN_IF_ERROR(io_detail::check_envi_field(path, key, *parsed, header.bands));
+    header.attributes.push_back(Attribute{std::move(name), std::move(parsed).value()});
+  }
   return header;
-}
-
-namespace {
-
-// The text of the header Tessera writes: byte order 0, and for i8 the "tessera data type = i8"
-// line beside data type 1.
-std::string envi_header_text(const EnviHeader& header) {
-  std::string text = "ENVI\n";
-  text += "description = {written by Tessera}\n";
-  text += "samples = " + std::to_string(header.samples) + "\n";
-  text += "lines = " + std::to_string(header.lines) + "\n";
-  text += "bands = " + std::to_string(header.bands) + "\n";
-  text += "header offset = " + std::to_string(header.header_offset) + "\n";
-  text += "file type = ENVI Standard\n";
-  text += "data type = " + std::to_string(envi_type_to_code(header.type)) + "\n";
-  text += "interleave = " + std::string(interleave_name(header.interleave)) + "\n";
-  text += "byte order = 0\n";
-  if (header.type == DataType::kI8) text += "tessera data type = i8\n";
-  return text;
 }
 
 }  // namespace
 
+Result<EnviHeader> read_envi_header(const std::string& header_path) {
+  auto file = detail::File::open_for_reading(header_path);
+  if (!file) return file.status();
+  auto stat = file->stat();
+  if (!stat) return stat.status();
+  const struct stat& st = *stat;
+  if (!S_ISREG(st.st_mode))
+    return Status(Code::kInvalidArgument, header_path + ": not a regular file");
+  if (uint64_t(st.st_size) > kMaxHeaderBytes)
+    return Status(Code::kInvalidArgument, header_path + ": " + std::to_string(st.st_size) +
+                                              " bytes is too large for an ENVI header");
+  std::string text(size_t(st.st_size), '\0');
+  TESSERA_RETURN_IF_ERROR(file->read_at(text.data(), text.size(), 0));
+  return parse_envi_header(header_path, text);
+}
+
 namespace io_detail {
 
-Status write_staged_header(StagedFile& file, const EnviHeader& header) {
-  const std::string text = envi_header_text(header);
+Result<std::string> envi_header_text(const std::string& path, const EnviHeader& header) {
+  const auto& attributes = header.attributes;
+  if (std::adjacent_find(attributes.begin(), attributes.end(), [](const Attribute& a, const Attribute& b) {
+        return !(a.name < b.name);
+      }) != attributes.end())
+    return Status(Code::kInvalidArgument, path + ": attributes not sorted by name, or a name twice");
+  for (const Attribute& a : attributes)
+    if (!a.name.starts_with(kEnviPrefix) || describes_samples(a.name.substr(kEnviPrefix.size())))
+      return Status(Code::kInvalidArgument,
+                    path + ": attribute '" + a.name + "' is not a header field beyond the samples");
+  std::vector<bool> written(header.attributes.size(), false);
+  std::string text = "ENVI\n";
+  // The field of attribute envi.KEY, when there is one; false when there is none.
+  auto field = [&](std::string_view key) -> Result<bool> {
+    const std::string name = std::string(kEnviPrefix) + std::string(key);
+    const auto it = std::lower_bound(header.attributes.begin(), header.attributes.end(), name,
+                                     [](const Attribute& a, const std::string& n) { return a.name < n; });
+    if (it == header.attributes.end() || it->name != name) return false;
+    const size_t index = size_t(it - header.attributes.begin());
+    if (written[index]) return true;
+    auto value = format_envi_field(key, it->value);
+    if (!value) return value.status().with_context(path + ": attribute '" + name + "'");
+    text += std::string(key) + " = " + *value + "\n";
+    written[index] = true;
+    return true;
+  };
+  auto line = [&](std::string_view key, const std::string& value) {
+    text += std::string(key) + " = " + value + "\n";
+  };
+  // ENVI's customary order: the samples between description and the rest.
+  TESSERA_RETURN_IF_ERROR(field("description").status());
+  line("samples", std::to_string(header.samples));
+  line("lines", std::to_string(header.lines));
+  line("bands", std::to_string(header.bands));
+  line("header offset", std::to_string(header.header_offset));
+  TESSERA_ASSIGN_OR_RETURN(const bool file_type, field("file type"));
+  if (!file_type) line("file type", "ENVI Standard");
+  line("data type", std::to_string(envi_type_to_code(header.type)));
+  line("interleave", std::string(interleave_name(header.interleave)));
+  TESSERA_RETURN_IF_ERROR(field("sensor type").status());
+  line("byte order", "0");
+  if (header.type == DataType::kI8) line("tessera data type", "i8");
+  for (const EnviField& known : known_envi_fields())
+    TESSERA_RETURN_IF_ERROR(field(known.key).status());
+  for (const Attribute& a : header.attributes)  // the unknown ones, by name
+    TESSERA_RETURN_IF_ERROR(field(std::string_view(a.name).substr(kEnviPrefix.size())).status());
+  return text;
+}
+
+Status write_staged_header(StagedFile& file, const std::string& text) {
   TESSERA_RETURN_IF_ERROR(file.file().write_at(text.data(), text.size(), 0));
   return file.seal();
 }
@@ -291,9 +294,11 @@ Status write_staged_header(StagedFile& file, const EnviHeader& header) {
 }  // namespace io_detail
 
 Status write_envi_header(const std::string& header_path, const EnviHeader& header) {
+  auto text = io_detail::envi_header_text(header_path, header);
+  if (!text) return text.status();
   auto file = io_detail::StagedFile::create(header_path);
   if (!file) return file.status();
-  TESSERA_RETURN_IF_ERROR(io_detail::write_staged_header(*file, header));
+  TESSERA_RETURN_IF_ERROR(io_detail::write_staged_header(*file, *text));
   return file->commit();
 }
 

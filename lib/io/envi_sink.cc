@@ -1,10 +1,17 @@
 // The ENVI RasterSink (tessera/envi.h): raw little-endian samples in OUT and their header in
 // OUT.hdr, both written beside their names (".part") and renamed into place at the end, the
 // header last. export_envi is export_raster into it.
+//
+// The header's fields beyond the samples come from the export's attributes, fitted here to
+// the bands and the place of the output; the header text is made (and checked) in begin(), so
+// an attribute that cannot be written stops the export before any file exists.
+#include <algorithm>
 #include <memory>
+#include <numeric>
 #include <optional>
 #include <string>
 #include <utility>
+#include <vector>
 
 #include "io/blocks.h"
 #include "io/envi_format.h"
@@ -14,17 +21,149 @@
 namespace tessera {
 namespace {
 
+using io_detail::kEnviPrefix;
 using io_detail::StagedFile;
+
+// What the fields are fitted to: the image bands the output holds, in output order, of how
+// many, and where the output's pixel (0,0) lies in the grid the attributes describe.
+struct OutputPlace {
+  std::vector<uint32_t> bands;
+  uint32_t image_bands = 0;
+  int64_t x = 0, y = 0;
+};
+
+Result<OutputPlace> output_place(const std::string& header, const RasterShape& shape,
+                                 const RasterMetadata& metadata) {
+  OutputPlace place{metadata.bands, metadata.image_bands, metadata.x, metadata.y};
+  // A sink driven without metadata (no attributes) writes every band it is given.
+  if (place.bands.empty()) {
+    place.bands.resize(shape.bands);
+    std::iota(place.bands.begin(), place.bands.end(), 0u);
+  }
+  if (place.image_bands == 0) place.image_bands = shape.bands;
+  if (place.bands.size() != shape.bands ||
+      std::any_of(place.bands.begin(), place.bands.end(),
+                  [&](uint32_t b) { return b >= place.image_bands; }))
+    return Status(Code::kInternal, header + ": metadata names " +
+                                       std::to_string(place.bands.size()) + " bands of " +
+                                       std::to_string(place.image_bands) + " for an output of " +
+                                       std::to_string(shape.bands));
+  return place;
+}
+
+// The values of the exported bands, in output order.
+template <typename T>
+std::vector<T> band_subset(const std::vector<T>& per_band, const std::vector<uint32_t>& bands) {
+  std::vector<T> out;
+  for (uint32_t b : bands) out.push_back(per_band[b]);
+  return out;
+}
+
+// `value` of field `key` fitted to the output; nullopt to leave the field out.
+Result<std::optional<AttributeValue>> fitted_field(const std::string& header, const std::string& name,
+                                                   std::string_view key, AttributeValue value,
+                                                   const OutputPlace& place) {
+  const io_detail::EnviField* field = io_detail::find_envi_field(key);
+  if (field && field->per_band) {
+    const auto subset = [&](auto& list) -> Status {
+      if (list.size() != place.image_bands)
+        return Status(Code::kInvalidArgument,
+                      header + ": attribute '" + name + "' holds " + std::to_string(list.size()) +
+                          " values for the image's " + std::to_string(place.image_bands) +
+                          " bands");
+      list = band_subset(list, place.bands);
+      return Status::ok();
+    };
+    if (auto* l = std::get_if<std::vector<std::string>>(&value)) TESSERA_RETURN_IF_ERROR(subset(*l));
+    if (auto* l = std::get_if<std::vector<int64_t>>(&value)) TESSERA_RETURN_IF_ERROR(subset(*l));
+    if (auto* l = std::get_if<std::vector<double>>(&value)) TESSERA_RETURN_IF_ERROR(subset(*l));
+  }
+  if (auto* list = std::get_if<std::vector<int64_t>>(&value); list && key == "default bands") {
+    // Band numbers from 1; a set of display bands (grey or RGB) that lost one means nothing.
+    for (int64_t& band : *list) {
+      const auto at = std::find_if(place.bands.begin(), place.bands.end(),
+                                   [&](uint32_t b) { return int64_t(b) + 1 == band; });
+      if (at == place.bands.end()) return std::optional<AttributeValue>();
+      band = int64_t(at - place.bands.begin()) + 1;
+    }
+  }
+  if (auto* items = std::get_if<std::vector<std::string>>(&value);
+      items && key == "map info" && (place.x != 0 || place.y != 0)) {
+    // {projection, reference x, reference y, easting, northing, ...}: the reference pixel
+    // (from 1) in the output's grid.
+    const auto reference = [&](size_t i) {
+      return items->size() > i ? io_detail::parse_envi_real((*items)[i]) : std::nullopt;
+    };
+    const std::optional<double> x = reference(1), y = reference(2);
+    if (!x || !y)
+      return Status(Code::kInvalidArgument, header + ": attribute '" + name +
+                                                "' has no numeric reference pixel to move");
+    (*items)[1] = io_detail::format_envi_real(*x - double(place.x));
+    (*items)[2] = io_detail::format_envi_real(*y - double(place.y));
+  }
+  if (auto* points = std::get_if<std::vector<double>>(&value); points && key == "geo points")
+    for (size_t i = 0; i + 1 < points->size(); i += 4) {
+      (*points)[i] -= double(place.x);
+      (*points)[i + 1] -= double(place.y);
+    }
+  if (auto* start = std::get_if<int64_t>(&value); start && (key == "x start" || key == "y start"))
+    if (__builtin_add_overflow(*start, key == "x start" ? place.x : place.y, start))
+      return Status(Code::kInvalidArgument,
+                    header + ": attribute '" + name + "' moved to the output overflows");
+  return std::optional<AttributeValue>(std::move(value));
+}
+
+// The header's attributes: the export's envi.* fitted to the output, and what other formats'
+// attributes say that ENVI has a field for.
+Result<Attributes> header_attributes(const std::string& header, const RasterMetadata& metadata,
+                                     const OutputPlace& place) {
+  Attributes out;
+  for (const Attribute& a : metadata.attributes) {
+    if (!a.name.starts_with(kEnviPrefix)) continue;
+    const std::string_view key = std::string_view(a.name).substr(kEnviPrefix.size());
+    if (io_detail::describes_samples(key)) continue;  // the output's own shape says these
+    auto fitted = fitted_field(header, a.name, key, a.value, place);
+    if (!fitted) return fitted.status();
+    if (*fitted) out.push_back(Attribute{a.name, std::move(**fitted)});
+  }
+  // Best effort: a value ENVI cannot hold is left out.
+  const auto from_other = [&](std::string_view key, std::string_view other) {
+    const std::string name = std::string(kEnviPrefix) + std::string(key);
+    const auto* text = std::get_if<std::string>(find_attribute(metadata.attributes, other));
+    if (!text || find_attribute(out, name)) return;
+    auto value = io_detail::parse_envi_field(header, key, *text);
+    if (value && io_detail::format_envi_field(key, *value)) set_attribute(out, name, *value);
+  };
+  from_other("data ignore value", "tiff.GDAL_NODATA");
+  from_other("description", "tiff.ImageDescription");
+  return out;
+}
 
 class EnviSink final : public RasterSink {
  public:
   explicit EnviSink(std::string out) : out_(std::move(out)) {}
 
   Status begin(const RasterShape& shape, Interleave interleave,
-               const RasterMetadata& /*metadata*/) override {
+               const RasterMetadata& metadata) override {
     shape_ = shape;
     interleave_ = interleave;
     sample_bytes_ = sample_size(shape.type);
+    const std::string header_path = out_ + ".hdr";
+    auto place = output_place(header_path, shape, metadata);
+    if (!place) return place.status();
+    EnviHeader header;
+    header.samples = shape.width;
+    header.lines = shape.height;
+    header.bands = shape.bands;
+    header.type = shape.type;
+    header.interleave = interleave;
+    auto attributes = header_attributes(header_path, metadata, *place);
+    if (!attributes) return attributes.status();
+    header.attributes = std::move(attributes).value();
+    auto text = io_detail::envi_header_text(header_path, header);
+    if (!text) return text.status();
+    header_text_ = std::move(text).value();
+
     auto data = StagedFile::create(out_);
     if (!data) return data.status();
     data_.emplace(std::move(data).value());
@@ -49,16 +188,10 @@ class EnviSink final : public RasterSink {
   Status finish() override {
     if (!data_) return Status(Code::kInternal, out_ + ": finish of an export that did not begin");
     TESSERA_RETURN_IF_ERROR(data_->seal());
-    EnviHeader header;
-    header.samples = shape_.width;
-    header.lines = shape_.height;
-    header.bands = shape_.bands;
-    header.type = shape_.type;
-    header.interleave = interleave_;
-    auto text = StagedFile::create(out_ + ".hdr");
-    if (!text) return text.status();
-    header_.emplace(std::move(text).value());
-    TESSERA_RETURN_IF_ERROR(io_detail::write_staged_header(*header_, header));
+    auto header = StagedFile::create(out_ + ".hdr");
+    if (!header) return header.status();
+    header_.emplace(std::move(header).value());
+    TESSERA_RETURN_IF_ERROR(io_detail::write_staged_header(*header_, header_text_));
     TESSERA_RETURN_IF_ERROR(data_->commit());
     return header_->commit();
   }
@@ -74,6 +207,7 @@ class EnviSink final : public RasterSink {
   RasterShape shape_;
   Interleave interleave_ = Interleave::kBIP;
   size_t sample_bytes_ = 0;
+  std::string header_text_;  // made by begin()
   std::optional<StagedFile> data_, header_;
 };
 

@@ -1,5 +1,6 @@
 // The ENVI RasterSource (tessera/envi.h): a raw file of samples in the interleave and byte
-// order its header names, read block by block with pread. import_envi is import_raster of it.
+// order its header names, read block by block with pread; the header's other fields are its
+// attributes. import_envi is import_raster of it.
 #include <sys/stat.h>
 
 #include <filesystem>
@@ -41,6 +42,7 @@ class EnviSource final : public RasterSource {
   std::string description() const override { return describe(header_); }
   SourceIdentity identity() const override { return identity_; }
   Interleave preferred_interleave() const override { return header_.interleave; }
+  Attributes attributes() const override { return header_.attributes; }
 
   Status read(const Region& block, void* dst, size_t dst_size, const Strides& strides) override {
     TESSERA_RETURN_IF_ERROR(io_detail::check_read(path_, shape(), block, dst_size, strides));
