@@ -29,6 +29,7 @@
 #include <random>
 
 #include <nlohmann/json.hpp>
+#include <tiffio.h>
 
 #include "tessera/tessera.h"
 
@@ -608,7 +609,7 @@ TEST_F(CliTest, AttrSetsShowsAndDeletesAttributes) {
                 .out,
             "");
   EXPECT_EQ(expect_success({"attr", file}).out,
-            "count = \"12\"\ngain = -3\nnames = [\"red\", \"a b\"]\nunit = nm\nwavelength = [400.0, 500.5]\n");
+            "count = \"12\"\nenvi.file type = ENVI Standard\ngain = -3\nnames = [\"red\", \"a b\"]\nunit = nm\nwavelength = [400.0, 500.5]\n");
   const auto json = nlohmann::json::parse(expect_success({"attr", file, "--image", "s", "--json"}).out);
   EXPECT_EQ(json["attributes"]["count"], "12");
   EXPECT_EQ(json["attributes"]["gain"], -3);
@@ -623,11 +624,80 @@ TEST_F(CliTest, AttrSetsShowsAndDeletesAttributes) {
   expect_success({"attr", file, "--set", "time=t0", "--frame", "0"});
   EXPECT_EQ(expect_success({"attr", file, "--frame", "0"}).out, "time = t0\n");
   const auto info = nlohmann::json::parse(expect_success({"info", file, "--json"}).out);
-  EXPECT_EQ(info["images"][0]["attributes"].size(), 3u);
+  EXPECT_EQ(info["images"][0]["attributes"].size(), 4u);
   EXPECT_EQ(info["images"][0]["attributes"]["unit"], "nm");
   const std::string text = expect_success({"info", file}).out;
-  EXPECT_NE(text.find("  attributes:   3\n    names = [\"red\", \"a b\"]\n"), std::string::npos) << text;
+  EXPECT_NE(text.find("  attributes:   4\n    envi.file type = ENVI Standard\n    names = [\"red\", \"a b\"]\n"),
+            std::string::npos) << text;
   expect_success({"verify", file});
+}
+
+// A small RGB u8 TIFF of `pages` pages (page p holds raster r shifted by p), tiled 16x16 and
+// deflated; the first page describes itself.
+void write_rgb_tiff(const std::string& path, const Raster& r, int pages) {
+  TIFF* tif = TIFFOpen(path.c_str(), "w");
+  ASSERT_NE(tif, nullptr) << path;
+  for (int p = 0; p < pages; ++p) {
+    TIFFSetField(tif, TIFFTAG_IMAGEWIDTH, uint32_t(r.width));
+    TIFFSetField(tif, TIFFTAG_IMAGELENGTH, uint32_t(r.height));
+    TIFFSetField(tif, TIFFTAG_SAMPLESPERPIXEL, 3);
+    TIFFSetField(tif, TIFFTAG_BITSPERSAMPLE, 8);
+    TIFFSetField(tif, TIFFTAG_PHOTOMETRIC, PHOTOMETRIC_RGB);
+    TIFFSetField(tif, TIFFTAG_PLANARCONFIG, PLANARCONFIG_CONTIG);
+    TIFFSetField(tif, TIFFTAG_COMPRESSION, COMPRESSION_ADOBE_DEFLATE);
+    TIFFSetField(tif, TIFFTAG_TILEWIDTH, 16);
+    TIFFSetField(tif, TIFFTAG_TILELENGTH, 16);
+    if (p == 0) TIFFSetField(tif, TIFFTAG_IMAGEDESCRIPTION, "a scan");
+    if (pages > 1) TIFFSetField(tif, TIFFTAG_SUBFILETYPE, FILETYPE_PAGE);
+    std::vector<uint8_t> tile(16 * 16 * 3);
+    for (int64_t ty = 0; ty < r.height; ty += 16)
+      for (int64_t tx = 0; tx < r.width; tx += 16) {
+        std::fill(tile.begin(), tile.end(), 0);
+        for (int64_t y = ty; y < std::min(ty + 16, r.height); ++y)
+          for (int64_t x = tx; x < std::min(tx + 16, r.width); ++x)
+            for (uint32_t b = 0; b < 3; ++b)
+              tile[size_t(((y - ty) * 16 + (x - tx)) * 3 + b)] = uint8_t(*r.at(b, x, y) + p);
+        ASSERT_GE(TIFFWriteTile(tif, tile.data(), uint32_t(tx), uint32_t(ty), 0, 0), 0);
+      }
+    ASSERT_TRUE(TIFFWriteDirectory(tif));
+  }
+  TIFFClose(tif);
+}
+
+// import finds a TIFF by its content and keeps its tags; export to .tif writes one that imports
+// back to the same pixels; several pages need --pages-as; options of one format are refused
+// for the other.
+TEST_F(CliTest, TiffInAndOutByContentAndExtension) {
+  const Raster r = random_raster(kEnviTypes[0], 37, 21, 3, 9);
+  write_rgb_tiff(path("scan.tif"), r, 1);
+  const std::string file = path("t.tsr");
+  expect_success({"import", file, path("scan.tif")});
+  EXPECT_EQ(expect_success({"attr", file}).out, "tiff.ImageDescription = a scan\n");
+  expect_success({"export", file, path("back.tif"), "--compression", "zstd", "--tile", "32"});
+  expect_success({"import", file, path("back.tif"), "--image", "back"});
+  expect_success({"export", file, path("a.raw"), "--image", "scan"});
+  expect_success({"export", file, path("b.raw"), "--image", "back"});
+  EXPECT_EQ(read_file(path("a.raw")), expected_export(r, 0, 0, 0, 0, 37, 21, {0, 1, 2}, "bip"));
+  EXPECT_EQ(read_file(path("b.raw")), read_file(path("a.raw")));
+  const auto back = nlohmann::json::parse(expect_success({"attr", file, "--image", "back", "--json"}).out);
+  EXPECT_EQ(back["attributes"]["tiff.ImageDescription"], "a scan");
+
+  write_rgb_tiff(path("pages.tif"), r, 3);
+  expect_failure({"import", file, path("pages.tif")}, 1, {"3 pages", "--pages-as frames", "--pages-as images"});
+  expect_success({"import", file, path("pages.tif"), "--pages-as", "frames", "--image", "seq"});
+  const auto frames = nlohmann::json::parse(expect_success({"frames", file, "--image", "seq", "--json"}).out);
+  EXPECT_EQ(frames["images"][0]["frames"].size(), 3u);
+  expect_success({"export", file, path("f2.raw"), "--image", "seq", "--frame", "2"});
+  std::string shifted = read_file(path("a.raw"));
+  for (char& c : shifted) c = char(uint8_t(c) + 2);
+  EXPECT_EQ(read_file(path("f2.raw")), shifted);
+
+  write_file(path("noise.bin"), "not a raster at all");
+  expect_failure({"import", path("new.tsr"), path("noise.bin")}, 1, {"noise.bin", "--format"});
+  expect_failure({"export", file, path("x.raw"), "--image", "scan", "--compression", "zstd"}, 2, {"--compression", "TIFF"});
+  expect_failure({"export", file, path("x.tif"), "--image", "scan", "--interleave", "bsq"}, 2, {"--interleave"});
+  expect_failure({"export", file, path("x.tif"), "--image", "scan", "--compression", "lzma"}, 2, {"--compression"});
+  expect_failure({"import", file, path("scan.tif"), "--format", "png"}, 2, {"--format"});
 }
 
 TEST_F(CliTest, HelpGoesToStdout) {

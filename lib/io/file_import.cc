@@ -150,10 +150,11 @@ Result<RasterFormat> detect_raster_format(const std::string& path) {
     return RasterFormat::kTiff;
   }
   if (looks_like_slide(path)) return RasterFormat::kOpenSlide;
-  if (find_envi_header(path)) return RasterFormat::kEnvi;
+  auto header = find_envi_header(path);
+  if (header) return RasterFormat::kEnvi;
   return Status(Code::kInvalidArgument,
-                path + ": not a raster Tessera recognises (no TIFF signature, not a slide OpenSlide "
-                       "reads, no ENVI header beside it): name its format with --format");
+                header.status().message() + ", and it is neither a TIFF nor a slide OpenSlide "
+                                            "reads: not a raster Tessera recognises (name its format with --format)");
 }
 
 Result<ImportPlan> plan_import(const std::string& path, const FileImportOptions& options) {
