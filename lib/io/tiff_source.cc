@@ -70,13 +70,13 @@ std::string harmful_warnings(const std::string& warnings) {
   return out;
 }
 
-// Why the decode that produced `got` of `expected` bytes failed, or "" when it did not.
-std::string decode_failure(TiffHandle& tiff, int64_t got, int64_t expected) {
+// Why a decode failed (`succeeded` false, or libtiff complained), or "" when it did not.
+// `otherwise` says what failed when libtiff gave no reason.
+std::string decode_failure(TiffHandle& tiff, bool succeeded, const std::string& otherwise) {
   std::string why = tiff.take_errors();
   const std::string warned = harmful_warnings(tiff.take_warnings());
   if (!warned.empty()) why += (why.empty() ? "" : "; ") + warned;
-  if (why.empty() && got != expected)
-    why = "decoded " + std::to_string(got) + " of " + std::to_string(expected) + " bytes";
+  if (why.empty() && !succeeded) why = otherwise;
   return why;
 }
 
@@ -99,14 +99,18 @@ Status prepare_decoding(TiffHandle& tiff, const TiffLayout& l, uint32_t page) {
                           ((l.height + chunk_height - 1) / chunk_height);
   const uint64_t line = chunk_width * pixel;
   const uint64_t libtiff_line = l.tiled ? TIFFTileRowSize64(t) : TIFFScanlineSize64(t);
+  const uint64_t libtiff_size = l.tiled ? TIFFTileSize64(t) : TIFFStripSize64(t);
   const uint64_t libtiff_chunks = l.tiled ? TIFFNumberOfTiles(t) : TIFFNumberOfStrips(t);
   tiff.clear_messages();
-  if (libtiff_line != line || libtiff_chunks != chunks)
+  if (libtiff_line != line || libtiff_size != mul_saturated(line, chunk_height) ||
+      libtiff_chunks != chunks)
     return Status(Code::kCorrupt,
                   prefix + "libtiff counts " + std::to_string(libtiff_chunks) + " " +
-                      (l.tiled ? "tiles" : "strips") + " of lines of " +
-                      std::to_string(libtiff_line) + " bytes where its tags describe " +
-                      std::to_string(chunks) + " of " + std::to_string(line) + " bytes");
+                      (l.tiled ? "tiles" : "strips") + " of " + std::to_string(libtiff_size) +
+                      " bytes in lines of " + std::to_string(libtiff_line) +
+                      " where its tags describe " + std::to_string(chunks) + " of " +
+                      std::to_string(mul_saturated(line, chunk_height)) + " in lines of " +
+                      std::to_string(line));
   return Status::ok();
 }
 
@@ -144,6 +148,10 @@ class PageReader {
 // Decoded chunks (tiles or strips) of one size, the least recently used dropped first.
 class ChunkCache {
  public:
+  // What an entry costs beside its samples (list and hash nodes): counted so that a page of
+  // tiny tiles does not hold millions of them.
+  static constexpr uint64_t kEntryBytes = 128;
+
   ChunkCache(size_t chunk_bytes, size_t capacity) : chunk_bytes_(chunk_bytes), capacity_(capacity) {}
 
   const uint8_t* find(uint32_t index) {
@@ -193,12 +201,13 @@ class ChunkReader final : public PageReader {
       : tiff_(std::move(tiff)), layout_(layout), page_(page),
         width_(layout.tiled ? layout.tile_width : layout.width),
         height_(layout.tiled ? layout.tile_height : layout.rows_per_strip),
-        across_((layout.width + width_ - 1) / width_),
-        down_((layout.height + height_ - 1) / height_),
+        across_(uint32_t((uint64_t(layout.width) + width_ - 1) / width_)),
+        down_(uint32_t((uint64_t(layout.height) + height_ - 1) / height_)),
         pixel_bytes_(layout.chunk_samples() * layout.sample_bytes()),
         line_bytes_(size_t(width_) * pixel_bytes_),
         cache_(line_bytes_ * height_,
-               size_t(std::max<uint64_t>(1, cache_bytes / (uint64_t(line_bytes_) * height_)))) {}
+               size_t(std::max<uint64_t>(
+                   1, cache_bytes / (uint64_t(line_bytes_) * height_ + ChunkCache::kEntryBytes)))) {}
 
   Status for_each_piece(const Region& block, const PieceFn& fn) override {
     const uint32_t cx0 = uint32_t(block.x / width_), cx1 = uint32_t((block.x_end() - 1) / width_);
@@ -237,7 +246,9 @@ class ChunkReader final : public PageReader {
     tiff_.clear_messages();
     const tmsize_t got = layout_.tiled ? TIFFReadEncodedTile(t, index, data, expected)
                                        : TIFFReadEncodedStrip(t, index, data, expected);
-    const std::string why = decode_failure(tiff_, got, expected);
+    const std::string why = decode_failure(
+        tiff_, got == expected,
+        "libtiff decoded " + std::to_string(got) + " of " + std::to_string(expected) + " bytes");
     if (!why.empty()) {
       cache_.drop(index);
       return Status(Code::kCorrupt, describe(index, cx, cy, plane) + ": cannot decode (" +
@@ -337,13 +348,14 @@ class RowReader final : public PageReader {
     TiffHandle& tiff = *handles_[plane];
     tiff.clear_messages();
     const int done = TIFFReadScanline(tiff.get(), dst, r, uint16_t(plane));
-    const std::string why = decode_failure(tiff, done == 1 ? 1 : 0, 1);
+    const std::string why = decode_failure(tiff, done == 1, "libtiff gave no reason");
     if (why.empty()) {
       next_[plane] = int64_t(r) + 1;
       return Status::ok();
     }
     handles_[plane].reset();  // its decoder's state is unknown: the next load reopens
-    const uint32_t strips = (layout_.height + layout_.rows_per_strip - 1) / layout_.rows_per_strip;
+    const uint32_t strips =
+        uint32_t((uint64_t(layout_.height) + layout_.rows_per_strip - 1) / layout_.rows_per_strip);
     const uint32_t strip = plane * strips + r / layout_.rows_per_strip;
     return Status(Code::kCorrupt,
                   bytes_->name() + ": page " + std::to_string(page_) + " strip " +
