@@ -108,9 +108,9 @@ struct Page {
   std::string description;
   uint32_t subfile_type = 0;
   uint32_t tile = 256;
-  // Stripped, with one strip of 16 zero bytes instead of the pixels (which may be empty): a
-  // page whose size is all that is learnt of it before it is read. Compressed, or libtiff
-  // warns that the strip is too short for the page.
+  // 16 zero bytes for each tile, or for the one strip, instead of the pixels (which may be
+  // empty): a page whose layout is all that is learnt of it before it is read. Compressed, or
+  // libtiff warns that the strip is too short for the page.
   bool placeholder = false;
 };
 
@@ -132,7 +132,13 @@ void write_page(TIFF* tif, const Page& page) {
   if (!page.description.empty())
     TIFFSetField(tif, TIFFTAG_IMAGEDESCRIPTION, page.description.c_str());
   const size_t pixel = p.channels;
-  if (page.tiled) {
+  if (page.tiled && page.placeholder) {
+    TIFFSetField(tif, TIFFTAG_TILEWIDTH, page.tile);
+    TIFFSetField(tif, TIFFTAG_TILELENGTH, page.tile);
+    uint8_t zeros[16] = {};
+    for (ttile_t t = 0; t < TIFFNumberOfTiles(tif); ++t)
+      ASSERT_EQ(TIFFWriteRawTile(tif, t, zeros, sizeof(zeros)), tmsize_t(sizeof(zeros)));
+  } else if (page.tiled) {
     const uint32_t kTile = page.tile;
     TIFFSetField(tif, TIFFTAG_TILEWIDTH, kTile);
     TIFFSetField(tif, TIFFTAG_TILELENGTH, kTile);
@@ -499,6 +505,19 @@ TEST_F(OpenSlideTest, FilesThatAreNoSlideAreRefused) {
   EXPECT_FALSE(looks_like_slide(missing));
   expect_failure(list_slide(missing).status(), Code::kNotFound, {missing});
   expect_failure(open_slide_source(missing).status(), Code::kNotFound, {missing});
+}
+
+// A slide OpenSlide recognises but cannot open (here a tiled TIFF in a compression libtiff was
+// built without: JPEG 2000, 34712) is refused with OpenSlide's reason.
+TEST_F(OpenSlideTest, SlideOpenSlideCannotOpenIsRefusedWithItsReason) {
+  const Pixels unreadable{300, 200, 3, {}};
+  const std::string slide = path("jp2k.tif");
+  ASSERT_NO_FATAL_FAILURE(write_tiff(slide, {{&unreadable, true, 34712, "", 0, 256, true}}));
+  EXPECT_TRUE(looks_like_slide(slide));
+  for (const Status& status : {list_slide(slide).status(), open_slide_source(slide).status(),
+                               open_slide_associated(slide, "label").status()})
+    expect_failure(status, Code::kUnsupported,
+                   {slide + ": OpenSlide cannot read the slide: ", "34712"});
 }
 
 // libtiff writes each directory after its page's data: cut in half, the first directory of the
