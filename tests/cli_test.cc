@@ -595,6 +595,41 @@ TEST_F(CliTest, InfoOfAnEmptyContainer) {
   EXPECT_TRUE(json["images"].empty());
 }
 
+// attr shows, sets and deletes typed attributes in one transaction; info shows them; a bad
+// change changes nothing.
+TEST_F(CliTest, AttrSetsShowsAndDeletesAttributes) {
+  const std::string file = path("a.tsr");
+  const Raster r = random_raster(kEnviTypes[0], 20, 10, 1, 5);
+  write_file(path("s.raw"), encode(r, "bsq"));
+  write_file(path("s.hdr"), envi_header(r, 1, "bsq"));
+  expect_success({"import", file, path("s.raw")});
+  EXPECT_EQ(expect_success({"attr", file, "--set", "wavelength=[400, 500.5]", "--set", "unit=nm",
+                            "--set", "count=\"12\"", "--set", "gain=-3", "--set=names=[red, \"a b\"]"})
+                .out,
+            "");
+  EXPECT_EQ(expect_success({"attr", file}).out,
+            "count = \"12\"\ngain = -3\nnames = [\"red\", \"a b\"]\nunit = nm\nwavelength = [400.0, 500.5]\n");
+  const auto json = nlohmann::json::parse(expect_success({"attr", file, "--image", "s", "--json"}).out);
+  EXPECT_EQ(json["attributes"]["count"], "12");
+  EXPECT_EQ(json["attributes"]["gain"], -3);
+  EXPECT_EQ(json["attributes"]["wavelength"][1], 500.5);
+  EXPECT_TRUE(json["frame"].is_null());
+  // Any failing change: none of them is made.
+  expect_failure({"attr", file, "--set", "x=1", "--delete", "absent"}, 1, {"no attribute 'absent'"});
+  expect_failure({"attr", file, "--set", "bad=\"open"}, 2, {"--set"});
+  expect_failure({"attr", file, "--set", "novalue"}, 2, {"KEY=VALUE"});
+  expect_failure({"attr", file, "--frame", "1"}, 1, {"frame 1"});
+  expect_success({"attr", file, "--delete", "gain", "--delete", "count"});
+  expect_success({"attr", file, "--set", "time=t0", "--frame", "0"});
+  EXPECT_EQ(expect_success({"attr", file, "--frame", "0"}).out, "time = t0\n");
+  const auto info = nlohmann::json::parse(expect_success({"info", file, "--json"}).out);
+  EXPECT_EQ(info["images"][0]["attributes"].size(), 3u);
+  EXPECT_EQ(info["images"][0]["attributes"]["unit"], "nm");
+  const std::string text = expect_success({"info", file}).out;
+  EXPECT_NE(text.find("  attributes:   3\n    names = [\"red\", \"a b\"]\n"), std::string::npos) << text;
+  expect_success({"verify", file});
+}
+
 TEST_F(CliTest, HelpGoesToStdout) {
   const RunResult r = tessera({"--help"});
   EXPECT_EQ(r.code, 0) << r;

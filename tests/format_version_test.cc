@@ -47,14 +47,15 @@ class FormatVersionTest : public SeqFileTest {
       ASSERT_EQ(mdb_put(txn, meta, &key, &value, 0), 0);
     });
   }
-  // Deletes f.tsr's geometry database, as a 1.0 file (or a damaged later one) lacks it.
-  void drop_geometry() {
-    with_lmdb_txn([](MDB_txn* txn) {
-      MDB_dbi geometry = 0;
-      ASSERT_EQ(mdb_dbi_open(txn, "geometry", 0, &geometry), 0);
-      ASSERT_EQ(mdb_drop(txn, geometry, 1), 0);
+  // Deletes one of f.tsr's databases, as an older file (or a damaged one) lacks it.
+  void drop_database(const char* name) {
+    with_lmdb_txn([&](MDB_txn* txn) {
+      MDB_dbi dbi = 0;
+      ASSERT_EQ(mdb_dbi_open(txn, name, 0, &dbi), 0);
+      ASSERT_EQ(mdb_drop(txn, dbi, 1), 0);
     });
   }
+  void drop_geometry() { drop_database("geometry"); }
   // f.tsr's format header as stored.
   detail::FormatHeader format_header() {
     std::vector<std::pair<std::string, std::string>> meta;
@@ -102,6 +103,40 @@ TEST_F(FormatVersionTest, Format10FileIsReadAndUpgraded) {
   EXPECT_EQ(box, (Region{2 * kTile, 0, 5 * kTile, kTile}));
   container_.reset();
   expect_verifies(path("f.tsr"));
+}
+
+// A 2.0 file (no attributes database) reads with no attributes, and gains the database (and
+// version 2.1) when opened for writing; a 2.1 file without it is damaged.
+TEST_F(FormatVersionTest, Format20FileGainsAttributesWhenWritten) {
+  container_.reset();
+  ASSERT_NO_FATAL_FAILURE(drop_database("attributes"));
+  ASSERT_NO_FATAL_FAILURE(set_format(2, 0));
+  OpenOptions read_only;
+  read_only.read_only = true;
+  {
+    ASSERT_OK_AND_ASSIGN(auto c, Container::open(path("f.tsr"), read_only));
+    ASSERT_OK_AND_ASSIGN(auto s, c.snapshot());
+    ASSERT_OK_AND_ASSIGN(auto none, s.attributes("seq"));
+    EXPECT_TRUE(none.empty());
+  }
+  ASSERT_OK_AND_ASSIGN(auto report, verify(path("f.tsr")));
+  EXPECT_TRUE(report.clean()) << report.faults.front().message;
+  {
+    ASSERT_OK_AND_ASSIGN(auto c, Container::open(path("f.tsr")));
+    EXPECT_EQ(c.format_version(), (FormatVersion{2, 1}));
+    ASSERT_OK(c.write([](WriteTxn& t) { return t.set_attribute("seq", "unit", std::string("nm")); }));
+  }
+  EXPECT_EQ(to_string(format_header().version()), "2.1");
+  expect_verifies(path("f.tsr"));
+
+  ASSERT_NO_FATAL_FAILURE(drop_database("attributes"));
+  auto damaged = Container::open(path("f.tsr"), read_only);
+  EXPECT_CODE(damaged, Code::kCorrupt);
+  EXPECT_NE(damaged.status().message().find("database 'attributes' is missing"), std::string::npos)
+      << damaged.status().message();
+  ASSERT_OK_AND_ASSIGN(auto missing, verify(path("f.tsr")));
+  ASSERT_FALSE(missing.faults.empty());
+  EXPECT_EQ(missing.faults[0].invariant, "DATABASES_PRESENT");
 }
 
 // The version rule (spec/FORMAT.md section 3) at open: older majors are read and upgraded when

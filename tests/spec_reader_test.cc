@@ -546,6 +546,84 @@ TEST_F(SpecReaderTest, MatchesTesseraOnRandomRegions) {
 
 // A damaged chunk: both readers refuse it (kCorrupt, no crash); a version 2 chunk's other
 // blocks still read.
+// Attributes of every type, of images and frames, after a frame was dropped: the reader of the
+// spec finds exactly what View::attributes does, and refuses a record Tessera refuses.
+TEST_F(SpecReaderTest, AttributesReadAlike) {
+  const std::string file = path("attributes.tsr");
+  const std::vector<AttributeValue> values = {
+      std::string("nm"), int64_t(-5), -0.0, std::vector<std::string>{"red", "", "nir"},
+      std::vector<int64_t>{1, INT64_MIN}, std::vector<double>{400.5, HUGE_VAL}, std::vector<double>{}};
+  {
+    ASSERT_OK_AND_ASSIGN(auto c, Container::create(file));
+    ASSERT_OK(c.write([&](WriteTxn& t) -> Status {
+      ImageSpec spec;
+      spec.tile_size = 16;
+      TESSERA_RETURN_IF_ERROR(t.create_image("a", spec));
+      TESSERA_RETURN_IF_ERROR(t.create_image("b", spec));
+      for (int f = 0; f < 3; ++f) TESSERA_RETURN_IF_ERROR(t.add_frame("a"));
+      for (size_t i = 0; i < values.size(); ++i) {
+        TESSERA_RETURN_IF_ERROR(t.set_attribute("a", "v" + std::to_string(i), values[i]));
+        TESSERA_RETURN_IF_ERROR(t.set_attribute("a", "frame value", values[i], uint32_t(i % 4)));
+        TESSERA_RETURN_IF_ERROR(t.set_attribute("b", "größe " + std::to_string(i), values[i]));
+      }
+      return t.drop_frame("a", 1);
+    }));
+  }
+  std::unique_ptr<spec_reader::Reader> reader;
+  ASSERT_TRUE(spec_reader::Reader::open(file, &reader).ok());
+  std::vector<spec_reader::Attribute> records;
+  const spec_reader::Status read = reader->attributes(&records);
+  ASSERT_TRUE(read.ok()) << read.message;
+  // What Tessera says, in the same order: image by id, then scope (frames, then the image).
+  std::vector<std::tuple<uint32_t, uint32_t, Attribute>> expected;
+  {
+    ASSERT_OK_AND_ASSIGN(auto c, Container::open(file));
+    ASSERT_OK_AND_ASSIGN(auto s, c.snapshot());
+    for (const ImageInfo& info : s.images()) {
+      for (uint32_t f = 0; f < info.frames; ++f) {
+        ASSERT_OK_AND_ASSIGN(auto own, s.attributes(info.name, f));
+        for (auto& a : own) expected.emplace_back(info.id, f, a);
+      }
+      ASSERT_OK_AND_ASSIGN(auto own, s.attributes(info.name));
+      for (auto& a : own) expected.emplace_back(info.id, 0xFFFFFFFFu, a);
+    }
+  }
+  ASSERT_EQ(records.size(), expected.size());
+  for (size_t i = 0; i < records.size(); ++i) {
+    const auto& [image, scope, a] = expected[i];
+    const spec_reader::Attribute& r = records[i];
+    EXPECT_EQ(r.image, image);
+    EXPECT_EQ(r.scope, scope);
+    EXPECT_EQ(r.name, a.name);
+    ASSERT_EQ(r.type, a.value.index()) << a.name;
+    AttributeValue as_read;
+    switch (r.type) {
+      case 0: as_read = r.text; break;
+      case 1: as_read = r.integers.at(0); break;
+      case 2: as_read = r.reals.at(0); break;
+      case 3: as_read = r.texts; break;
+      case 4: as_read = r.integers; break;
+      default: as_read = r.reals; break;
+    }
+    EXPECT_EQ(as_read, a.value) << a.name;
+  }
+  EXPECT_EQ(records.size(), 7u + 7u + 3u);  // a's, b's, and one of each frame left of a
+
+  // One byte of a real changed: both refuse.
+  reader.reset();
+  std::string error;
+  ASSERT_TRUE(lmdb_edit_value(file, "attributes", [](const std::string& key, std::string& v) {
+    if (key.substr(8) != "v2") return false;
+    v[v.size() - 9] ^= 1;
+    return true;
+  }, &error)) << error;
+  ASSERT_TRUE(spec_reader::Reader::open(file, &reader).ok());
+  EXPECT_EQ(reader->attributes(&records).outcome, spec_reader::Outcome::kCorrupt);
+  ASSERT_OK_AND_ASSIGN(auto reopened, Container::open(file));
+  ASSERT_OK_AND_ASSIGN(auto again, reopened.snapshot());
+  EXPECT_CODE(again.attributes("a"), Code::kCorrupt);
+}
+
 TEST_F(SpecReaderTest, RefusesADamagedChunkChecksum) {
   const std::string file = path("damaged.tsr");
   ImageSpec planar, chunky;

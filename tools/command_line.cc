@@ -56,7 +56,8 @@ std::string wrapped_synopsis(std::string_view prefix, const Command& command) {
             (optional ? "]" : "");
   }
   std::vector<std::string> options;
-  for (const Option& option : command.options) options.push_back("[" + option_form(option) + "]");
+  for (const Option& option : command.options)
+    options.push_back("[" + option_form(option) + "]" + (option.repeatable ? "..." : ""));
   return wrap(lead, options, lead.size() + 1);
 }
 
@@ -106,7 +107,12 @@ int dispatch(const Program& program, int argc, char** argv) {
 std::optional<std::string> Args::value(std::string_view option) const {
   auto it = options_.find(std::string(option));
   if (it == options_.end()) return std::nullopt;
-  return it->second;
+  return it->second.front();
+}
+
+std::vector<std::string> Args::values(std::string_view option) const {
+  auto it = options_.find(std::string(option));
+  return it == options_.end() ? std::vector<std::string>{} : it->second;
 }
 
 Args parse_args(const Command& command, std::span<char* const> argv) {
@@ -139,8 +145,10 @@ Args parse_args(const Command& command, std::span<char* const> argv) {
     } else if (option == nullptr || eq != std::string_view::npos) {  // unknown, or "--json=1"
       throw UsageError{name + ": unknown option '" + std::string(token) + "'"};
     }
-    if (!args.options_.emplace(option_name, value).second)
+    auto& given = args.options_[option_name];
+    if (!given.empty() && !option->repeatable)
       throw UsageError{name + ": option " + option_name + " given twice"};
+    given.push_back(std::move(value));
   }
   const size_t required = command.positionals.size() - command.optional;
   if (args.positional_.size() < required)

@@ -42,6 +42,7 @@ struct Option {
   std::string_view name;   // "--image"
   std::string_view value;  // what it takes, as the synopsis shows it ("NAME"); empty for a flag
   std::string_view help;   // one line for --help
+  bool repeatable = false; // may be given several times (Args::values)
 };
 
 class Args;
@@ -72,20 +73,22 @@ class Args {
   size_t positional_count() const { return positional_.size(); }
   // The value given to a valued option ("--image"), or nullopt.
   std::optional<std::string> value(std::string_view option) const;
+  // Every value given to a repeatable option, in command-line order.
+  std::vector<std::string> values(std::string_view option) const;
   // Whether a flag ("--json") was given.
   bool flag(std::string_view option) const { return options_.count(std::string(option)) != 0; }
 
  private:
   friend Args parse_args(const Command& command, std::span<char* const> argv);
   std::vector<std::string> positional_;
-  std::map<std::string, std::string> options_;
+  std::map<std::string, std::vector<std::string>> options_;
 };
 
 // --help or -h among a subcommand's arguments.
 struct HelpRequested {};
 
 // Parses the arguments that follow the subcommand's name. Throws UsageError for an unknown
-// option, a flag given a value, an option given twice or without its value, and too few or too
+// option, a flag given a value, an option not repeatable given twice, an option without its value, and too few or too
 // many positionals; throws HelpRequested for --help or -h.
 Args parse_args(const Command& command, std::span<char* const> argv);
 

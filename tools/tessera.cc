@@ -16,6 +16,7 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
+#include <cmath>
 #include <cstdint>
 #include <cstdio>
 #include <optional>
@@ -45,6 +46,12 @@ int fail(const Status& status) {
     if (c == '\n' || c == '\r') c = ' ';
   std::fprintf(stderr, "tessera: %s\n", message.c_str());
   return kExitFailure;
+}
+
+// A JSON report as printed: indented, a final newline; bytes that are not UTF-8 (attribute
+// texts keep whatever bytes a source had) are replaced rather than failing the report.
+std::string json_text(const Json& report) {
+  return report.dump(2, ' ', false, Json::error_handler_t::replace) + "\n";
 }
 
 bool path_exists(const std::string& path) {
@@ -175,6 +182,48 @@ int run_export(const cli::Args& args) {
   return status ? 0 : fail(status);
 }
 
+// ---------------------------------------------------------------------------------------------
+// Attributes
+
+// A value as JSON: text as a string, numbers as numbers (a real that is not finite as the
+// string "nan", "inf" or "-inf", which JSON has no number for), lists as arrays.
+Json attribute_json(const AttributeValue& value) {
+  auto real = [](double v) { return std::isfinite(v) ? Json(v) : Json(format_attribute_value(v)); };
+  switch (value.index()) {
+    case 0: return std::get<0>(value);
+    case 1: return std::get<1>(value);
+    case 2: return real(std::get<2>(value));
+    case 3: return std::get<3>(value);
+    case 4: return std::get<4>(value);
+    default: {
+      Json list = Json::array();
+      for (double v : std::get<5>(value)) list.push_back(real(v));
+      return list;
+    }
+  }
+}
+
+Json attributes_json(const Attributes& attributes) {
+  Json object = Json::object();
+  for (const Attribute& a : attributes) object[a.name] = attribute_json(a.value);
+  return object;
+}
+
+// "name = value" lines (the text syntax of tessera/attributes.h), each value cut to `limit`
+// characters when limit is not 0.
+std::string attributes_text(const Attributes& attributes, const std::string& indent, size_t limit) {
+  std::string out;
+  for (const Attribute& a : attributes) {
+    std::string value = format_attribute_value(a.value);
+    for (char& c : value)
+      if (c == '\n' || c == '\r') c = ' ';
+    if (limit && value.size() > limit)
+      value = value.substr(0, limit) + "... (" + std::to_string(value.size()) + " characters)";
+    out += indent + a.name + " = " + value + "\n";
+  }
+  return out;
+}
+
 // A ratio for reports; null when the denominator is zero (nothing to compare).
 Json ratio(uint64_t numerator, uint64_t denominator) {
   if (denominator == 0) return nullptr;
@@ -266,8 +315,9 @@ Json describe_readers(const ReaderReport& readers, uint64_t lag_limit) {
   };
 }
 
-// The text form of info: one block per image, the same facts as the JSON.
-std::string format_info(const Json& report) {
+// The text form of info: one block per image, the same facts as the JSON (`attributes`: each
+// image's, in report order, whose values the text shows in the text syntax, cut short).
+std::string format_info(const Json& report, const std::vector<Attributes>& attributes) {
   std::string out = "file: " + report["file"].get<std::string>() + "\n";
   out += "format: " + report["format"].get<std::string>() + "\n";
   const Json& pool = report["pool"];
@@ -282,7 +332,8 @@ std::string format_info(const Json& report) {
   out += "\n";
   if (!readers["warning"].is_null()) out += "warning: " + readers["warning"].get<std::string>() + "\n";
   out += "images: " + std::to_string(report["images"].size()) + "\n";
-  for (const Json& image : report["images"]) {
+  for (size_t i = 0; i < report["images"].size(); ++i) {
+    const Json& image = report["images"][i];
     auto line = [&out](const char* key, const std::string& value) {
       char label[32];
       std::snprintf(label, sizeof label, "  %-13s ", key);
@@ -310,6 +361,8 @@ std::string format_info(const Json& report) {
     line("bytes_stored:", format_bytes(image["bytes_stored"].get<uint64_t>()));
     line("compression:", format_ratio(image["compression_ratio"], "raw / stored"));
     line("dedup:", format_ratio(image["dedup_ratio"], "chunk tiles / unique chunks"));
+    line("attributes:", std::to_string(attributes[i].size()));
+    out += attributes_text(attributes[i], "    ", 100);
   }
   return out;
 }
@@ -336,13 +389,18 @@ int run_info(const cli::Args& args) {
                    {"bytes_saved", pool->bytes_saved}}},
                  {"readers", describe_readers(*readers, open_options.reader_lag_limit)},
                  {"images", Json::array()}};
+  std::vector<Attributes> attributes;
   for (const ImageInfo& info : snapshot->images()) {
     auto image = describe_image(*snapshot, info);
     if (!image) return fail(image.status());
+    auto own = snapshot->attributes(info.name);
+    if (!own) return fail(own.status());
+    (*image)["attributes"] = attributes_json(*own);
+    attributes.push_back(std::move(own).value());
     report["images"].push_back(std::move(image).value());
   }
   // Printed only once complete, so an error never leaves half a report on stdout.
-  const std::string text = args.flag("--json") ? report.dump(2) + "\n" : format_info(report);
+  const std::string text = args.flag("--json") ? json_text(report) : format_info(report, attributes);
   std::fwrite(text.data(), 1, text.size(), stdout);
   return 0;
 }
@@ -407,7 +465,7 @@ int run_frames(const cli::Args& args) {
     }
     report["images"].push_back({{"name", info.name}, {"frames", std::move(list)}});
   }
-  return print(args.flag("--json") ? report.dump(2) + "\n" : text);
+  return print(args.flag("--json") ? json_text(report) : text);
 }
 
 int run_geometry(const cli::Args& args) {
@@ -437,12 +495,67 @@ int run_geometry(const cli::Args& args) {
       report["x"] = (*box)->x, report["y"] = (*box)->y;
       report["width"] = (*box)->width, report["height"] = (*box)->height;
     }
-    return print(report.dump(2) + "\n");
+    return print(json_text(report));
   }
   if (!*box) return print(what + ": no data\n");
   const Region& r = **box;
   return print(what + ": x " + std::to_string(r.x) + ", y " + std::to_string(r.y) + ", width " +
                std::to_string(r.width) + ", height " + std::to_string(r.height) + "\n");
+}
+
+// Shows, sets and deletes attributes of an image or one of its frames. Changes are one
+// transaction: all of them or, on any error, none.
+int run_attr(const cli::Args& args) {
+  const std::vector<std::string> sets = args.values("--set"), deletes = args.values("--delete");
+  std::optional<uint32_t> frame;
+  if (auto value = args.value("--frame")) frame = cli::parse_number<uint32_t>(*value, "--frame");
+  std::vector<std::pair<std::string, AttributeValue>> changes;
+  for (const std::string& set : sets) {
+    const size_t eq = set.find('=');
+    if (eq == std::string::npos || eq == 0)
+      throw UsageError{"attr: malformed --set '" + set + "': expected KEY=VALUE"};
+    auto value = parse_attribute_value(std::string_view(set).substr(eq + 1));
+    if (!value) throw UsageError{"attr: --set " + set + ": " + value.status().message()};
+    changes.emplace_back(set.substr(0, eq), std::move(value).value());
+  }
+  const std::string& file = args.positional(0);
+  const bool changing = !sets.empty() || !deletes.empty();
+  std::string image;
+  Attributes attributes;
+  if (changing) {
+    auto container = Container::open(file);
+    if (!container) return fail(container.status());
+    const Status status = container->write([&](WriteTxn& txn) {
+      auto info = txn.image_or_only(cli::required_text(args, "--image"));
+      if (!info) return info.status();
+      image = info->name;
+      for (const std::string& name : deletes)
+        TESSERA_RETURN_IF_ERROR(txn.delete_attribute(image, name, frame));
+      for (const auto& [name, value] : changes)
+        TESSERA_RETURN_IF_ERROR(txn.set_attribute(image, name, value, frame));
+      auto after = txn.attributes(image, frame);
+      if (!after) return after.status();
+      attributes = std::move(after).value();
+      return Status::ok();
+    });
+    if (!status) return fail(status);
+    if (!args.flag("--json")) return 0;
+  } else {
+    auto view = open_for_reading(file);
+    if (!view) return fail(view.status());
+    auto info = view->snapshot->image_or_only(cli::required_text(args, "--image"));
+    if (!info) return fail(info.status());
+    image = info->name;
+    auto found = view->snapshot->attributes(image, frame);
+    if (!found) return fail(found.status());
+    attributes = std::move(found).value();
+  }
+  if (args.flag("--json")) {
+    Json report = {{"file", file}, {"image", image}, {"frame", frame ? Json(*frame) : Json(nullptr)},
+                   {"attributes", attributes_json(attributes)}};
+    return print(json_text(report));
+  }
+  return print(attributes_text(attributes, "", 0));
 }
 
 int run_compact(const cli::Args& args) {
@@ -485,6 +598,7 @@ Json verify_json(const std::string& file, const VerifyReport& report) {
             {"macro_records", report.macro_records},
             {"chunks", report.chunks},
             {"references", report.references},
+            {"attribute_records", report.attribute_records},
             {"pages", report.pages}}}};
 }
 
@@ -512,7 +626,7 @@ int run_verify(const cli::Args& args) {
   options.deep = args.flag("--deep");
   auto report = verify(args.positional(0), options);
   if (!report) return fail(report.status());
-  const std::string text = args.flag("--json") ? verify_json(args.positional(0), *report).dump(2) + "\n"
+  const std::string text = args.flag("--json") ? json_text(verify_json(args.positional(0), *report))
                                                : verify_text(args.positional(0), *report);
   print(text);
   return report->clean() ? 0 : kExitFailure;
@@ -560,6 +674,20 @@ const cli::Program kProgram{
          "dedup ratios. The chunk pool all images share: unique chunks, references, bytes stored "
          "and bytes saved by dedup.",
          run_info},
+        {"attr", {"FILE"}, 0,
+         {{"--image", "NAME", "the image (default: the only one)"},
+          {"--frame", "N", "the attributes of frame N instead of the image's"},
+          {"--set", "KEY=VALUE", "set KEY (added or replaced)", true},
+          {"--delete", "KEY", "delete KEY (an error if there is none)", true},
+          {"--json", "", "print JSON instead of text"}},
+         "Show the attributes of an image (or of one frame), or change them.",
+         "Without --set or --delete, prints one \"KEY = VALUE\" line per attribute. With them, "
+         "makes every change in one transaction (deletions first) and prints nothing (with "
+         "--json, the attributes afterwards). VALUE is typed by its text: -12 an integer; 2.5, "
+         "1e-3, nan, inf a real; [1, 2] a list of integers, [400, 500.5] of reals, [red, "
+         "\"green, blue\"] of text; \"12\" (quoted, JSON escapes) or anything else text. A "
+         "frame's attribute overrides the image's of the same name for that frame.",
+         run_attr},
         {"frames", {"FILE"}, 0,
          {{"--image", "NAME", "only this image (default: every image)"},
           {"--json", "", "print JSON instead of text"}},

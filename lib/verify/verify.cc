@@ -19,6 +19,7 @@
 #include <set>
 #include <tuple>
 
+#include "format/attribute_record.h"
 #include "format/names.h"
 #include "format/chunk_codec.h"
 #include "format/keys.h"
@@ -74,6 +75,7 @@ class RecordChecker {
     TESSERA_RETURN_IF_ERROR(check_tiles());
     TESSERA_RETURN_IF_ERROR(check_chunks());
     check_geometry();
+    check_attributes();
     return Status::ok();
   }
 
@@ -160,6 +162,7 @@ class RecordChecker {
                     (rc == MDB_NOTFOUND ? "is missing" : std::string("cannot be opened: ") + mdb_strerror(rc)));
     }
     has_geometry_ = mdb_dbi_open(txn_, kGeometryDb, 0, &geometry_) == 0;
+    has_attributes_ = mdb_dbi_open(txn_, kAttributesDb, 0, &attributes_) == 0;
     return all;  // without all five the records cannot be interpreted
   }
 
@@ -182,6 +185,9 @@ class RecordChecker {
     if (header->magic != kFormatMagic)
       sink_.add("META_MAGIC", "meta[\"format\"] magic is '" + header->magic + "', not 'tessera'");
     version_ = header->version();
+    if (!has_attributes_ && version_ >= FormatVersion{2, 1})
+      sink_.add("DATABASES_PRESENT", "database 'attributes' is missing (format " +
+                                         to_string(version_) + " has one)");
     if (!format_is_known(version_)) {
       sink_.add("META_VERSION", "format version " + to_string(version_) +
                                     " has an unknown major version: records not checked");
@@ -526,6 +532,45 @@ class RecordChecker {
     });
   }
 
+  // ---- attributes (format 2.1)
+
+  // ATTRIBUTE_*: every key names an image that exists, the image itself or one of its frames,
+  // and a valid name; every record passes its checks (type, fields, checksum).
+  void check_attributes() {
+    if (!has_attributes_) return;
+    (void)for_each(attributes_, kAttributesDb, [&](const MDB_val& k, const MDB_val& v) {
+      ++report_.attribute_records;
+      auto key = parse_attribute_key(bytes(k), k.mv_size);
+      if (!key) {
+        sink_.add("ATTRIBUTE_KEY_VALID", key.status().message());
+        return Status::ok();
+      }
+      auto image = images_.find(key->image);
+      const bool known = image != images_.end();
+      std::string where = "image " + (known ? "'" + image->second.info.name + "'" : "#" + std::to_string(key->image));
+      if (key->scope != kImageScope) where += " frame " + std::to_string(key->scope);
+      const Status named = check_attribute_name(key->name);
+      where += " attribute " + (named ? "'" + key->name + "'"
+                                      : "(hex) " + hex_of(reinterpret_cast<const uint8_t*>(key->name.data()),
+                                                          key->name.size()));
+      auto fault = [&](const char* invariant, const std::string& what) {
+        Fault f;
+        f.invariant = invariant;
+        if (known) f.image = image->second.info.name;
+        if (key->scope != kImageScope) f.frame = key->scope;
+        f.message = where + ": " + what;
+        sink_.add(std::move(f));
+      };
+      if (!known) fault("ATTRIBUTE_KEY_VALID", "no image has this id");
+      else if (key->scope != kImageScope && key->scope >= image->second.info.frames)
+        fault("ATTRIBUTE_KEY_VALID", "the image has " + std::to_string(image->second.info.frames) + " frames");
+      if (!named) fault("ATTRIBUTE_NAME_VALID", named.message());
+      auto value = parse_attribute_record({bytes(k), k.mv_size}, bytes(v), v.mv_size);
+      if (!value) fault("ATTRIBUTE_RECORD_VALID", value.status().message());
+      return Status::ok();
+    });
+  }
+
   static constexpr uint32_t kNoLayout = ~uint32_t(0);
   struct ImageFacts {
     ImageInfo info;
@@ -539,6 +584,8 @@ class RecordChecker {
   ReferenceSorter sorter_;
   MDB_dbi meta_ = 0, images_db_ = 0, tiles_ = 0, chunks_ = 0, refs_ = 0, geometry_ = 0;
   bool has_geometry_ = false;
+  MDB_dbi attributes_ = 0;
+  bool has_attributes_ = false;
   FormatVersion version_ = kFormatVersion;
   std::map<uint32_t, ImageFacts> images_;
   std::map<std::tuple<StorageLayout, size_t, uint32_t, uint32_t>, uint32_t> layout_ids_;

@@ -176,6 +176,8 @@ uint64_t chunk_seed(const uint8_t* header) { return XXH3_64bits(header, 16); }
 struct Reader::Impl {
   MDB_env* env = nullptr;
   MDB_dbi meta = 0, images = 0, tiles = 0, chunks = 0;
+  MDB_dbi attributes = 0;
+  bool has_attributes = false;
   ZSTD_DCtx* zstd = nullptr;
   ~Impl() {
     if (zstd) ZSTD_freeDCtx(zstd);
@@ -258,6 +260,13 @@ Status Reader::open(const std::string& path, std::unique_ptr<Reader>* out) {
   if (rc == MDB_NOTFOUND && !(reader->major_ == 1 && reader->minor_ == 0)) {
     mdb_txn_abort(txn);
     return corrupt(path + ": database 'geometry' is missing");
+  }
+  // Section 1: from 2.1 on, the attributes database.
+  rc = mdb_dbi_open(txn, "attributes", 0, &impl.attributes);
+  impl.has_attributes = rc == 0;
+  if (rc == MDB_NOTFOUND && reader->major_ == 2 && reader->minor_ >= 1) {
+    mdb_txn_abort(txn);
+    return corrupt(path + ": database 'attributes' is missing");
   }
   // Handles opened in a read-only transaction are usable in later ones once it commits.
   rc = mdb_txn_commit(txn);
@@ -350,6 +359,89 @@ Status decode_codec(ZSTD_DCtx* zstd, uint8_t codec, const uint8_t* src, size_t s
 }
 
 }  // namespace
+
+namespace {
+
+void put_u32(std::string& out, uint32_t v) {
+  for (int i = 0; i < 4; ++i) out.push_back(char(v >> (8 * i)));
+}
+void put_u64(std::string& out, uint64_t v) {
+  for (int i = 0; i < 8; ++i) out.push_back(char(v >> (8 * i)));
+}
+
+// Section 4.7: key, record, the one field of its type, the check over the canonical bytes.
+Status parse_attribute(const MDB_val& k, const MDB_val& v, Attribute* a) {
+  const auto* key = static_cast<const uint8_t*>(k.mv_data);
+  if (k.mv_size < 9 || k.mv_size > 8 + 255) return corrupt("attribute key of " + std::to_string(k.mv_size) + " bytes");
+  a->image = uint32_t(key[0]) << 24 | uint32_t(key[1]) << 16 | uint32_t(key[2]) << 8 | key[3];
+  a->scope = uint32_t(key[4]) << 24 | uint32_t(key[5]) << 16 | uint32_t(key[6]) << 8 | key[7];
+  a->name.assign(reinterpret_cast<const char*>(key + 8), k.mv_size - 8);
+  const std::string where = "attribute '" + a->name + "' of image " + std::to_string(a->image);
+  Record<tessera::fb::Attribute> record(bytes_of(v), v.mv_size);
+  if (!record.valid()) return corrupt(where + ": not an Attribute");
+  const tessera::fb::Attribute* r = record.get();
+  a->type = uint8_t(r->type());
+  const bool present[4] = {r->text() != nullptr, r->integers() != nullptr, r->reals() != nullptr,
+                           r->texts() != nullptr};
+  static const int kField[6] = {0, 1, 2, 3, 1, 2};  // the field each type keeps
+  if (a->type > 5) return corrupt(where + ": unknown type");
+  for (int f = 0; f < 4; ++f)
+    if (present[f] != (f == kField[a->type])) return corrupt(where + ": fields do not match the type");
+  std::string canonical(reinterpret_cast<const char*>(key), k.mv_size);
+  canonical.push_back(char(a->type));
+  if (a->type == 0) {
+    a->text = r->text()->str();
+    canonical += a->text;
+  } else if (kField[a->type] == 1) {
+    a->integers.assign(r->integers()->begin(), r->integers()->end());
+    if (a->type == 1 && a->integers.size() != 1) return corrupt(where + ": an integer holds a list");
+    put_u32(canonical, uint32_t(a->integers.size()));
+    for (int64_t x : a->integers) put_u64(canonical, uint64_t(x));
+  } else if (kField[a->type] == 2) {
+    a->reals.assign(r->reals()->begin(), r->reals()->end());
+    if (a->type == 2 && a->reals.size() != 1) return corrupt(where + ": a real holds a list");
+    put_u32(canonical, uint32_t(a->reals.size()));
+    for (double x : a->reals) {
+      uint64_t bits;
+      std::memcpy(&bits, &x, 8);
+      put_u64(canonical, bits);
+    }
+  } else {
+    put_u32(canonical, r->texts()->size());
+    for (const auto* t : *r->texts()) {
+      a->texts.push_back(t->str());
+      put_u32(canonical, t->size());
+      canonical += t->str();
+    }
+  }
+  if (XXH3_64bits(canonical.data(), canonical.size()) != r->check()) return corrupt(where + ": check mismatch");
+  return Status{};
+}
+
+}  // namespace
+
+Status Reader::attributes(std::vector<Attribute>* out) const {
+  out->clear();
+  if (!impl_->has_attributes) return Status{};
+  ReadTxn txn;
+  int rc = mdb_txn_begin(impl_->env, nullptr, MDB_RDONLY, &txn.txn);
+  if (rc != 0) return lmdb_failure(rc, "begin");
+  MDB_cursor* cursor = nullptr;
+  rc = mdb_cursor_open(txn.txn, impl_->attributes, &cursor);
+  if (rc != 0) return lmdb_failure(rc, "attributes cursor");
+  MDB_val k, v;
+  Status status;
+  for (rc = mdb_cursor_get(cursor, &k, &v, MDB_FIRST); rc == 0 && status.ok();
+       rc = mdb_cursor_get(cursor, &k, &v, MDB_NEXT)) {
+    Attribute a;
+    status = parse_attribute(k, v, &a);
+    if (status.ok()) out->push_back(std::move(a));
+  }
+  mdb_cursor_close(cursor);
+  if (!status.ok()) return status;
+  if (rc != MDB_NOTFOUND) return lmdb_failure(rc, "attributes");
+  return Status{};
+}
 
 Status Reader::images(std::vector<Image>* out) const {
   ReadTxn txn;

@@ -41,6 +41,19 @@ struct Image {
   uint64_t tile_bytes() const { return (uint64_t(1) << (2 * tile_size_log2)) * pixel_bytes(); }
 };
 
+// An `attributes` record (FORMAT.md 4.7) after its checks: exactly the field of its type is
+// filled (an integer or a real as a list of one).
+struct Attribute {
+  uint32_t image = 0;
+  uint32_t scope = 0;  // 0xFFFFFFFF: the image; otherwise a frame
+  std::string name;
+  uint8_t type = 0;    // 0 text, 1 integer, 2 real, 3 text list, 4 integer list, 5 real list
+  std::string text;
+  std::vector<int64_t> integers;
+  std::vector<double> reals;
+  std::vector<std::string> texts;
+};
+
 // What the reads so far went through, so that a test can tell which paths it covered.
 struct Counters {
   uint64_t tiles = 0;             // tiles looked up
@@ -71,6 +84,10 @@ class Reader {
 
   // Every image record, in key (id) order, each checked (one bad record fails the call).
   Status images(std::vector<Image>* out) const;
+
+  // Every attribute record in key order, each checked (one bad record fails the call); none
+  // in a file older than 2.1.
+  Status attributes(std::vector<Attribute>* out) const;
 
   // Reads pixels x .. x+width-1 by y .. y+height-1 of frame `frame`, level 0, of the image
   // named `image`, bands `bands` in that order (empty: every band in order), into `out` as

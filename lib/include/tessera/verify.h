@@ -51,6 +51,7 @@ struct VerifyReport {
   uint64_t tile_records = 0;    // records in `tiles`, macro-block records included
   uint64_t macro_records = 0;   // of which macro-block records (level byte 0x80 | level)
   uint64_t geometry_records = 0;  // cached bounding boxes
+  uint64_t attribute_records = 0; // attributes of images and frames
   uint64_t chunks = 0;          // records in `chunks`
   uint64_t references = 0;      // tile records that reference a chunk
   uint64_t pages = 0;           // LMDB pages reachable from the meta page (meta pages included)
