@@ -5,9 +5,10 @@
 // the same JPEG tiles (both use libjpeg-turbo with its defaults, so the match is exact), and the
 // very samples written for the lossless pages. Then the errors: files OpenSlide refuses, levels
 // and associated images that do not exist, and a damaged tile that must fail every later read.
-#include <tiffio.h>
+#include "tessera/openslide.h"
 
 #include <gtest/gtest.h>
+#include <tiffio.h>
 
 #include <cmath>
 #include <cstdint>
@@ -20,7 +21,6 @@
 #include <vector>
 
 #include "tessera/io.h"
-#include "tessera/openslide.h"
 #include "tessera/tessera.h"
 #include "test_util.h"
 
@@ -41,9 +41,7 @@ struct Pixels {
   std::vector<uint8_t> data;
 
   uint8_t* at(int64_t x, int64_t y) { return data.data() + (y * width + x) * channels; }
-  const uint8_t* at(int64_t x, int64_t y) const {
-    return data.data() + (y * width + x) * channels;
-  }
+  const uint8_t* at(int64_t x, int64_t y) const { return data.data() + (y * width + x) * channels; }
 };
 
 // Smooth gradients under a little noise: something a slide's JPEG tiles could hold, compressible
@@ -110,8 +108,9 @@ struct Page {
   std::string description;
   uint32_t subfile_type = 0;
   uint32_t tile = 256;
-  // Stripped, with one strip of 16 zero bytes instead of the pixels (which may be empty): a
-  // page whose size is all that is learnt of it before it is read.
+  // 16 zero bytes for each tile, or for the one strip, instead of the pixels (which may be
+  // empty): a page whose layout is all that is learnt of it before it is read. Compressed, or
+  // libtiff warns that the strip is too short for the page.
   bool placeholder = false;
 };
 
@@ -133,7 +132,13 @@ void write_page(TIFF* tif, const Page& page) {
   if (!page.description.empty())
     TIFFSetField(tif, TIFFTAG_IMAGEDESCRIPTION, page.description.c_str());
   const size_t pixel = p.channels;
-  if (page.tiled) {
+  if (page.tiled && page.placeholder) {
+    TIFFSetField(tif, TIFFTAG_TILEWIDTH, page.tile);
+    TIFFSetField(tif, TIFFTAG_TILELENGTH, page.tile);
+    uint8_t zeros[16] = {};
+    for (ttile_t t = 0; t < TIFFNumberOfTiles(tif); ++t)
+      ASSERT_EQ(TIFFWriteRawTile(tif, t, zeros, sizeof(zeros)), tmsize_t(sizeof(zeros)));
+  } else if (page.tiled) {
     const uint32_t kTile = page.tile;
     TIFFSetField(tif, TIFFTAG_TILEWIDTH, kTile);
     TIFFSetField(tif, TIFFTAG_TILELENGTH, kTile);
@@ -187,7 +192,8 @@ Pixels libtiff_decode(const std::string& path, tdir_t dir) {
   std::vector<uint8_t> tile(size_t(TIFFTileSize(tif)));
   for (uint32_t ty = 0; ty < height && th; ty += th)
     for (uint32_t tx = 0; tx < width && tw; tx += tw) {
-      EXPECT_GT(TIFFReadTile(tif, tile.data(), tx, ty, 0, 0), 0) << path << " tile " << tx << "," << ty;
+      EXPECT_GT(TIFFReadTile(tif, tile.data(), tx, ty, 0, 0), 0)
+          << path << " tile " << tx << "," << ty;
       for (uint32_t y = ty; y < std::min(ty + th, height); ++y)
         std::memcpy(out.at(tx, y), tile.data() + size_t(y - ty) * tw * 3,
                     size_t(std::min(tw, width - tx)) * 3);
@@ -212,19 +218,18 @@ struct AperioSlide {
     // descriptions end their first line with '\n' alone, as Aperio's do).
     const std::string lib = "Aperio Image Library v10.0.50\r\n";
     const std::string lib1 = "Aperio Image Library v10.0.50\n";
-    write_tiff(path, {{&level0, true, COMPRESSION_JPEG, kAperioDescription, 0},
-                      {&thumbnail, false, COMPRESSION_NONE, lib + "600x400 -> 150x100 - |AppMag = 20", 0},
-                      {&level1, true, COMPRESSION_JPEG, lib + "600x400 -> 150x100 JPEG/RGB Q=90", 0},
-                      {&label, false, COMPRESSION_LZW, lib1 + "label 80x60", FILETYPE_REDUCEDIMAGE},
-                      {&macro, false, COMPRESSION_NONE, lib1 + "macro 120x40", 9}});
+    write_tiff(path,
+               {{&level0, true, COMPRESSION_JPEG, kAperioDescription, 0},
+                {&thumbnail, false, COMPRESSION_NONE, lib + "600x400 -> 150x100 - |AppMag = 20", 0},
+                {&level1, true, COMPRESSION_JPEG, lib + "600x400 -> 150x100 JPEG/RGB Q=90", 0},
+                {&label, false, COMPRESSION_LZW, lib1 + "label 80x60", FILETYPE_REDUCEDIMAGE},
+                {&macro, false, COMPRESSION_NONE, lib1 + "macro 120x40", 9}});
   }
 };
 
 struct GenericSlide {
   Pixels level0 = premultiplied(520, 300, 21), level1 = premultiplied(260, 150, 22);
-  void write(const std::string& path) const {
-    write(path, 128);
-  }
+  void write(const std::string& path) const { write(path, 128); }
   void write(const std::string& path, uint32_t tile) const {
     write_tiff(path, {{&level0, true, COMPRESSION_NONE, "generic", 0, tile},
                       {&level1, true, COMPRESSION_ADOBE_DEFLATE, "", FILETYPE_REDUCEDIMAGE, tile}});
@@ -237,17 +242,20 @@ struct GenericSlide {
 // Every pixel of a source, read block by block in `strides`-shaped buffers (tile-sized blocks).
 Pixels read_all(RasterSource& source) {
   const RasterShape shape = source.shape();
-  Pixels out{shape.width, shape.height, 4, std::vector<uint8_t>(size_t(shape.width * shape.height * 4))};
+  Pixels out{shape.width, shape.height, 4,
+             std::vector<uint8_t>(size_t(shape.width * shape.height * 4))};
   for (int64_t y = 0; y < shape.height; y += 128)
     for (int64_t x = 0; x < shape.width; x += 128) {
-      const Region block{x, y, std::min<int64_t>(128, shape.width - x), std::min<int64_t>(128, shape.height - y)};
+      const Region block{x, y, std::min<int64_t>(128, shape.width - x),
+                         std::min<int64_t>(128, shape.height - y)};
       std::vector<uint8_t> buffer(size_t(block.pixel_count() * 4));
       const Strides bip = test::packed_strides(Interleave::kBIP, block.width, block.height, 4, 1);
       const Status read = source.read(block, buffer.data(), buffer.size(), bip);
       EXPECT_OK(read);
       if (!read.is_ok()) return out;
       for (int64_t r = 0; r < block.height; ++r)
-        std::memcpy(out.at(x, y + r), buffer.data() + size_t(r * block.width * 4), size_t(block.width * 4));
+        std::memcpy(out.at(x, y + r), buffer.data() + size_t(r * block.width * 4),
+                    size_t(block.width * 4));
     }
   return out;
 }
@@ -284,7 +292,8 @@ class OpenSlideTest : public TempDirTest {
   // Imports `source` into a fresh container and reads the image back whole.
   Pixels import_and_read_back(RasterSource& source, Attributes* attributes = nullptr) {
     const RasterShape shape = source.shape();
-    Pixels out{shape.width, shape.height, 4, std::vector<uint8_t>(size_t(shape.width * shape.height * 4))};
+    Pixels out{shape.width, shape.height, 4,
+               std::vector<uint8_t>(size_t(shape.width * shape.height * 4))};
     auto container = Container::create(path(source.image_name() + ".tsr"));
     EXPECT_OK(container);
     if (!container) return out;
@@ -314,7 +323,8 @@ TEST_F(OpenSlideTest, AperioListsItsVendorLevelsAndAssociatedImages) {
   EXPECT_TRUE(looks_like_slide(aperio_path_));
   ASSERT_OK_AND_ASSIGN(SlideContents contents, list_slide(aperio_path_));
   EXPECT_EQ(contents.vendor, "aperio");
-  const std::vector<RasterShape> levels = {{600, 400, 4, DataType::kU8}, {150, 100, 4, DataType::kU8}};
+  const std::vector<RasterShape> levels = {{600, 400, 4, DataType::kU8},
+                                           {150, 100, 4, DataType::kU8}};
   EXPECT_EQ(contents.levels, levels);
   EXPECT_EQ(contents.associated, (std::vector<std::string>{"label", "macro", "thumbnail"}));
 }
@@ -368,7 +378,8 @@ TEST_F(OpenSlideTest, AperioReadsRepeatInAnyLayout) {
   const Pixels reference = opaque(libtiff_decode(aperio_path_, 0));
   const Region block{200, 100, 300, 250};  // across four JPEG tiles
   const size_t size = size_t(block.pixel_count() * 4);
-  for (Interleave interleave : {Interleave::kBIP, Interleave::kBSQ, Interleave::kBIL, Interleave::kBIP}) {
+  for (Interleave interleave :
+       {Interleave::kBIP, Interleave::kBSQ, Interleave::kBIL, Interleave::kBIP}) {
     SCOPED_TRACE(test::interleave_label(interleave));
     const Strides strides = test::packed_strides(interleave, block.width, block.height, 4, 1);
     std::vector<uint8_t> buffer(size + 1);
@@ -386,7 +397,8 @@ TEST_F(OpenSlideTest, AperioReadsRepeatInAnyLayout) {
                            test::packed_strides(Interleave::kBIP, block.width, block.height, 4, 1)),
               Code::kInvalidArgument);
   std::vector<uint8_t> one(4);
-  EXPECT_CODE(source->read({600, 0, 1, 1}, one.data(), one.size(), {4, 4, 1}), Code::kInvalidArgument);
+  EXPECT_CODE(source->read({600, 0, 1, 1}, one.data(), one.size(), {4, 4, 1}),
+              Code::kInvalidArgument);
 }
 
 TEST_F(OpenSlideTest, AperioAssociatedImagesAreTheirPages) {
@@ -394,15 +406,15 @@ TEST_F(OpenSlideTest, AperioAssociatedImagesAreTheirPages) {
     std::string name;
     const Pixels* pixels;
   };
-  for (const Expected& e : {Expected{"thumbnail", &aperio_.thumbnail}, Expected{"label", &aperio_.label},
-                            Expected{"macro", &aperio_.macro}}) {
+  for (const Expected& e : {Expected{"thumbnail", &aperio_.thumbnail},
+                            Expected{"label", &aperio_.label}, Expected{"macro", &aperio_.macro}}) {
     SCOPED_TRACE(e.name);
     ASSERT_OK_AND_ASSIGN(auto source, open_slide_associated(aperio_path_, e.name));
     EXPECT_EQ(source->shape(), (RasterShape{e.pixels->width, e.pixels->height, 4, DataType::kU8}));
     EXPECT_EQ(source->image_name(), "slide." + e.name);
     EXPECT_EQ(source->description(), "OpenSlide aperio associated image '" + e.name + "' " +
-                                          std::to_string(e.pixels->width) + "x" +
-                                          std::to_string(e.pixels->height) + " RGBA u8");
+                                         std::to_string(e.pixels->width) + "x" +
+                                         std::to_string(e.pixels->height) + " RGBA u8");
     EXPECT_EQ(source->identity().size, fs::file_size(aperio_path_));
     EXPECT_EQ(first_difference(read_all(*source), opaque(*e.pixels)), "");
   }
@@ -419,7 +431,8 @@ TEST_F(OpenSlideTest, GenericTiffImportsWithAlphaUnpremultiplied) {
   EXPECT_TRUE(looks_like_slide(generic_path_));
   ASSERT_OK_AND_ASSIGN(SlideContents contents, list_slide(generic_path_));
   EXPECT_EQ(contents.vendor, "generic-tiff");
-  const std::vector<RasterShape> levels = {{520, 300, 4, DataType::kU8}, {260, 150, 4, DataType::kU8}};
+  const std::vector<RasterShape> levels = {{520, 300, 4, DataType::kU8},
+                                           {260, 150, 4, DataType::kU8}};
   EXPECT_EQ(contents.levels, levels);
   EXPECT_TRUE(contents.associated.empty());
 
@@ -427,7 +440,8 @@ TEST_F(OpenSlideTest, GenericTiffImportsWithAlphaUnpremultiplied) {
   EXPECT_EQ(source->description(), "OpenSlide generic-tiff level 0 520x300 RGBA u8");
   EXPECT_EQ(source->image_name(), "generic");
   Attributes attributes;
-  EXPECT_EQ(first_difference(import_and_read_back(*source, &attributes), straight(generic_.level0)), "");
+  EXPECT_EQ(first_difference(import_and_read_back(*source, &attributes), straight(generic_.level0)),
+            "");
   const std::string* vendor = text_attribute(attributes, "openslide.vendor");
   ASSERT_NE(vendor, nullptr);
   EXPECT_EQ(*vendor, "generic-tiff");
@@ -449,7 +463,8 @@ TEST_F(OpenSlideTest, ShortLevelOpenSlideMisreadsIsRefused) {
   EXPECT_EQ(first_difference(read_all(*level0), straight(generic_.level0)), "");
   const auto level1 = open_slide_source(big_tiles, 1);
   EXPECT_CODE(level1, Code::kUnsupported);
-  for (const char* part : {"big-tiles.tif: level 1 (260x150, ", "256x256", "TIFF page 1", "shorter than its tiles"})
+  for (const char* part :
+       {"big-tiles.tif: level 1 (260x150, ", "256x256", "TIFF page 1", "shorter than its tiles"})
     EXPECT_NE(level1.status().message().find(part), std::string::npos)
         << part << " not in: " << level1.status().message();
 }
@@ -492,6 +507,19 @@ TEST_F(OpenSlideTest, FilesThatAreNoSlideAreRefused) {
   expect_failure(open_slide_source(missing).status(), Code::kNotFound, {missing});
 }
 
+// A slide OpenSlide recognises but cannot open (here a tiled TIFF in a compression libtiff was
+// built without: JPEG 2000, 34712) is refused with OpenSlide's reason.
+TEST_F(OpenSlideTest, SlideOpenSlideCannotOpenIsRefusedWithItsReason) {
+  const Pixels unreadable{300, 200, 3, {}};
+  const std::string slide = path("jp2k.tif");
+  ASSERT_NO_FATAL_FAILURE(write_tiff(slide, {{&unreadable, true, 34712, "", 0, 256, true}}));
+  EXPECT_TRUE(looks_like_slide(slide));
+  for (const Status& status : {list_slide(slide).status(), open_slide_source(slide).status(),
+                               open_slide_associated(slide, "label").status()})
+    expect_failure(status, Code::kUnsupported,
+                   {slide + ": OpenSlide cannot read the slide: ", "34712"});
+}
+
 // libtiff writes each directory after its page's data: cut in half, the first directory of the
 // slide is gone, and OpenSlide no longer recognises it.
 TEST_F(OpenSlideTest, TruncatedSlideIsRefused) {
@@ -499,10 +527,12 @@ TEST_F(OpenSlideTest, TruncatedSlideIsRefused) {
   fs::copy_file(aperio_path_, truncated);
   fs::resize_file(truncated, fs::file_size(aperio_path_) / 2);
   EXPECT_FALSE(looks_like_slide(truncated));
-  for (const Status& status : {list_slide(truncated).status(), open_slide_source(truncated).status(),
-                               open_slide_associated(truncated, "label").status()})
-    expect_failure(status, Code::kUnsupported,
-                   {truncated, "not a slide OpenSlide recognises (a TIFF is one only when it is tiled"});
+  for (const Status& status :
+       {list_slide(truncated).status(), open_slide_source(truncated).status(),
+        open_slide_associated(truncated, "label").status()})
+    expect_failure(
+        status, Code::kUnsupported,
+        {truncated, "not a slide OpenSlide recognises (a TIFF is one only when it is tiled"});
 }
 
 // An associated image is read whole, so one too large for that is refused before it is read:
@@ -510,14 +540,17 @@ TEST_F(OpenSlideTest, TruncatedSlideIsRefused) {
 TEST_F(OpenSlideTest, OversizedAssociatedImageIsRefused) {
   const Pixels huge{4100, 4100, 3, {}};
   const std::string slide = path("huge-label.svs");
-  ASSERT_NO_FATAL_FAILURE(write_tiff(
-      slide, {{&aperio_.level1, true, COMPRESSION_JPEG, kAperioDescription, 0},
-              {&aperio_.thumbnail, false, COMPRESSION_NONE, "Aperio Image Library v10.0.50\r\nthumbnail", 0},
-              {&huge, false, COMPRESSION_NONE, "Aperio Image Library v10.0.50\nlabel 4100x4100", 0, 256, true}}));
+  ASSERT_NO_FATAL_FAILURE(
+      write_tiff(slide, {{&aperio_.level1, true, COMPRESSION_JPEG, kAperioDescription, 0},
+                         {&aperio_.thumbnail, false, COMPRESSION_NONE,
+                          "Aperio Image Library v10.0.50\r\nthumbnail", 0},
+                         {&huge, false, COMPRESSION_ADOBE_DEFLATE,
+                          "Aperio Image Library v10.0.50\nlabel 4100x4100", 0, 256, true}}));
   ASSERT_OK_AND_ASSIGN(SlideContents contents, list_slide(slide));
   EXPECT_EQ(contents.associated, (std::vector<std::string>{"label", "thumbnail"}));
-  expect_failure(open_slide_associated(slide, "label").status(), Code::kUnsupported,
-                 {slide, "associated image 'label' is 4100x4100 (67240000 bytes of ARGB)", "64 MiB"});
+  expect_failure(
+      open_slide_associated(slide, "label").status(), Code::kUnsupported,
+      {slide, "associated image 'label' is 4100x4100 (67240000 bytes of ARGB)", "64 MiB"});
   EXPECT_OK(open_slide_associated(slide, "thumbnail"));
 }
 

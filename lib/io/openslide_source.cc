@@ -18,7 +18,6 @@
 // This file never trusts OpenSlide's dimensions before checking them, and never lets OpenSlide
 // paint into a buffer it did not size for the exact region asked.
 #include <openslide.h>
-
 #include <sys/stat.h>
 
 #include <algorithm>
@@ -62,6 +61,15 @@ struct OpenedSlide {
 
 const char* slide_error(openslide_t* slide) { return openslide_get_error(slide); }
 
+// II*\0, MM\0*, and BigTIFF's II+\0, MM\0+.
+bool is_tiff_signature(const unsigned char magic[4]) {
+  if (magic[0] == 'I' && magic[1] == 'I')
+    return (magic[2] == 42 || magic[2] == 43) && magic[3] == 0;
+  if (magic[0] == 'M' && magic[1] == 'M')
+    return magic[2] == 0 && (magic[3] == 42 || magic[3] == 43);
+  return false;
+}
+
 Result<OpenedSlide> open_slide(const std::string& path) {
   // The file itself first, so that a missing or unreadable file says so (OpenSlide would only
   // say it does not recognise it), and so that the identity is of the file OpenSlide reads.
@@ -78,9 +86,7 @@ Result<OpenedSlide> open_slide(const std::string& path) {
     identity.size = uint64_t(st->st_size);
     identity.mtime_ns = int64_t(st->st_mtim.tv_sec) * 1000000000 + st->st_mtim.tv_nsec;
     unsigned char magic[4] = {};
-    tiff = identity.size >= 4 && file->read_at(magic, 4, 0).is_ok() &&
-           ((magic[0] == 'I' && magic[1] == 'I' && (magic[2] == 42 || magic[2] == 43) && magic[3] == 0) ||
-            (magic[0] == 'M' && magic[1] == 'M' && magic[2] == 0 && (magic[3] == 42 || magic[3] == 43)));
+    tiff = identity.size >= 4 && file->read_at(magic, 4, 0).is_ok() && is_tiff_signature(magic);
   }
   SlideHandle handle(openslide_open(path.c_str()));
   // OpenSlide says nothing of why it does not recognise a file; for a TIFF the reasons are few.
@@ -109,16 +115,17 @@ std::string describe_shape(const RasterShape& shape) {
 Result<std::vector<RasterShape>> level_shapes(openslide_t* slide, const std::string& path) {
   const int32_t count = openslide_get_level_count(slide);
   if (count < 1)
-    return Status(Code::kUnsupported, path + ": OpenSlide finds no level in the slide" +
-                                          (slide_error(slide) ? std::string(": ") + slide_error(slide) : ""));
+    return Status(Code::kUnsupported,
+                  path + ": OpenSlide finds no level in the slide" +
+                      (slide_error(slide) ? std::string(": ") + slide_error(slide) : ""));
   std::vector<RasterShape> shapes;
   for (int32_t level = 0; level < count; ++level) {
     int64_t width = -1, height = -1;
     openslide_get_level_dimensions(slide, level, &width, &height);
     if (width < 1 || height < 1)
-      return Status(Code::kUnsupported, path + ": level " + std::to_string(level) +
-                                            ": OpenSlide gives it no size (" + std::to_string(width) +
-                                            "x" + std::to_string(height) + ")");
+      return Status(Code::kUnsupported,
+                    path + ": level " + std::to_string(level) + ": OpenSlide gives it no size (" +
+                        std::to_string(width) + "x" + std::to_string(height) + ")");
     shapes.push_back(rgba_shape(width, height));
   }
   return shapes;
@@ -185,10 +192,14 @@ class SlideLevelSource final : public RasterSource {
  public:
   SlideLevelSource(std::string path, OpenedSlide slide, int32_t level, RasterShape shape,
                    double downsample)
-      : path_(std::move(path)), slide_(std::move(slide.handle)), identity_(std::move(slide.identity)),
+      : path_(std::move(path)),
+        slide_(std::move(slide.handle)),
+        identity_(std::move(slide.identity)),
         description_("OpenSlide " + slide.vendor + " level " + std::to_string(level) + " " +
                      describe_shape(shape)),
-        attributes_(slide_properties(slide_.get())), level_(level), shape_(shape),
+        attributes_(slide_properties(slide_.get())),
+        level_(level),
+        shape_(shape),
         downsample_(downsample) {}
 
   RasterShape shape() const override { return shape_; }
@@ -243,8 +254,12 @@ class AssociatedImageSource final : public RasterSource {
  public:
   AssociatedImageSource(std::string path, SourceIdentity identity, std::string associated,
                         std::string description, RasterShape shape, std::vector<uint8_t> rgba)
-      : path_(std::move(path)), identity_(std::move(identity)), associated_(std::move(associated)),
-        description_(std::move(description)), shape_(shape), rgba_(std::move(rgba)) {}
+      : path_(std::move(path)),
+        identity_(std::move(identity)),
+        associated_(std::move(associated)),
+        description_(std::move(description)),
+        shape_(shape),
+        rgba_(std::move(rgba)) {}
 
   RasterShape shape() const override { return shape_; }
   const std::string& name() const override { return path_; }
@@ -312,13 +327,14 @@ Result<std::unique_ptr<RasterSource>> open_slide_source(const std::string& path,
   const double downsample = openslide_get_level_downsample(slide->handle.get(), int32_t(level));
   if (!(downsample >= 1.0) || !std::isfinite(downsample))
     return Status(Code::kUnsupported, path + ": level " + std::to_string(level) +
-                                          ": OpenSlide gives it downsample " + std::to_string(downsample));
+                                          ": OpenSlide gives it downsample " +
+                                          std::to_string(downsample));
   const RasterShape shape = (*levels)[level];
   const std::string tiles = "openslide.level[" + std::to_string(level) + "].tile-";
-  TESSERA_RETURN_IF_ERROR(io_detail::check_tiff_level_misread(
-      path, int32_t(level), shape.width, shape.height,
-      integer_property(slide->handle.get(), tiles + "width"),
-      integer_property(slide->handle.get(), tiles + "height")));
+  TESSERA_RETURN_IF_ERROR(
+      io_detail::check_tiff_level_misread(path, int32_t(level), shape.width, shape.height,
+                                          integer_property(slide->handle.get(), tiles + "width"),
+                                          integer_property(slide->handle.get(), tiles + "height")));
   // Level-0 coordinates of the level's far corner must fit OpenSlide's int64 arguments.
   if (double(shape.width) * downsample > 9e18 || double(shape.height) * downsample > 9e18)
     return Status(Code::kUnsupported, path + ": level " + std::to_string(level) +
@@ -343,7 +359,8 @@ Result<std::unique_ptr<RasterSource>> open_slide_associated(const std::string& p
   openslide_get_associated_image_dimensions(handle, name.c_str(), &width, &height);
   if (width < 1 || height < 1)
     return Status(Code::kUnsupported, what + ": OpenSlide gives it no size (" +
-                                          std::to_string(width) + "x" + std::to_string(height) + ")");
+                                          std::to_string(width) + "x" + std::to_string(height) +
+                                          ")");
   const uint64_t bytes = mul_saturated(mul_saturated(uint64_t(width), uint64_t(height)), 4);
   if (bytes > kMaxAssociatedBytes)
     return Status(Code::kUnsupported, what + " is " + std::to_string(width) + "x" +
@@ -362,8 +379,7 @@ Result<std::unique_ptr<RasterSource>> open_slide_associated(const std::string& p
   std::string description =
       "OpenSlide " + slide->vendor + " associated image '" + name + "' " + describe_shape(shape);
   return std::unique_ptr<RasterSource>(std::make_unique<AssociatedImageSource>(
-      path, std::move(slide->identity), name, std::move(description), shape,
-      std::move(rgba)));
+      path, std::move(slide->identity), name, std::move(description), shape, std::move(rgba)));
 }
 
 }  // namespace tessera
