@@ -1,9 +1,10 @@
 // Fuzz target: arbitrary bytes as an ENVI header file (tessera/envi.h, read_envi_header). The
-// parser must refuse malformed text with kInvalidArgument and a message that names the file,
-// and never crash, hang or read outside the text. A header it accepts must describe a raster
-// (positive sizes, a known sample type) and survive a round trip: write_envi_header of the
-// parsed header, read back, gives the same header (byte order aside: Tessera writes
-// little-endian headers only).
+// parser must refuse malformed text with kInvalidArgument and a one-line message that names
+// the file, and never crash, hang or read outside the text. A header it accepts must describe
+// a raster (positive sizes, a known sample type), keep its other fields as sorted envi.*
+// attributes, and survive a round trip: write_envi_header of the parsed header, read back,
+// gives the same header, attributes included (byte order aside: Tessera writes little-endian
+// headers only; reals compared as the attribute syntax writes them, NaN payloads aside).
 //
 // read_envi_header takes a path, so each input is written to a file in a private temporary
 // directory (on /dev/shm when there is one, so the writes and write_envi_header's fdatasync
@@ -68,6 +69,13 @@ void write_file(const std::string& path, const uint8_t* data, size_t size) {
   ::close(fd);
 }
 
+// The attributes in the attribute syntax: equal text for equal values, every NaN as "nan".
+std::string describe(const Attributes& attributes) {
+  std::string out;
+  for (const Attribute& a : attributes) out += a.name + " = " + format_attribute_value(a.value) + "\n";
+  return out;
+}
+
 std::string describe(const EnviHeader& h) {
   return std::to_string(h.samples) + "x" + std::to_string(h.lines) + "x" +
          std::to_string(h.bands) + " " + std::string(data_type_name(h.type)) + " " +
@@ -89,7 +97,15 @@ extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
     FUZZ_CHECK(header.status().code() == Code::kInvalidArgument, header.status().to_string());
     FUZZ_CHECK(header.status().message().starts_with(path + ": "),
                "the message does not name the header: " + header.status().message());
+    FUZZ_CHECK(header.status().message().find('\n') == std::string::npos,
+               "the message is not one line: " + header.status().message());
     return 0;
+  }
+  for (size_t i = 0; i < header->attributes.size(); ++i) {
+    const std::string& name = header->attributes[i].name;
+    FUZZ_CHECK(name.starts_with("envi."), "an attribute outside envi.*: " + name);
+    FUZZ_CHECK(i == 0 || header->attributes[i - 1].name < name, "attributes not sorted: " + name);
+    FUZZ_CHECK(check_attribute_name(name).is_ok(), "an invalid attribute name: " + name);
   }
   FUZZ_CHECK(header->samples >= 1 && header->lines >= 1 && header->bands >= 1,
              "accepted a header without pixels: " + describe(*header));
@@ -110,5 +126,8 @@ extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
                  again->interleave == expected.interleave &&
                  again->header_offset == expected.header_offset && !again->big_endian,
              describe(*header) + " reads back as " + describe(*again));
+  FUZZ_CHECK(describe(again->attributes) == describe(header->attributes),
+             "attributes\n" + describe(header->attributes) + "read back as\n" +
+                 describe(again->attributes));
   return 0;
 }

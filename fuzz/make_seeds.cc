@@ -250,6 +250,15 @@ void envi_seeds() {
              "ENVI\ndescription = {written by Tessera}\nsamples = 256\nlines = 256\nbands = 1\n"
              "header offset = 0\nfile type = ENVI Standard\ndata type = 4\ninterleave = bip\n"
              "byte order = 0\n");
+  write_seed("envi_header", "attributes",
+             "ENVI\r\nsamples = 4\r\nlines = 3\r\nbands = 2\r\ndata type = 2\r\n"
+             "Wavelength  Units = Micrometers\r\nwavelength = {\r\n 0.45,\r\n +0.55 }\r\n"
+             "fwhm = {1, 2}\r\nFWHM = {0.01, 0.02}\r\nband names = { Blue , Green }\r\n"
+             "bbl = {1.0, 0}\r\ndefault bands = {2}\r\ndata ignore value = {-1, nan}\r\n"
+             "map info = {UTM, 1.5, 2.5, 500000.0, 4100000.0, 30, 30, 33, North}\r\n"
+             "x start = 11\r\ngeo points = {1, 1, 40, 15}\r\nreflectance scale factor = 1e4\r\n"
+             "coordinate system string = {PROJCS[\"x\",UNIT[\"Meter\",1.0]]}\r\n"
+             "My  Field = {  a ,b,  \r\n   c  }\r\nother = plain = sign\r\n");
 }
 
 }  // namespace

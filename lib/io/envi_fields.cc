@@ -216,6 +216,12 @@ AttributeValue as_field_type(const EnviField* field, const AttributeValue& value
   return value;
 }
 
+// A value for a message: text as it is, others in the attribute syntax.
+std::string shown(const AttributeValue& value) {
+  const auto* text = std::get_if<std::string>(&value);
+  return quote_value(text ? *text : format_attribute_value(value));
+}
+
 }  // namespace
 
 std::span<const EnviField> known_envi_fields() { return kKnownFields; }
@@ -258,11 +264,11 @@ Result<std::map<std::string, HeaderValue>> split_header_fields(const std::string
                                                                int first_line) {
   size_t pos = 0;
   int line_number = first_line - 1;
-  // A line without its end ("\n" or "\r\n").
+  // A line without its end ("\n", "\r\n", or more '\r's before the '\n').
   auto next_line = [&]() -> std::string_view {
     const size_t end = std::min(body.find('\n', pos), body.size());
     std::string_view line = body.substr(pos, end - pos);
-    if (line.ends_with('\r')) line.remove_suffix(1);
+    while (line.ends_with('\r')) line.remove_suffix(1);
     pos = end + 1;
     ++line_number;
     return line;
@@ -277,7 +283,10 @@ Result<std::map<std::string, HeaderValue>> split_header_fields(const std::string
     if (key.empty())
       return Status(Code::kInvalidArgument, path + ": line " + std::to_string(line_number) + ": " +
                                                 quote_value(content) + " is not 'key = value'");
-    HeaderValue value{std::string(trim(content.substr(eq + 1))), line_number};
+    // The value as written: from after '=' to the end of its last line, trimmed at both ends.
+    const std::string_view after = line.substr(line.find('=') + 1);
+    HeaderValue value{std::string(after.substr(std::min(after.find_first_not_of(kBlanks), after.size()))),
+                      line_number};
     if (value.text.starts_with('{')) {  // a braced value may span lines
       while (value.text.find('}') == std::string::npos && pos < body.size()) {
         value.text += '\n';
@@ -287,8 +296,8 @@ Result<std::map<std::string, HeaderValue>> split_header_fields(const std::string
         return Status(Code::kInvalidArgument,
                       path + ": field '" + key + "' (line " + std::to_string(value.line) +
                           "): '{' without a closing '}'");
-      value.text = std::string(trim(value.text));
     }
+    value.text = std::string(trim(value.text));
     fields[key] = std::move(value);  // the last of duplicates wins, as in ENVI and GDAL
   }
   return fields;
@@ -387,7 +396,7 @@ Result<std::string> format_envi_field(std::string_view key, const AttributeValue
   if (field && !type_fits(*field, value))
     return Status(Code::kInvalidArgument,
                   "a " + std::string(attribute_type_name(given)) + " does not fit the field (" +
-                      quote_value(format_attribute_value(given)) + ")");
+                      shown(given) + ")");
   // The first spelling the reader takes back as this key and this text, and for a known
   // field as this value (an unknown field reads back as its text).
   for (const std::string& text : spellings(field, value)) {
@@ -401,8 +410,8 @@ Result<std::string> format_envi_field(std::string_view key, const AttributeValue
     if (back && same_value(*back, value)) return text;
   }
   return Status(Code::kInvalidArgument,
-                "cannot be written as a header field that reads back the same (" +
-                    quote_value(format_attribute_value(given)) + ")");
+                "cannot be written as a header field that reads back the same (" + shown(given) +
+                    ")");
 }
 
 }  // namespace tessera::io_detail

@@ -247,42 +247,43 @@ Result<std::string> envi_header_text(const std::string& path, const EnviHeader& 
     if (!a.name.starts_with(kEnviPrefix) || describes_samples(a.name.substr(kEnviPrefix.size())))
       return Status(Code::kInvalidArgument,
                     path + ": attribute '" + a.name + "' is not a header field beyond the samples");
-  std::vector<bool> written(header.attributes.size(), false);
+  std::vector<bool> written(attributes.size(), false);
   std::string text = "ENVI\n";
-  // The field of attribute envi.KEY, when there is one; false when there is none.
-  auto field = [&](std::string_view key) -> Result<bool> {
+  // The field of attribute envi.KEY, when there is one.
+  auto field = [&](std::string_view key) -> Status {
     const std::string name = std::string(kEnviPrefix) + std::string(key);
-    const auto it = std::lower_bound(header.attributes.begin(), header.attributes.end(), name,
+    const auto it = std::lower_bound(attributes.begin(), attributes.end(), name,
                                      [](const Attribute& a, const std::string& n) { return a.name < n; });
-    if (it == header.attributes.end() || it->name != name) return false;
-    const size_t index = size_t(it - header.attributes.begin());
-    if (written[index]) return true;
+    if (it == attributes.end() || it->name != name) return Status::ok();
+    const size_t index = size_t(it - attributes.begin());
+    if (written[index]) return Status::ok();
     auto value = format_envi_field(key, it->value);
     if (!value) return value.status().with_context(path + ": attribute '" + name + "'");
+    // What the reader would refuse in a header of these bands (a per-band list too short).
+    TESSERA_RETURN_IF_ERROR(check_envi_field(path, key, it->value, header.bands));
     text += std::string(key) + " = " + *value + "\n";
     written[index] = true;
-    return true;
+    return Status::ok();
   };
   auto line = [&](std::string_view key, const std::string& value) {
     text += std::string(key) + " = " + value + "\n";
   };
   // ENVI's customary order: the samples between description and the rest.
-  TESSERA_RETURN_IF_ERROR(field("description").status());
+  TESSERA_RETURN_IF_ERROR(field("description"));
   line("samples", std::to_string(header.samples));
   line("lines", std::to_string(header.lines));
   line("bands", std::to_string(header.bands));
   line("header offset", std::to_string(header.header_offset));
-  TESSERA_ASSIGN_OR_RETURN(const bool file_type, field("file type"));
-  if (!file_type) line("file type", "ENVI Standard");
+  TESSERA_RETURN_IF_ERROR(field("file type"));
   line("data type", std::to_string(envi_type_to_code(header.type)));
   line("interleave", std::string(interleave_name(header.interleave)));
-  TESSERA_RETURN_IF_ERROR(field("sensor type").status());
+  TESSERA_RETURN_IF_ERROR(field("sensor type"));
   line("byte order", "0");
   if (header.type == DataType::kI8) line("tessera data type", "i8");
   for (const EnviField& known : known_envi_fields())
-    TESSERA_RETURN_IF_ERROR(field(known.key).status());
-  for (const Attribute& a : header.attributes)  // the unknown ones, by name
-    TESSERA_RETURN_IF_ERROR(field(std::string_view(a.name).substr(kEnviPrefix.size())).status());
+    TESSERA_RETURN_IF_ERROR(field(known.key));
+  for (const Attribute& a : attributes)  // the unknown ones, by name
+    TESSERA_RETURN_IF_ERROR(field(std::string_view(a.name).substr(kEnviPrefix.size())));
   return text;
 }
 

@@ -136,6 +136,9 @@ Result<Attributes> header_attributes(const std::string& header, const RasterMeta
   };
   from_other("data ignore value", "tiff.GDAL_NODATA");
   from_other("description", "tiff.ImageDescription");
+  // What ENVI itself writes for a raw file of samples.
+  if (!find_attribute(out, "envi.file type"))
+    set_attribute(out, "envi.file type", std::string("ENVI Standard"));
   return out;
 }
 

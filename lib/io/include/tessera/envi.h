@@ -100,7 +100,7 @@ TESSERA_API Result<std::unique_ptr<RasterSource>> open_envi_source(const std::st
 // -(metadata.x, metadata.y), x start and y start by +(metadata.x, metadata.y), so a cut
 // stays georeferenced. Without envi.data ignore value a tiff.GDAL_NODATA that is a number
 // is written as it, without envi.description a tiff.ImageDescription (when it can be).
-// Without envi.file type, "file type = ENVI Standard". A header that cannot be written makes
+// Without envi.file type, "file type = ENVI Standard" (as ENVI writes). A header that cannot be written makes
 // begin() fail, before any file is created.
 TESSERA_API std::unique_ptr<RasterSink> make_envi_sink(const std::string& out);
 
