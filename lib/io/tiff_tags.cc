@@ -118,7 +118,12 @@ Status write_tiff_tag(TIFF* tif, const KeptTag& tag, const AttributeValue& value
   };
   switch (tag.kind) {
     case TagKind::kText: {
-      const auto* text = std::get_if<std::string>(&value);
+      // A number set where TIFF keeps text (GDAL_NODATA = 0 typed on a command line) is
+      // written as its text; a list is not.
+      std::string number;
+      if (std::holds_alternative<int64_t>(value) || std::holds_alternative<double>(value))
+        number = format_attribute_value(value);
+      const auto* text = number.empty() ? std::get_if<std::string>(&value) : &number;
       if (!text) return mismatch(tag, value, "the tag holds text");
       if (text->find('\0') != std::string::npos) return mismatch(tag, value, "it holds a NUL byte");
       return set(TIFFSetField(tif, tag.tag, text->c_str())) ? Status::ok() : failed();
