@@ -1,9 +1,6 @@
 #include "io/tiff_export_tags.h"
 
 #include <algorithm>
-#include <charconv>
-#include <cmath>
-#include <optional>
 #include <string>
 #include <string_view>
 
@@ -22,20 +19,6 @@ constexpr Borrowed kBorrowed[] = {
     {"envi.data ignore value", "GDAL_NODATA"},
     {"envi.description", "ImageDescription"},
 };
-
-// A text or a number as the text a text tag holds (GDAL_NODATA: GDAL's own spelling of
-// reals, "nan" and "inf" included); nullopt for lists.
-std::optional<std::string> as_text(const AttributeValue& value) {
-  if (const auto* text = std::get_if<std::string>(&value)) return *text;
-  if (const auto* integer = std::get_if<int64_t>(&value)) return std::to_string(*integer);
-  if (const auto* real = std::get_if<double>(&value)) {
-    if (std::isnan(*real)) return std::string("nan");
-    char buffer[32];
-    const auto end = std::to_chars(buffer, buffer + sizeof buffer, *real).ptr;  // shortest exact
-    return std::string(buffer, end);
-  }
-  return std::nullopt;
-}
 
 Status cannot_shift(const KeptTag& tag, size_t entries, std::string_view expected) {
   return Status(Code::kInvalidArgument,
@@ -91,7 +74,7 @@ Result<std::vector<ExportTag>> tiff_export_tags(const RasterMetadata& metadata) 
                                      [&](const ExportTag& t) { return t.tag == tag; });
     const AttributeValue* value = find_attribute(metadata.attributes, borrowed.attribute);
     if (present || !value) continue;
-    if (auto text = as_text(*value)) tags.push_back({tag, std::move(*text)});
+    if (auto text = tag_text(*value)) tags.push_back({tag, std::move(*text)});
   }
   std::sort(tags.begin(), tags.end(),
             [](const ExportTag& a, const ExportTag& b) { return a.tag->tag < b.tag->tag; });

@@ -73,6 +73,7 @@ struct TiffHandle::State {
   int fd = -1;                             // when writing (the caller's descriptor)
   uint64_t position = 0;
   int io_errno = 0;
+  bool discarding = false;  // discard(): nothing more is written, and libtiff's complaints go
   std::string errors, warnings;
 
   uint64_t size() const {
@@ -103,6 +104,7 @@ void append_message(std::string& out, const char* module, const std::string& nam
 
 int on_error(TIFF*, void* user, const char* module, const char* format, va_list args) {
   auto* state = static_cast<State*>(user);
+  if (state->discarding) return 1;
   append_message(state->errors, module, state->name, format, args);
   return 1;  // handled: libtiff's global handler (stderr) is not called
 }
@@ -135,6 +137,7 @@ tmsize_t read_proc(thandle_t handle, void* buffer, tmsize_t size) {
 
 tmsize_t write_proc(thandle_t handle, void* buffer, tmsize_t size) {
   State* s = state_of(handle);
+  if (s->discarding) return -1;
   if (s->fd < 0 || size < 0) {
     s->io_errno = EBADF;
     return -1;
@@ -251,6 +254,11 @@ std::string TiffHandle::take_warnings() { return std::exchange(state_->warnings,
 void TiffHandle::clear_messages() {
   state_->errors.clear();
   state_->warnings.clear();
+  state_->io_errno = 0;
+}
+void TiffHandle::discard() {
+  state_->discarding = true;
+  tiff_.reset();
 }
 int TiffHandle::io_errno() const { return state_->io_errno; }
 

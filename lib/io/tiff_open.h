@@ -94,8 +94,11 @@ class TiffHandle {
   // Warnings, likewise (kept apart: most are harmless, some say that a decode went wrong).
   bool has_warnings() const;
   std::string take_warnings();
-  // Forgets every message so far.
+  // Forgets every message so far, and the errno of a read or write that failed.
   void clear_messages();
+  // Closes the handle without writing anything more (dropping a handle open for writing
+  // would have libtiff write its directory): for an output that is being thrown away.
+  void discard();
   // The errno of the last read or write of the file that failed (0 when none did), for
   // detail::os_error: a full disk is kNoSpace whichever layer hit it.
   int io_errno() const;

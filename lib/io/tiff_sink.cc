@@ -6,7 +6,7 @@
 // moment its last pixel arrives, so about one row of TIFF tiles is held at a time whatever the
 // output's height; begin() refuses an output whose row of tiles would pass kMaxRowBytes.
 //
-// libtiff writes through client I/O onto the staged OUT.part (io/staged_file.h), so a failed
+// libtiff writes through a TiffHandle (io/tiff_open.h) onto the staged OUT.part (io/staged_file.h), so a failed
 // write keeps its errno (a full disk is kNoSpace, as everywhere) and libtiff's own messages go
 // into the Status, never to stderr. Nothing here decides which tags an export writes: that is
 // io/tiff_export_tags.h.
@@ -14,8 +14,6 @@
 
 #include <bit>
 #include <charconv>
-#include <cstdarg>
-#include <cstdio>
 #include <cstring>
 #include <limits>
 #include <memory>
@@ -29,6 +27,7 @@
 #include "io/samples.h"
 #include "io/staged_file.h"
 #include "io/tiff_export_tags.h"
+#include "io/tiff_open.h"
 #include "io/tiff_tags.h"
 #include "tessera/tiff.h"
 #include "util/posix_file.h"
@@ -75,119 +74,14 @@ bool is_signed(DataType t) {
   return t == DataType::kI8 || t == DataType::kI16 || t == DataType::kI32 || t == DataType::kI64;
 }
 
-// ---------------------------------------------------------------------------------------------
-// libtiff onto an open file, errors captured
-
-// A TIFF written through libtiff's client I/O onto an open file. The file position is kept
-// here (libtiff seeks, then writes), and the errno of a write that fails is kept for the
-// Status. Not movable: libtiff holds its address.
-class TiffWriter {
- public:
-  explicit TiffWriter(const detail::File& file) : fd_(file.fd()), path_(file.path()) {}
-  ~TiffWriter() { discard(); }
-  TiffWriter(const TiffWriter&) = delete;
-  TiffWriter& operator=(const TiffWriter&) = delete;
-
-  Status open(bool bigtiff) {
-    io_detail::register_tiff_tags();  // before the open: the GeoTIFF and GDAL tags
-    TIFFOpenOptions* options = TIFFOpenOptionsAlloc();
-    if (!options) return Status(Code::kIoError, path_ + ": cannot allocate libtiff's open options");
-    TIFFOpenOptionsSetErrorHandlerExtR(options, &TiffWriter::on_error, this);
-    TIFFOpenOptionsSetWarningHandlerExtR(options, &TiffWriter::on_warning, this);
-    // "m": nothing is mapped (map() declines anyway); native byte order.
-    tif_ = TIFFClientOpenExt(path_.c_str(), bigtiff ? "w8m" : "wm", this, &TiffWriter::read,
-                             &TiffWriter::write, &TiffWriter::seek, &TiffWriter::close,
-                             &TiffWriter::size, &TiffWriter::map, &TiffWriter::unmap, options);
-    TIFFOpenOptionsFree(options);
-    return tif_ ? Status::ok() : failure(Code::kIoError, "cannot start a TIFF");
-  }
-
-  TIFF* tif() const { return tif_; }
-
-  // Call before a libtiff call whose failure failure() explains.
-  void clear_error() {
-    error_.clear();
-    write_errno_ = 0;
-  }
-  // Why the libtiff call since clear_error() failed: the errno of a failed write ("PATH: WHAT:
-  // write: strerror", kNoSpace for a full disk), else libtiff's first message, as `code`.
-  Status failure(Code code, const std::string& what) const {
-    if (write_errno_ != 0) return detail::os_error(path_, what + ": write", write_errno_);
-    return Status(code, path_ + ": " + what + ": " +
-                            (error_.empty() ? "libtiff failed without saying why" : error_));
-  }
-  const std::string& error() const { return error_; }
-
-  // Writes the directory and closes the TIFF.
-  Status finish() {
-    clear_error();
-    const bool written = TIFFWriteDirectory(tif_) == 1 && write_errno_ == 0;
-    const Status status = written ? Status::ok() : failure(Code::kIoError, "writing the directory");
-    discard();  // after a failure, TIFFClose would try the directory again
-    return status;
-  }
-  // Closes the TIFF without writing anything more (TIFFClose on its own writes the directory
-  // if it has not been).
-  void discard() {
-    if (!tif_) return;
-    discarding_ = true;
-    TIFFClose(std::exchange(tif_, nullptr));
-  }
-
- private:
-  static TiffWriter& self(thandle_t h) { return *static_cast<TiffWriter*>(h); }
-
-  static int on_error(TIFF*, void* user, const char* module, const char* format, va_list args) {
-    TiffWriter& w = *static_cast<TiffWriter*>(user);
-    if (w.error_.empty() && !w.discarding_) {  // the first message is the cause
-      char text[1024];
-      std::vsnprintf(text, sizeof text, format, args);
-      w.error_ = module && *module ? std::string(module) + ": " + text : std::string(text);
-    }
-    return 1;  // handled: libtiff prints nothing
-  }
-  // Warnings of a write (a nonstandard tag value, say) change nothing in the file: dropped.
-  static int on_warning(TIFF*, void*, const char*, const char*, va_list) { return 1; }
-
-  static tmsize_t read(thandle_t h, void* buffer, tmsize_t size) {
-    TiffWriter& w = self(h);
-    uint64_t done = 0;
-    const int err = detail::pread_fully(w.fd_, buffer, uint64_t(size), w.position_, &done);
-    w.position_ += done;
-    return err > 0 ? -1 : tmsize_t(done);
-  }
-  static tmsize_t write(thandle_t h, void* buffer, tmsize_t size) {
-    TiffWriter& w = self(h);
-    if (w.discarding_) return -1;
-    const int err = detail::pwrite_fully(w.fd_, buffer, uint64_t(size), w.position_);
-    if (err != 0) {
-      w.write_errno_ = err;
-      return -1;
-    }
-    w.position_ += uint64_t(size);
-    w.size_ = std::max(w.size_, w.position_);
-    return size;
-  }
-  static toff_t seek(thandle_t h, toff_t offset, int whence) {
-    TiffWriter& w = self(h);
-    // The file was created empty and only this writes it: its size is the furthest write.
-    const uint64_t base = whence == SEEK_SET ? 0 : whence == SEEK_CUR ? w.position_ : w.size_;
-    w.position_ = base + offset;  // unsigned: a negative offset wraps to its place
-    return w.position_;
-  }
-  static int close(thandle_t) { return 0; }  // the staged file owns the descriptor
-  static toff_t size(thandle_t h) { return self(h).size_; }
-  static int map(thandle_t, void**, toff_t*) { return 0; }
-  static void unmap(thandle_t, void*, toff_t) {}
-
-  const int fd_;
-  const std::string path_;
-  TIFF* tif_ = nullptr;
-  uint64_t position_ = 0, size_ = 0;
-  int write_errno_ = 0;
-  bool discarding_ = false;
-  std::string error_;
-};
+// Why the libtiff call since tiff.clear_messages() failed: the errno of a failed write ("PATH:
+// WHAT: write: strerror", kNoSpace for a full disk), else what libtiff said, as `code`.
+Status libtiff_failure(io_detail::TiffHandle& tiff, Code code, const std::string& what) {
+  if (tiff.io_errno() != 0) return detail::os_error(tiff.name(), what + ": write", tiff.io_errno());
+  const std::string why = tiff.take_errors();
+  return Status(code, tiff.name() + ": " + what + ": " +
+                          (why.empty() ? "libtiff failed without saying why" : why));
+}
 
 // ---------------------------------------------------------------------------------------------
 // The sink
@@ -224,15 +118,17 @@ class TiffSink final : public RasterSink {
     auto staged = StagedFile::create(out_);
     if (!staged) return staged.status();
     staged_.emplace(std::move(staged).value());
-    writer_ = std::make_unique<TiffWriter>(staged_->file());
-    TESSERA_RETURN_IF_ERROR(writer_->open(bigtiff));
+    // "m": nothing is mapped; native byte order.
+    auto tiff = io_detail::TiffHandle::open_for_writing(staged_->file(), bigtiff ? "w8m" : "wm");
+    if (!tiff) return tiff.status();
+    tiff_.emplace(std::move(tiff).value());
     TESSERA_RETURN_IF_ERROR(set_image_fields());
     for (const io_detail::ExportTag& t : *tags) TESSERA_RETURN_IF_ERROR(set_tag(t));
     return Status::ok();
   }
 
   Status write(const Region& block, const void* data, size_t size) override {
-    if (!writer_ || block.empty() || block.x < 0 || block.y < 0 ||
+    if (!tiff_ || block.empty() || block.x < 0 || block.y < 0 ||
         block.x_end() > shape_.width || block.y_end() > shape_.height ||
         size < block.pixel_count() * pixel_bytes_)
       return Status(Code::kInternal, out_ + ": block " + to_string(block) + " of " +
@@ -248,22 +144,30 @@ class TiffSink final : public RasterSink {
   }
 
   Status finish() override {
-    if (!writer_) return Status(Code::kInternal, out_ + ": finish of an export that did not begin");
+    if (!tiff_) return Status(Code::kInternal, out_ + ": finish of an export that did not begin");
     if (tiles_written_ != across_ * down_ || !pending_.empty())
       return Status(Code::kInternal, out_ + ": finish with " + std::to_string(tiles_written_) +
                                          " of " + std::to_string(across_ * down_) +
                                          " tiles written");
-    TESSERA_RETURN_IF_ERROR(writer_->finish());
-    writer_.reset();
+    // The directory, then the handle is closed; after a failure TIFFClose would try the
+    // directory again: the handle is discarded instead.
+    tiff_->clear_messages();
+    const bool written = TIFFWriteDirectory(tiff_->get()) == 1 && tiff_->io_errno() == 0;
+    const Status directory = written ? Status::ok() : libtiff_failure(*tiff_, Code::kIoError, "writing the directory");
+    tiff_->discard();
+    tiff_.reset();
+    TESSERA_RETURN_IF_ERROR(directory);
     TESSERA_RETURN_IF_ERROR(staged_->seal());
     TESSERA_RETURN_IF_ERROR(staged_->commit());
     staged_.reset();
     return Status::ok();
   }
 
-  // The writer first (it writes nothing more), then the staged file (which removes OUT.part).
+  // The TIFF first (discarded: it writes nothing more), then the staged file (which removes
+  // OUT.part).
   void abort() override {
-    writer_.reset();
+    if (tiff_) tiff_->discard();
+    tiff_.reset();
     staged_.reset();
     pending_.clear();
     spare_.clear();
@@ -359,7 +263,7 @@ class TiffSink final : public RasterSink {
   }
 
   Status set_image_fields() {
-    TIFF* tif = writer_->tif();
+    TIFF* tif = tiff_->get();
     const bool jpeg = options_.compression == Compression::kJpeg;
     const bool rgb = (shape_.bands == 3 || shape_.bands == 4) &&
                      (shape_.type == DataType::kU8 || shape_.type == DataType::kU16);
@@ -373,7 +277,7 @@ class TiffSink final : public RasterSink {
     const uint16_t format = is_float(shape_.type)    ? SAMPLEFORMAT_IEEEFP
                             : is_signed(shape_.type) ? SAMPLEFORMAT_INT
                                                      : SAMPLEFORMAT_UINT;
-    writer_->clear_error();
+    tiff_->clear_messages();
     bool ok = TIFFSetField(tif, TIFFTAG_IMAGEWIDTH, uint32_t(shape_.width)) &&
               TIFFSetField(tif, TIFFTAG_IMAGELENGTH, uint32_t(shape_.height)) &&
               TIFFSetField(tif, TIFFTAG_TILEWIDTH, tile_) &&
@@ -402,15 +306,15 @@ class TiffSink final : public RasterSink {
               TIFFSetField(tif, TIFFTAG_JPEGCOLORMODE, JPEGCOLORMODE_RGB));
         break;
     }
-    return ok ? Status::ok() : writer_->failure(Code::kInvalidArgument, "setting the image's fields");
+    return ok ? Status::ok() : libtiff_failure(*tiff_, Code::kInvalidArgument, "setting the image's fields");
   }
 
   // A kept tag, with what libtiff refuses named by its attribute like a value of the wrong type.
   Status set_tag(const io_detail::ExportTag& t) {
-    writer_->clear_error();
-    const Status st = io_detail::write_tiff_tag(writer_->tif(), *t.tag, t.value);
+    tiff_->clear_messages();
+    const Status st = io_detail::write_tiff_tag(tiff_->get(), *t.tag, t.value);
     if (st || st.code() == Code::kInvalidArgument) return st.with_context(out_);
-    const std::string& why = writer_->error();
+    const std::string why = tiff_->take_errors();
     return Status(Code::kInvalidArgument,
                   out_ + ": " + st.message() + (why.empty() ? std::string() : ": " + why));
   }
@@ -451,9 +355,9 @@ class TiffSink final : public RasterSink {
   Status write_tile(uint64_t number, uint8_t* samples) {
     if constexpr (std::endian::native == std::endian::big)  // blocks are little-endian
       io_detail::swap_byte_order(samples, tile_bytes_, sample_bytes_);
-    writer_->clear_error();
-    if (TIFFWriteEncodedTile(writer_->tif(), uint32_t(number), samples, tmsize_t(tile_bytes_)) < 0)
-      return writer_->failure(Code::kIoError, "tile " + std::to_string(number) + " (pixel " +
+    tiff_->clear_messages();
+    if (TIFFWriteEncodedTile(tiff_->get(), uint32_t(number), samples, tmsize_t(tile_bytes_)) < 0)
+      return libtiff_failure(*tiff_, Code::kIoError, "tile " + std::to_string(number) + " (pixel " +
                                                   std::to_string(number % across_ * tile_) + "," +
                                                   std::to_string(number / across_ * tile_) + ")");
     ++tiles_written_;
@@ -482,7 +386,7 @@ class TiffSink final : public RasterSink {
   uint32_t tile_ = 0;
   uint64_t across_ = 0, down_ = 0, tile_bytes_ = 0, tiles_written_ = 0;
   std::optional<StagedFile> staged_;
-  std::unique_ptr<TiffWriter> writer_;
+  std::optional<io_detail::TiffHandle> tiff_;
   std::unordered_map<uint64_t, PendingTile> pending_;  // by tile number
   std::vector<std::unique_ptr<uint8_t[]>> spare_;
 };

@@ -1,6 +1,8 @@
 #include "io/tiff_tags.h"
 
 #include <algorithm>
+#include <charconv>
+#include <cmath>
 #include <limits>
 #include <mutex>
 #include <vector>
@@ -78,6 +80,18 @@ void register_tiff_tags() {
   std::call_once(once, [] { previous_extender = TIFFSetTagExtender(extend); });
 }
 
+std::optional<std::string> tag_text(const AttributeValue& value) {
+  if (const auto* text = std::get_if<std::string>(&value)) return *text;
+  if (const auto* integer = std::get_if<int64_t>(&value)) return std::to_string(*integer);
+  if (const auto* real = std::get_if<double>(&value)) {
+    if (std::isnan(*real)) return std::string("nan");
+    char buffer[32];
+    const auto end = std::to_chars(buffer, buffer + sizeof buffer, *real).ptr;  // shortest exact
+    return std::string(buffer, end);
+  }
+  return std::nullopt;
+}
+
 std::optional<AttributeValue> read_tiff_tag(TIFF* tif, const KeptTag& tag) {
   switch (tag.kind) {
     case TagKind::kText: {
@@ -120,10 +134,7 @@ Status write_tiff_tag(TIFF* tif, const KeptTag& tag, const AttributeValue& value
     case TagKind::kText: {
       // A number set where TIFF keeps text (GDAL_NODATA = 0 typed on a command line) is
       // written as its text; a list is not.
-      std::string number;
-      if (std::holds_alternative<int64_t>(value) || std::holds_alternative<double>(value))
-        number = format_attribute_value(value);
-      const auto* text = number.empty() ? std::get_if<std::string>(&value) : &number;
+      const std::optional<std::string> text = tag_text(value);
       if (!text) return mismatch(tag, value, "the tag holds text");
       if (text->find('\0') != std::string::npos) return mismatch(tag, value, "it holds a NUL byte");
       return set(TIFFSetField(tif, tag.tag, text->c_str())) ? Status::ok() : failed();

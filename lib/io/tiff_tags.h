@@ -32,7 +32,11 @@ void register_tiff_tags();
 
 // The tag's value in the current directory, or nullopt when the directory lacks it.
 std::optional<AttributeValue> read_tiff_tag(TIFF* tif, const KeptTag& tag);
-// Sets the tag in the directory being written. kInvalidArgument naming the attribute when the
+// A text, or a number as the text a text tag holds (GDAL_NODATA: GDAL's own spelling of reals,
+// "nan" and "inf" included); nullopt for lists.
+std::optional<std::string> tag_text(const AttributeValue& value);
+
+// Sets the tag in the directory being written (a number given for a text tag as tag_text). kInvalidArgument naming the attribute when the
 // value does not fit the tag (another type; a list longer than 65535 entries; an integer or
 // real out of the tag's range).
 Status write_tiff_tag(TIFF* tif, const KeptTag& tag, const AttributeValue& value);
