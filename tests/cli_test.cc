@@ -32,26 +32,18 @@
 #include <tiffio.h>
 
 #include "tessera/tessera.h"
+#include "test_util.h"
 
 extern char** environ;
 
 namespace {
 
 namespace fs = std::filesystem;
+using tessera::test::read_file;
+using tessera::test::write_file;
 
 // ---------------------------------------------------------------------------------------------
 // Files and processes
-
-std::string read_file(const std::string& path) {
-  std::ifstream in(path, std::ios::binary);
-  return std::string(std::istreambuf_iterator<char>(in), std::istreambuf_iterator<char>());
-}
-
-void write_file(const std::string& path, const std::string& bytes) {
-  std::ofstream out(path, std::ios::binary | std::ios::trunc);
-  out.write(bytes.data(), std::streamsize(bytes.size()));
-  ASSERT_TRUE(out.good()) << "cannot write " << path;
-}
 
 struct RunResult {
   int code = -1;  // exit code, or 128 + signal number

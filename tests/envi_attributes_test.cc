@@ -36,22 +36,13 @@ namespace tessera {
 namespace {
 
 namespace fs = std::filesystem;
+using test::read_file;
+using test::write_file;
 using nlohmann::json;
 using test::TempDirTest;
 using Texts = std::vector<std::string>;
 using Integers = std::vector<int64_t>;
 using Reals = std::vector<double>;
-
-std::string read_file(const std::string& path) {
-  std::ifstream in(path, std::ios::binary);
-  return std::string(std::istreambuf_iterator<char>(in), std::istreambuf_iterator<char>());
-}
-
-void write_file(const std::string& path, const std::string& bytes) {
-  std::ofstream out(path, std::ios::binary | std::ios::trunc);
-  out.write(bytes.data(), std::streamsize(bytes.size()));
-  ASSERT_TRUE(out.good()) << "cannot write " << path;
-}
 
 OpenOptions fast() {
   OpenOptions options;

@@ -34,6 +34,8 @@ namespace tessera {
 namespace {
 
 namespace fs = std::filesystem;
+using test::read_file;
+using test::write_file;
 using test::Rng;
 using test::TempDirTest;
 
@@ -124,17 +126,6 @@ int envi_code(DataType type) {
     case DataType::kU64: return 15;
   }
   return 0;
-}
-
-std::string read_file(const std::string& path) {
-  std::ifstream in(path, std::ios::binary);
-  return std::string(std::istreambuf_iterator<char>(in), std::istreambuf_iterator<char>());
-}
-
-void write_file(const std::string& path, const std::string& bytes) {
-  std::ofstream out(path, std::ios::binary | std::ios::trunc);
-  out.write(bytes.data(), std::streamsize(bytes.size()));
-  ASSERT_TRUE(out.good()) << "cannot write " << path;
 }
 
 // Writes RAW (after `offset` bytes of junk) and RAW.hdr describing it.

@@ -40,6 +40,8 @@ namespace tessera {
 namespace {
 
 namespace fs = std::filesystem;
+using test::read_file;
+using test::write_file;
 using Compression = TiffSinkOptions::Compression;
 using BigTiff = TiffSinkOptions::BigTiff;
 using test::Rng;
@@ -53,17 +55,6 @@ OpenOptions fast() {
   OpenOptions options;
   options.sync = false;
   return options;
-}
-
-std::string read_file(const std::string& path) {
-  std::ifstream in(path, std::ios::binary);
-  return std::string(std::istreambuf_iterator<char>(in), std::istreambuf_iterator<char>());
-}
-
-void write_file(const std::string& path, const std::string& bytes) {
-  std::ofstream out(path, std::ios::binary | std::ios::trunc);
-  out.write(bytes.data(), std::streamsize(bytes.size()));
-  ASSERT_TRUE(out.good()) << "cannot write " << path;
 }
 
 bool any_output(const std::string& out) { return fs::exists(out) || fs::exists(out + ".part"); }
