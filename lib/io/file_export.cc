@@ -1,6 +1,7 @@
 // export_file (tessera/convert.h): an export into the sink of the output's format.
 #include <algorithm>
 #include <cctype>
+#include <filesystem>
 #include <string>
 
 #include "tessera/convert.h"
@@ -11,12 +12,10 @@ namespace tessera {
 
 RasterFormat export_format(const std::string& out, RasterFormat requested) {
   if (requested != RasterFormat::kAuto) return requested;
-  std::string extension;
-  const size_t dot = out.find_last_of("./");
-  if (dot != std::string::npos && out[dot] == '.') extension = out.substr(dot + 1);
+  std::string extension = std::filesystem::path(out).extension().string();
   std::transform(extension.begin(), extension.end(), extension.begin(),
                  [](unsigned char c) { return char(std::tolower(c)); });
-  return extension == "tif" || extension == "tiff" ? RasterFormat::kTiff : RasterFormat::kEnvi;
+  return extension == ".tif" || extension == ".tiff" ? RasterFormat::kTiff : RasterFormat::kEnvi;
 }
 
 Status export_file(const Container& container, const std::string& out, const FileExportOptions& options) {

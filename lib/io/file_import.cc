@@ -2,9 +2,6 @@
 // every source it holds opened and checked before anything is written.
 #include <sys/stat.h>
 
-#include <algorithm>
-#include <cctype>
-#include <filesystem>
 #include <string>
 #include <utility>
 
@@ -73,12 +70,12 @@ Status plan_tiff(const std::string& path, const FileImportOptions& options, Impo
                       path + ": page " + std::to_string(page->index) + " is " + shape_text(page->shape) +
                           " but page " + std::to_string(full.front()->index) + " is " +
                           shape_text(full.front()->shape) + ": --pages-as frames needs pages of one size and type");
-  std::string image = options.import.image;
+  std::string image;  // page 0's: the others' are made from it
   for (size_t i = 0; i < full.size(); ++i) {
     auto source = open_tiff_source(path, full[i]->index, options.tiff);
     if (!source) return source.status();
     ImportOptions job = options.import;
-    if (i == 0 && image.empty()) image = (*source)->image_name();
+    if (i == 0) image = image_of(options.import, **source);
     if (options.pages == Pages::kFrames) {
       job.image = image;
       job.frame = options.import.frame + uint32_t(i);
@@ -142,12 +139,10 @@ Result<RasterFormat> detect_raster_format(const std::string& path) {
   if (looks_like_tiff(path)) {
     // A vendor's slide in TIFF clothing (Aperio SVS, Leica SCN, Ventana) goes to OpenSlide;
     // a plain tiled TIFF, which OpenSlide would take as "generic-tiff", stays with libtiff:
-    // it reads every sample type and keeps every tag.
-    if (looks_like_slide(path)) {
-      auto slide = list_slide(path);
-      if (slide && slide->vendor != "generic-tiff") return RasterFormat::kOpenSlide;
-    }
-    return RasterFormat::kTiff;
+    // it reads every sample type and keeps every tag. (list_slide fails for a TIFF that is
+    // no slide at all: OpenSlide's detection is part of its open.)
+    auto slide = list_slide(path);
+    return slide && slide->vendor != "generic-tiff" ? RasterFormat::kOpenSlide : RasterFormat::kTiff;
   }
   if (looks_like_slide(path)) return RasterFormat::kOpenSlide;
   auto header = find_envi_header(path);
