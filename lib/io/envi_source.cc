@@ -3,7 +3,6 @@
 // attributes. import_envi is import_raster of it.
 #include <sys/stat.h>
 
-#include <filesystem>
 #include <limits>
 #include <memory>
 #include <string>
@@ -12,6 +11,7 @@
 
 #include "io/blocks.h"
 #include "io/samples.h"
+#include "io/source_identity.h"
 #include "tessera/envi.h"
 #include "util/posix_file.h"
 
@@ -108,12 +108,8 @@ Result<std::unique_ptr<RasterSource>> open_envi_source(const std::string& raw_pa
                       " bytes + header offset " + std::to_string(header->header_offset) +
                       "), found " + std::to_string(st.st_size));
 
-  SourceIdentity identity;
-  identity.path = std::filesystem::absolute(raw_path).lexically_normal().string();
-  identity.size = uint64_t(st.st_size);
-  identity.mtime_ns = int64_t(st.st_mtim.tv_sec) * 1000000000 + st.st_mtim.tv_nsec;
-  return std::unique_ptr<RasterSource>(
-      std::make_unique<EnviSource>(raw_path, *header, std::move(file).value(), std::move(identity)));
+  return std::unique_ptr<RasterSource>(std::make_unique<EnviSource>(
+      raw_path, *header, std::move(file).value(), io_detail::file_identity(raw_path, st)));
 }
 
 Result<ImportResult> import_envi(Container& container, const std::string& src,

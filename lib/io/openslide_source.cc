@@ -25,7 +25,6 @@
 #include <cmath>
 #include <cstdint>
 #include <cstring>
-#include <filesystem>
 #include <limits>
 #include <memory>
 #include <string>
@@ -34,6 +33,7 @@
 
 #include "io/blocks.h"
 #include "io/openslide_tiff_defect.h"
+#include "io/source_identity.h"
 #include "tessera/openslide.h"
 #include "util/posix_file.h"
 
@@ -82,9 +82,7 @@ Result<OpenedSlide> open_slide(const std::string& path) {
     if (!st) return st.status();
     if (!S_ISREG(st->st_mode))
       return Status(Code::kUnsupported, path + ": not a regular file, so not a slide");
-    identity.path = std::filesystem::absolute(path).lexically_normal().string();
-    identity.size = uint64_t(st->st_size);
-    identity.mtime_ns = int64_t(st->st_mtim.tv_sec) * 1000000000 + st->st_mtim.tv_nsec;
+    identity = io_detail::file_identity(path, *st);
     unsigned char magic[4] = {};
     tiff = identity.size >= 4 && file->read_at(magic, 4, 0).is_ok() && is_tiff_signature(magic);
   }

@@ -10,6 +10,7 @@
 #include <limits>
 #include <utility>
 
+#include "io/source_identity.h"
 #include "io/tiff_tags.h"
 
 namespace tessera::io_detail {
@@ -17,10 +18,10 @@ namespace tessera::io_detail {
 // ---------------------------------------------------------------------------------------------
 // TiffBytes
 
-TiffBytes::TiffBytes(std::string name, detail::File file, const uint8_t* data, uint64_t size,
-                     int64_t mtime_ns)
-    : name_(std::move(name)), file_(std::move(file)), data_(data), size_(size),
-      mtime_ns_(mtime_ns) {}
+TiffBytes::TiffBytes(std::string name, detail::File file, const uint8_t* data,
+                     SourceIdentity identity)
+    : name_(std::move(name)), file_(std::move(file)), data_(data), size_(identity.size),
+      identity_(std::move(identity)) {}
 
 Result<std::shared_ptr<const TiffBytes>> TiffBytes::open_file(const std::string& path) {
   auto file = detail::File::open_for_reading(path);
@@ -29,15 +30,15 @@ Result<std::shared_ptr<const TiffBytes>> TiffBytes::open_file(const std::string&
   if (!st) return st.status();
   if (!S_ISREG(st->st_mode))
     return Status(Code::kInvalidArgument, path + ": not a regular file");
-  const int64_t mtime_ns = int64_t(st->st_mtim.tv_sec) * 1000000000 + st->st_mtim.tv_nsec;
   return std::shared_ptr<const TiffBytes>(
-      new TiffBytes(path, std::move(file).value(), nullptr, uint64_t(st->st_size), mtime_ns));
+      new TiffBytes(path, std::move(file).value(), nullptr, file_identity(path, *st)));
 }
 
 std::shared_ptr<const TiffBytes> TiffBytes::in_memory(std::string name, const uint8_t* data,
                                                       size_t size) {
+  SourceIdentity identity{name, size, 0};
   return std::shared_ptr<const TiffBytes>(
-      new TiffBytes(std::move(name), detail::File(), data, size, 0));
+      new TiffBytes(std::move(name), detail::File(), data, std::move(identity)));
 }
 
 int64_t TiffBytes::read_at(void* dst, uint64_t size, uint64_t offset) const {

@@ -21,6 +21,7 @@
 #include <memory>
 #include <string>
 
+#include "tessera/io.h"
 #include "tessera/status.h"
 #include "util/posix_file.h"
 
@@ -40,23 +41,22 @@ class TiffBytes {
   // What messages call the bytes: the path as given, or the buffer's name.
   const std::string& name() const { return name_; }
   uint64_t size() const { return size_; }
-  // The file's modification time when it was opened (0 for a buffer).
-  int64_t mtime_ns() const { return mtime_ns_; }
-  bool is_file() const { return file_.is_open(); }
+  // What a resumed import compares: the file's absolute path, size and modification time
+  // when it was opened (a buffer's name and size, time 0).
+  const SourceIdentity& identity() const { return identity_; }
 
   // Reads up to `size` bytes at `offset` into `dst`: the count read (less at the end of the
   // bytes), or -1 with errno set.
   int64_t read_at(void* dst, uint64_t size, uint64_t offset) const;
 
  private:
-  TiffBytes(std::string name, detail::File file, const uint8_t* data, uint64_t size,
-            int64_t mtime_ns);
+  TiffBytes(std::string name, detail::File file, const uint8_t* data, SourceIdentity identity);
 
   std::string name_;
   detail::File file_;
   const uint8_t* data_ = nullptr;  // a buffer (when file_ is closed)
   uint64_t size_ = 0;
-  int64_t mtime_ns_ = 0;
+  SourceIdentity identity_;
 };
 
 // Whether the first four bytes of a file are a TIFF or BigTIFF signature: II*\0, MM\0*, II+\0 or

@@ -432,14 +432,7 @@ class TiffSource final : public RasterSource {
     return page_ == 0 ? stem : stem + "-p" + std::to_string(page_);
   }
   std::string description() const override { return describe(page_, layout_); }
-  SourceIdentity identity() const override {
-    SourceIdentity id;
-    id.path = bytes_->is_file() ? std::filesystem::absolute(name()).lexically_normal().string()
-                                : name();
-    id.size = bytes_->size();
-    id.mtime_ns = bytes_->mtime_ns();
-    return id;
-  }
+  SourceIdentity identity() const override { return bytes_->identity(); }
   Attributes attributes() const override { return attributes_; }
   Interleave preferred_interleave() const override {
     return layout_.planar ? Interleave::kBSQ : Interleave::kBIP;
