@@ -6,6 +6,9 @@
 //     (import_raster, default options), and copied by `tiffcp SRC OUT` and by
 //     `gdal_translate -of GTiff -co TILED=YES SRC OUT` in the same run: median wall time of
 //     --reps runs and MB/s of raw samples (N x N x 3 bytes).
+//     Then the imported container is exported back to a tiled TIFF (export_file, zstd and then
+//     no compression), beside `tiffcp -c zstd|none SRC OUT` of the same source: the same
+//     decode of every tile and encode of the output, by libtiff alone.
 //  2. Memory: a 50000 x 50000 RGB u8 BigTIFF, tiled (256, zstd) and as one strip
 //     (RowsPerStrip = height, zstd: read row by row), mostly uniform so that it is quick to
 //     write. Each import runs in a child process: its peak RSS (wait4) and wall time.
@@ -33,6 +36,7 @@
 #include <string>
 #include <vector>
 
+#include "tessera/convert.h"
 #include "tessera/io.h"
 #include "tessera/tessera.h"
 #include "tessera/tiff.h"
@@ -203,6 +207,18 @@ int import_tiff(const std::string& tiff, const std::string& out) {
   return 0;
 }
 
+// Exports the only image of `container` to the tiled TIFF `out` with `compression`.
+int export_tiff(const std::string& container, const std::string& out, const char* compression) {
+  auto opened = tessera::Container::open(container);
+  if (!opened.is_ok()) return std::fprintf(stderr, "%s\n", opened.status().to_string().c_str()), 1;
+  tessera::FileExportOptions options;
+  if (const tessera::Status parsed = tessera::parse_tiff_compression(compression, &options.tiff); !parsed.is_ok())
+    return std::fprintf(stderr, "%s\n", parsed.to_string().c_str()), 1;
+  const tessera::Status exported = tessera::export_file(*opened, out, options);
+  if (!exported.is_ok()) return std::fprintf(stderr, "%s\n", exported.to_string().c_str()), 1;
+  return 0;
+}
+
 void remove_outputs(const std::string& out) {
   std::error_code ec;
   fs::remove(out, ec);
@@ -236,24 +252,35 @@ void throughput(const std::string& dir, uint32_t size, int reps, bool keep) {
     struct Peer {
       const char* label;
       std::function<int()> work;
+      bool work_keeps_tsr = false;  // an export: the container it reads stays
     };
-    const std::vector<Peer> peers = {
+    const std::vector<Peer> imports = {
         {"tessera import (import_raster, lz4, tile 256)", [&] { return import_tiff(src, out + ".tsr"); }},
         {"tiffcp SRC OUT", [&] { return run_command({"tiffcp", src, out + ".tif"}); }},
         {"gdal_translate -of GTiff -co TILED=YES SRC OUT",
          [&] { return run_command({"gdal_translate", "-q", "-of", "GTiff", "-co", "TILED=YES", src, out + ".tif"}); }},
     };
-    for (const Peer& peer : peers) {
+    const auto measure = [&](const Peer& peer) {
       std::vector<Run> runs;
       for (int r = 0; r < reps; ++r) {
         runs.push_back(in_child(peer.label, peer.work));
-        remove_outputs(out + ".tsr");
         remove_outputs(out + ".tif");
         std::error_code ec;
         fs::remove(out + ".tif.aux.xml", ec);
+        if (!peer.work_keeps_tsr) remove_outputs(out + ".tsr");
       }
       print_row(peer.label, median(runs), raw_mb);
+    };
+    for (const Peer& peer : imports) measure(peer);
+    // The exports read one container imported from this source.
+    in_child("import", [&] { return import_tiff(src, out + ".tsr"); });
+    for (const char* compression : {"zstd", "none"}) {
+      const std::string export_label = std::string("tessera export OUT.tif --compression ") + compression;
+      const std::string tiffcp_label = std::string("tiffcp -c ") + compression + " SRC OUT";
+      measure({export_label.c_str(), [&] { return export_tiff(out + ".tsr", out + ".tif", compression); }, true});
+      measure({tiffcp_label.c_str(), [&] { return run_command({"tiffcp", "-c", compression, src, out + ".tif"}); }, true});
     }
+    remove_outputs(out + ".tsr");
     if (!keep) fs::remove(src);
   }
 }
