@@ -1,5 +1,5 @@
-// Fuzz target: arbitrary bytes through the three FlatBuffers record parsers (format header,
-// image record, tile record). Each must refuse what its Verifier or its own checks reject with
+// Fuzz target: arbitrary bytes through the FlatBuffers record parsers of the file's core
+// (format header, image record, tile record, pyramid record). Each must refuse what its Verifier or its own checks reject with
 // kCorrupt, and must never read outside the bytes it was given. What one accepts must survive
 // a round trip: build(parsed) parses back to the same value, and building that again gives
 // the same bytes (the builders are canonical). A tile record is bound to its key: the same
@@ -23,6 +23,7 @@
 #include <vector>
 
 #include "format/keys.h"
+#include "format/pyramid_record.h"
 #include "format/records.h"
 #include "fuzz_helpers.h"
 #include "tessera_generated.h"
@@ -175,6 +176,36 @@ void check_tile_record(const TileKeyBytes& key, const uint8_t* data, size_t size
   FUZZ_CHECK(detail::build_tile_record(key, *again) == built, "tile record builder not canonical");
 }
 
+// A pyramid record under the key's first 16 bytes: refused (kCorrupt) or a value that round
+// trips and is bound to its key. Then the fields the bytes choose, built with a matching check:
+// the range checks (levels, target, resampling) accept exactly what the spec allows.
+void check_pyramid_record(const uint8_t* key_bytes, const uint8_t* data, size_t size) {
+  const std::span<const uint8_t> key(key_bytes, detail::kPyramidKeySize);
+  auto parsed = detail::parse_pyramid_record(key, data, size);
+  if (!parsed.is_ok()) {
+    FUZZ_CHECK(parsed.status().code() == Code::kCorrupt, parsed.status().to_string());
+  } else {
+    const std::vector<uint8_t> built = detail::build_pyramid_record(key, *parsed);
+    auto again = detail::parse_pyramid_record(key, built.data(), built.size());
+    FUZZ_CHECK(again.is_ok() && *again == *parsed, "pyramid record changed in a round trip");
+    std::vector<uint8_t> other(key.begin(), key.end());
+    other[size % other.size()] ^= 1;
+    FUZZ_CHECK(!detail::parse_pyramid_record(other, data, size).is_ok(),
+               "a pyramid record parses under a key it was not written for");
+  }
+  if (size < 3) return;
+  detail::PyramidValue chosen;
+  chosen.info.levels = data[0];
+  chosen.info.resampling = Resampling(data[1] % 8);
+  chosen.info.target = data[2];
+  const std::vector<uint8_t> built = detail::build_pyramid_record(key, chosen);
+  auto back = detail::parse_pyramid_record(key, built.data(), built.size());
+  const bool valid = data[0] <= kMaxPyramidLevels && data[2] <= kMaxPyramidLevels && data[1] % 8 <= 4 &&
+                     (data[2] == 0 || data[2] > data[0]);
+  FUZZ_CHECK(back.is_ok() == valid, "pyramid record range checks disagree with the spec");
+  if (valid) FUZZ_CHECK(*back == chosen, "pyramid record fields changed in a round trip");
+}
+
 }  // namespace
 }  // namespace tessera::fuzz
 
@@ -191,6 +222,7 @@ extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
   check_format_header(record, record_size);
   check_image_record(record, record_size);
   check_tile_record(key, record, record_size, pixel_bytes);
+  check_pyramid_record(key.data(), record, record_size);
   const std::vector<uint8_t> fixed = with_matching_check(key, record, record_size);
   if (!fixed.empty()) {
     const auto exact = exact_copy(fixed.data(), fixed.size());

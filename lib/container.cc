@@ -9,6 +9,7 @@
 #include "raster/frames.h"
 #include "raster/geometry.h"
 #include "raster/inspect.h"
+#include "raster/pyramid.h"
 #include "raster/region_read.h"
 #include "raster/region_write.h"
 #include "raster/request.h"
@@ -18,6 +19,7 @@
 #include "store/compact.h"
 #include "store/env.h"
 #include "store/import_records.h"
+#include "store/pyramid_table.h"
 
 namespace tessera {
 
@@ -87,6 +89,10 @@ Status View::read(std::string_view image, const Region& region, const Selection&
   if (!txn_ || !txn_->active()) return finished(env_.get());
   auto info = txn_->find_image(image);
   if (!info) return info.status();
+  {
+    std::lock_guard lock(txn_->lmdb_mutex());
+    TESSERA_RETURN_IF_ERROR(detail::check_level(*txn_, **info, sel, Access::kRead));
+  }
   return detail::read_region(*txn_, *runtime_, **info, region, sel,
                              CallerBuffer{static_cast<uint8_t*>(dst), dst_size, strides});
 }
@@ -98,6 +104,10 @@ Result<Request> View::check(std::string_view image, const Region& region, const 
   if (!info) return info.status();
   auto bands = detail::check_request(env_->path(), **info, region, sel, access);
   if (!bands) return bands.status();
+  {
+    std::lock_guard lock(txn_->lmdb_mutex());
+    TESSERA_RETURN_IF_ERROR(detail::check_level(*txn_, **info, sel, access));
+  }
   return Request{**info, std::move(bands.value())};
 }
 
@@ -151,6 +161,17 @@ Result<Attributes> View::frame_attributes(std::string_view image, uint32_t frame
   if (!own) return own;
   for (Attribute& a : *own) set_attribute(*merged, std::move(a.name), std::move(a.value));
   return merged;
+}
+
+Result<PyramidInfo> View::pyramid(std::string_view image, uint32_t frame) const {
+  if (!txn_ || !txn_->active()) return finished(env_.get());
+  auto info = txn_->find_image(image);
+  if (!info) return info.status();
+  TESSERA_RETURN_IF_ERROR(detail::check_frame(env_->path(), **info, frame));
+  std::lock_guard lock(txn_->lmdb_mutex());
+  auto record = detail::read_pyramid(*txn_, **info, frame);
+  if (!record) return record.status();
+  return record->info;
 }
 
 Result<PoolStats> View::pool_stats() const {
@@ -249,10 +270,16 @@ Status WriteTxn::write(std::string_view image, const Region& region, const Selec
   if (!txn_ || !txn_->active()) return finished(env_.get());
   auto info = txn_->find_image(image);
   if (!info) return info.status();
+  TESSERA_RETURN_IF_ERROR(detail::check_level(*txn_, **info, sel, Access::kWrite));
   // A failed write changes nothing: it runs in a nested transaction, on a copy of the image.
+  // The frame's pyramid levels follow in the same transaction.
   ImageInfo updated = **info;
   const CallerBuffer buffer{static_cast<uint8_t*>(const_cast<void*>(src)), src_size, strides};
-  return txn_->nested([&] { return detail::write_region(*txn_, *runtime_, updated, region, sel, buffer); });
+  return txn_->nested([&] {
+    std::vector<detail::TileCoord> changed;
+    TESSERA_RETURN_IF_ERROR(detail::write_region(*txn_, *runtime_, updated, region, sel, buffer, &changed));
+    return detail::update_pyramid(*txn_, *runtime_, updated, sel.frame, std::move(changed));
+  });
 }
 
 Status WriteTxn::commit() {

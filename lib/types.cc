@@ -1,6 +1,7 @@
 // Arithmetic and names of the API's small value types.
 #include "tessera/types.h"
 
+#include <algorithm>
 #include <array>
 #include <charconv>
 #include <limits>
@@ -95,6 +96,34 @@ Result<CodecSpec> parse_codec_spec(std::string_view text) {
   }
   return Status(Code::kInvalidArgument,
                 "unknown codec '" + std::string(text) + "' (expected none, lz4 or zstd[:LEVEL])");
+}
+
+Region level_region(const Region& region, uint32_t level) {
+  if (level == 0 || region.empty()) return region;
+  const int shift = int(std::min<uint32_t>(level, 63));
+  // Origin rounded down (arithmetic shift), end rounded up: ceil(e / 2^L) = ((e - 1) >> L) + 1.
+  const int64_t x0 = region.x >> shift, y0 = region.y >> shift;
+  const int64_t x1 = ((region.x_end() - 1) >> shift) + 1, y1 = ((region.y_end() - 1) >> shift) + 1;
+  return Region{x0, y0, x1 - x0, y1 - y0};
+}
+
+std::string_view resampling_name(Resampling resampling) {
+  switch (resampling) {
+    case Resampling::kMean: return "mean";
+    case Resampling::kNearest: return "nearest";
+    case Resampling::kMode: return "mode";
+    case Resampling::kMin: return "min";
+    case Resampling::kMax: return "max";
+  }
+  return "?";
+}
+
+Result<Resampling> parse_resampling(std::string_view text) {
+  for (Resampling r : {Resampling::kMean, Resampling::kNearest, Resampling::kMode, Resampling::kMin,
+                       Resampling::kMax})
+    if (resampling_name(r) == text) return r;
+  return Status(Code::kInvalidArgument,
+                "unknown resampling '" + std::string(text) + "' (mean, nearest, mode, min or max)");
 }
 
 std::string_view precision_name(Precision precision) {

@@ -548,7 +548,7 @@ TEST_F(CliTest, InfoCountsTilesChunksAndBytes) {
   EXPECT_EQ(json_run.err, "");
   const auto json = nlohmann::json::parse(json_run.out);
   EXPECT_EQ(json["file"], file);
-  EXPECT_EQ(json["format"], "2.1");
+  EXPECT_EQ(json["format"], "2.2");
   ASSERT_EQ(json["images"].size(), 1u);
   const auto& image = json["images"][0];
   for (const char* key : {"name", "dtype", "bands", "tile_size", "interleave", "frames", "bounds",
@@ -574,7 +574,7 @@ TEST_F(CliTest, InfoCountsTilesChunksAndBytes) {
 
   const RunResult text = expect_success({"info", file});
   EXPECT_EQ(text.err, "");
-  for (const char* needle : {"format: 2.1", "image 'known'", "u8", "4 uniform, 8 chunk", "5 unique",
+  for (const char* needle : {"format: 2.2", "image 'known'", "u8", "4 uniform, 8 chunk", "5 unique",
                              "0,0,64x48", "3072", "1.60"})
     EXPECT_NE(text.out.find(needle), std::string::npos) << needle << " not in:\n" << text.out;
 }

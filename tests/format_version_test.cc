@@ -106,7 +106,7 @@ TEST_F(FormatVersionTest, Format10FileIsReadAndUpgraded) {
 }
 
 // A 2.0 file (no attributes database) reads with no attributes, and gains the database (and
-// version 2.1) when opened for writing; a 2.1 file without it is damaged.
+// the version this build writes, 2.2) when opened for writing; a 2.1 file without it is damaged.
 TEST_F(FormatVersionTest, Format20FileGainsAttributesWhenWritten) {
   container_.reset();
   ASSERT_NO_FATAL_FAILURE(drop_database("attributes"));
@@ -123,10 +123,10 @@ TEST_F(FormatVersionTest, Format20FileGainsAttributesWhenWritten) {
   EXPECT_TRUE(report.clean()) << report.faults.front().message;
   {
     ASSERT_OK_AND_ASSIGN(auto c, Container::open(path("f.tsr")));
-    EXPECT_EQ(c.format_version(), (FormatVersion{2, 1}));
+    EXPECT_EQ(c.format_version(), (FormatVersion{2, 2}));
     ASSERT_OK(c.write([](WriteTxn& t) { return t.set_attribute("seq", "unit", std::string("nm")); }));
   }
-  EXPECT_EQ(to_string(format_header().version()), "2.1");
+  EXPECT_EQ(to_string(format_header().version()), "2.2");
   expect_verifies(path("f.tsr"));
 
   ASSERT_NO_FATAL_FAILURE(drop_database("attributes"));

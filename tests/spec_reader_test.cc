@@ -140,10 +140,11 @@ struct Request {
   Region region;
   uint32_t frame = 0;
   std::vector<uint32_t> bands;
+  uint32_t level = 0;
 };
 std::string label(const Request& r) {
-  return r.image + " " + region_label(r.region) + " frame " + std::to_string(r.frame) + " bands " +
-         bands_label(r.bands);
+  return r.image + " " + region_label(r.region) + " frame " + std::to_string(r.frame) + " level " +
+         std::to_string(r.level) + " bands " + bands_label(r.bands);
 }
 
 struct Answer {
@@ -172,6 +173,7 @@ std::vector<Answer> tessera_answers(const std::string& file, const std::vector<R
     a.pixels.assign(bytes, 0);
     Selection sel;
     sel.frame = r.frame;
+    sel.level = r.level;
     sel.bands = r.bands;
     const Status s = snapshot->read(r.image, r.region, sel, a.pixels.data(), a.pixels.size(), Interleave::kBIP);
     a.outcome = outcome_of(s.code());
@@ -192,7 +194,7 @@ std::vector<Answer> spec_answers(const std::string& file, const std::vector<Requ
   for (const Request& r : requests) {
     Answer a;
     const spec_reader::Status s = reader->read(r.image, r.region.x, r.region.y, r.region.width,
-                                               r.region.height, r.frame, r.bands, &a.pixels);
+                                               r.region.height, r.frame, r.bands, &a.pixels, r.level);
     a.outcome = s.outcome;
     a.message = s.message;
     if (!s.ok()) a.pixels.clear();
@@ -454,6 +456,10 @@ TEST_F(SpecReaderTest, MatchesTesseraOnRandomRegions) {
     ASSERT_OK_AND_ASSIGN(auto c, Container::create(file));
     populate(c, images, rng);
     populate_shared(c, rng);
+    // Pyramid levels (spec 5.6) of every frame of the first three images (the first reaches the
+    // corners of the coordinate space).
+    for (size_t i = 0; i < 3; ++i)
+      ASSERT_OK(c.build_pyramid(images[i].name, PyramidOptions{std::nullopt, 2, Resampling::kMean, {}}));
   }
   ASSERT_OK_AND_ASSIGN(auto report, verify(file, VerifyOptions{true}));
   ASSERT_TRUE(report.clean()) << report.faults.front().invariant << ": " << report.faults.front().message;
@@ -464,7 +470,7 @@ TEST_F(SpecReaderTest, MatchesTesseraOnRandomRegions) {
     std::unique_ptr<spec_reader::Reader> reader;
     ASSERT_TRUE(spec_reader::Reader::open(file, &reader).ok());
     EXPECT_EQ(reader->major(), 2);
-    EXPECT_EQ(reader->minor(), 1);
+    EXPECT_EQ(reader->minor(), 2);
     std::vector<spec_reader::Image> records;
     ASSERT_TRUE(reader->images(&records).ok());
     ASSERT_EQ(records.size(), images.size() + 3);
@@ -505,6 +511,8 @@ TEST_F(SpecReaderTest, MatchesTesseraOnRandomRegions) {
       r.bands = all;
     }
     if (r.image != im.name) r.bands.clear();
+    // Levels 1 and 2 where they are built (the first three images), 3 and 1 where not: refused.
+    if (uniform(0, 3) == 0) r.level = uint32_t(uniform(1, 3));
     requests.push_back(r);
   }
   // The images sharing chunks across layouts, each whole.

@@ -20,6 +20,7 @@
 
 #include "format/chunk_codec.h"
 #include "format/keys.h"
+#include "format/pyramid_record.h"
 #include "format/records.h"
 #include "tessera/verify.h"
 #include "test_util.h"
@@ -525,11 +526,34 @@ TEST_F(VerifyTest, LevelsAndMacroBlocks) {
   ASSERT_TRUE(lmdb_put(file(), "tiles", std::string(macro2.begin(), macro2.end()),
                        as_string(detail::build_tile_record(macro2, detail::TileValue{}))));
   EXPECT_FAULTS(run(), "MACRO_RECORD_UNIFORM");
-  // A pyramid level (none is defined up to format 1.1).
+  // Pyramid levels 1..62 are tile records like level 0's (format 2.2); 63 on are reserved.
   const TileKeyBytes level1 = detail::encode_tile_key(detail::TileKey{0, 1, {0, 0}, 0});
   ASSERT_TRUE(lmdb_put(file(), "tiles", std::string(level1.begin(), level1.end()),
                        as_string(detail::build_tile_record(level1, uniform))));
+  EXPECT_FAULTS(run(), "MACRO_RECORD_UNIFORM");
+  const TileKeyBytes level63 = detail::encode_tile_key(detail::TileKey{0, 63, {0, 0}, 0});
+  ASSERT_TRUE(lmdb_put(file(), "tiles", std::string(level63.begin(), level63.end()),
+                       as_string(detail::build_tile_record(level63, uniform))));
   EXPECT_FAULTS(run(), "MACRO_RECORD_UNIFORM", "TILE_LEVEL_KNOWN");
+}
+
+TEST_F(VerifyTest, PyramidRecords) {
+  // A record of a frame the image does not have, one under a short key, a damaged one.
+  const std::vector<uint8_t> key = detail::pyramid_record_key(0, 9);
+  detail::PyramidValue value;
+  value.info = PyramidInfo{2, Resampling::kMean, 0};
+  ASSERT_TRUE(lmdb_put(file(), "meta", std::string(key.begin(), key.end()),
+                       as_string(detail::build_pyramid_record(key, value))));
+  EXPECT_FAULTS(run(), "PYRAMID_RECORD_VALID");
+  ASSERT_TRUE(lmdb_put(file(), "meta", "pyramid/x", "y"));
+  const std::vector<uint8_t> frame0 = detail::pyramid_record_key(0, 0);
+  std::vector<uint8_t> record = detail::build_pyramid_record(frame0, value);
+  record[record.size() / 2] ^= 1;
+  ASSERT_TRUE(lmdb_put(file(), "meta", std::string(frame0.begin(), frame0.end()), as_string(record)));
+  VerifyReport report = run();
+  EXPECT_EQ(report.faults.size(), 3u) << describe(report);
+  EXPECT_EQ(report.pyramid_records, 3u);
+  for (const Fault& f : report.faults) EXPECT_EQ(f.invariant, "PYRAMID_RECORD_VALID") << f.message;
 }
 
 TEST_F(VerifyTest, GeometryRecords) {

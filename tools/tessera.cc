@@ -155,6 +155,7 @@ int run_export(const cli::Args& args) {
   ExportOptions& options = file_options.export_options;
   options.image = cli::required_text(args, "--image");
   if (auto frame = args.value("--frame")) options.frame = cli::parse_number<uint32_t>(*frame, "--frame");
+  if (auto level = args.value("--level")) options.level = cli::parse_number<uint32_t>(*level, "--level");
   if (auto region = args.value("--region")) {
     const auto r = cli::parse_number_list<int64_t>(*region, 4, "--region", "X,Y,W,H");
     options.region = Region{r[0], r[1], r[2], r[3]};
@@ -285,6 +286,11 @@ Result<Json> describe_image(const View& view, const ImageInfo& info) {
     if (!frame_bounds) return frame_bounds.status();
     bounds = *frame_bounds;
     image["stats_frame"] = frame;
+    auto pyramid = view.pyramid(info.name, frame);
+    if (!pyramid) return pyramid.status();
+    image["pyramid"] = {{"levels", pyramid->levels},
+                        {"resampling", resampling_name(pyramid->resampling)},
+                        {"unfinished_target", pyramid->target ? Json(pyramid->target) : Json(nullptr)}};
   } else {
     image["stats_frame"] = nullptr;
   }
@@ -374,6 +380,15 @@ std::string format_info(const Json& report, const std::vector<Attributes>& attri
                                                    b["width"].get<int64_t>(),
                                                    b["height"].get<int64_t>()}) +
                                       " (x,y,WxH)" + frame);
+    if (image.contains("pyramid")) {
+      const Json& p = image["pyramid"];
+      std::string levels = p["levels"].get<uint32_t>() == 0
+                               ? std::string("none")
+                               : "levels 1.." + p["levels"].dump() + " (" + p["resampling"].get<std::string>() + ")";
+      if (!p["unfinished_target"].is_null())
+        levels += ", a build to level " + p["unfinished_target"].dump() + " unfinished";
+      line("pyramid:", levels + frame);
+    }
     line("tiles:", image["tiles_uniform"].dump() + " uniform, " + image["tiles_chunk"].dump() +
                        " chunk" + frame);
     line("chunks:", image["chunks_unique"].dump() + " unique");
@@ -578,6 +593,56 @@ int run_attr(const cli::Args& args) {
   return print(attributes_text(attributes, "", 0));
 }
 
+int run_pyramid(const cli::Args& args) {
+  const std::string& file = args.positional(0);
+  PyramidOptions options;
+  if (args.flag("--all-frames")) {
+    if (args.value("--frame")) throw UsageError{"pyramid: --frame and --all-frames exclude each other"};
+    options.frame.reset();
+  } else if (auto frame = args.value("--frame")) {
+    options.frame = cli::parse_number<uint32_t>(*frame, "--frame");
+  }
+  if (auto levels = args.value("--levels"); levels && *levels != "auto") {
+    options.levels = cli::parse_number<uint32_t>(*levels, "--levels");
+    if (options.levels == 0 || options.levels > kMaxPyramidLevels)
+      throw UsageError{"--levels: expected 1.." + std::to_string(kMaxPyramidLevels) + " or auto, not " + *levels};
+  }
+  if (auto resampling = args.value("--resampling")) {
+    auto parsed = parse_resampling(*resampling);
+    if (!parsed) throw UsageError{"--resampling: " + parsed.status().message()};
+    options.resampling = *parsed;
+  }
+  auto container = Container::open(file);
+  if (!container) return fail(container.status());
+  std::string image;
+  {
+    auto snapshot = container->snapshot();
+    if (!snapshot) return fail(snapshot.status());
+    auto info = snapshot->image_or_only(args.value("--image").value_or(""));
+    if (!info) return fail(info.status());
+    image = info->name;
+  }
+  Status status;
+  {
+    cli::ProgressLine progress("pyramid " + image, args.flag("--quiet"), "tiles");
+    options.progress = progress.callback();
+    status = container->build_pyramid(image, options);
+  }
+  if (!status) return fail(status);
+  auto snapshot = container->snapshot();
+  if (!snapshot) return fail(snapshot.status());
+  auto info = snapshot->image(image);
+  if (!info) return fail(info.status());
+  std::string report;
+  for (uint32_t f = options.frame.value_or(0); f < (options.frame ? *options.frame + 1 : info->frames); ++f) {
+    auto pyramid = snapshot->pyramid(image, f);
+    if (!pyramid) return fail(pyramid.status());
+    report += "image '" + image + "' frame " + std::to_string(f) + ": levels 1.." + std::to_string(pyramid->levels) +
+              " (" + std::string(resampling_name(pyramid->resampling)) + ")\n";
+  }
+  return print(report);
+}
+
 int run_compact(const cli::Args& args) {
   const std::string& file = args.positional(0);
   const std::string out = args.positional_count() > 1 ? args.positional(1) : std::string();
@@ -702,7 +767,9 @@ const cli::Program kProgram{
         {"export", {"FILE", "OUT"}, 0,
          {{"--image", "NAME", "the image (default: the only one)"},
           {"--frame", "N", "the frame (default 0)"},
-          {"--region", "X,Y,W,H", "the region (default: the exact bounding box of the frame's data)"},
+          {"--level", "L", "the pyramid level (default 0, full resolution; tessera pyramid builds levels)"},
+          {"--region", "X,Y,W,H",
+           "the region, in the level's coordinates (default: the exact bounding box of the frame's data)"},
           {"--bands", "I,J,...", "the bands, in this order (default: every band in order)"},
           {"--interleave", "bip|bil|bsq", "the sample order of an ENVI OUT (default bip)"},
           {"--format", "envi|tiff", "the format of OUT (default: tiff for .tif or .tiff, else envi)"},
@@ -752,6 +819,21 @@ const cli::Program kProgram{
           {"--json", "", "print JSON instead of text"}},
          "Print where the data of a frame is (x, y, width, height), or that it holds none.",
          "Served from the geometry cache of the frame when it is fresh.", run_geometry},
+        {"pyramid", {"FILE"}, 0,
+         {{"--image", "NAME", "the image (default: the only one)"},
+          {"--frame", "N", "the frame (default 0)"},
+          {"--all-frames", "", "every frame of the image"},
+          {"--levels", "K|auto", "build levels 1..K (default auto: until the frame's data fits one tile)"},
+          {"--resampling", "mean|nearest|mode|min|max",
+           "how a level pixel is made from the 2 x 2 below it (default mean; nearest or mode for labels)"},
+          {"--quiet", "", "no progress line"}},
+         "Build the pyramid levels of a frame: each level half the size of the one below.",
+         "Pixels equal to the fill value are no-data: a level pixel is the fill only when all four "
+         "below it are, so the edges of sparse data do not darken. Levels are stored as ordinary "
+         "tiles (deduplicated, uniform tiles inline) and every later write of the frame keeps them "
+         "in step. The build commits in batches: run it again after an interruption and it goes on "
+         "from the last batch. Another --resampling rebuilds every level.",
+         run_pyramid},
         {"compact", {"FILE", "OUT"}, 1, {{"--quiet", "", "no progress line"}},
          "Rewrite FILE without free pages or unreferenced chunks, into the new file OUT or in "
          "place.",

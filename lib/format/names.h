@@ -18,10 +18,11 @@ inline constexpr const char* kRefsDb = "refs";
 inline constexpr const char* kGeometryDb = "geometry";
 inline constexpr const char* kAttributesDb = "attributes";  // from format 2.1 on
 
-// Keys of `meta` (section 4.1); import records are kImportKeyPrefix | image | frame.
+// Keys of `meta` (section 4.1); import and pyramid records are PREFIX | image | frame.
 inline constexpr std::string_view kFormatKey = "format";
 inline constexpr std::string_view kGenerationKey = "generation";
 inline constexpr std::string_view kImportKeyPrefix = "import/";
+inline constexpr std::string_view kPyramidKeyPrefix = "pyramid/";  // from format 2.2 on
 
 // The lock file beside the data file (section 7.4).
 inline constexpr std::string_view kLockSuffix = "-lock";

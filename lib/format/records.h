@@ -16,9 +16,9 @@ namespace tessera::detail {
 
 // The version this build writes (spec/FORMAT.md section 3). It reads every version from
 // 1.0 on: major 2 added version 2 chunks, which a 1.x reader would refuse as corrupt; 2.1
-// added the attributes database.
+// added the attributes database, 2.2 pyramid levels and their records.
 constexpr uint16_t kFormatMajor = 2;
-constexpr uint16_t kFormatMinor = 1;
+constexpr uint16_t kFormatMinor = 2;
 constexpr FormatVersion kFormatVersion{kFormatMajor, kFormatMinor};
 constexpr uint16_t kOldestFormatMajor = 1;
 // True when this build reads files of that version's major (any minor).

@@ -30,11 +30,12 @@ struct OutputPlace {
   std::vector<uint32_t> bands;
   uint32_t image_bands = 0;
   int64_t x = 0, y = 0;
+  uint64_t scale = 1;  // output pixels are scale x scale pixels of the grid (a pyramid level)
 };
 
 Result<OutputPlace> output_place(const std::string& header, const RasterShape& shape,
                                  const RasterMetadata& metadata) {
-  OutputPlace place{metadata.bands, metadata.image_bands, metadata.x, metadata.y};
+  OutputPlace place{metadata.bands, metadata.image_bands, metadata.x, metadata.y, metadata.scale};
   // A sink driven without metadata (no attributes) writes every band it is given.
   if (place.bands.empty()) {
     place.bands.resize(shape.bands);
@@ -87,29 +88,43 @@ Result<std::optional<AttributeValue>> fitted_field(const std::string& header, co
       band = int64_t(at - place.bands.begin()) + 1;
     }
   }
-  if (auto* items = std::get_if<std::vector<std::string>>(&value);
-      items && key == "map info" && (place.x != 0 || place.y != 0)) {
-    // {projection, reference x, reference y, easting, northing, ...}: the reference pixel
-    // (from 1) in the output's grid.
-    const auto reference = [&](size_t i) {
+  // A pixel coordinate from 1 (ENVI's: 1.0 is the upper left corner of the first pixel) in the
+  // output's grid.
+  const double s = double(place.scale);
+  const auto pixel = [&](double p, int64_t origin) { return (p - 1 - double(origin)) / s + 1; };
+  const bool moved = place.x != 0 || place.y != 0 || place.scale != 1;
+  if (auto* items = std::get_if<std::vector<std::string>>(&value); items && key == "map info" && moved) {
+    // {projection, reference x, reference y, easting, northing, pixel size x, pixel size y, ...}
+    const auto item = [&](size_t i) {
       return items->size() > i ? io_detail::parse_envi_real((*items)[i]) : std::nullopt;
     };
-    const std::optional<double> x = reference(1), y = reference(2);
+    const std::optional<double> x = item(1), y = item(2);
     if (!x || !y)
       return Status(Code::kInvalidArgument, header + ": attribute '" + name +
                                                 "' has no numeric reference pixel to move");
-    (*items)[1] = io_detail::format_envi_real(*x - double(place.x));
-    (*items)[2] = io_detail::format_envi_real(*y - double(place.y));
+    (*items)[1] = io_detail::format_envi_real(pixel(*x, place.x));
+    (*items)[2] = io_detail::format_envi_real(pixel(*y, place.y));
+    for (size_t i : {5, 6})
+      if (place.scale != 1) {
+        const std::optional<double> size = item(i);
+        if (!size)
+          return Status(Code::kInvalidArgument, header + ": attribute '" + name +
+                                                    "' has no numeric pixel size to scale");
+        (*items)[i] = io_detail::format_envi_real(*size * s);
+      }
   }
   if (auto* points = std::get_if<std::vector<double>>(&value); points && key == "geo points")
     for (size_t i = 0; i + 1 < points->size(); i += 4) {
-      (*points)[i] -= double(place.x);
-      (*points)[i + 1] -= double(place.y);
+      (*points)[i] = pixel((*points)[i], place.x);
+      (*points)[i + 1] = pixel((*points)[i + 1], place.y);
     }
-  if (auto* start = std::get_if<int64_t>(&value); start && (key == "x start" || key == "y start"))
+  if (auto* start = std::get_if<int64_t>(&value); start && (key == "x start" || key == "y start")) {
+    // The source file's pixel numbers: a level's pixels have none.
+    if (place.scale != 1) return std::optional<AttributeValue>();
     if (__builtin_add_overflow(*start, key == "x start" ? place.x : place.y, start))
       return Status(Code::kInvalidArgument,
                     header + ": attribute '" + name + "' moved to the output overflows");
+  }
   return std::optional<AttributeValue>(std::move(value));
 }
 

@@ -22,7 +22,8 @@ using io_detail::mul_saturated;
 struct ExportPlan {
   std::string image;
   ImageInfo info;
-  Region region;
+  uint32_t level = 0;
+  Region region;                // in the level's coordinates
   std::vector<uint32_t> bands;  // explicit, in output order
   size_t sample_bytes = 0;
   RasterMetadata metadata;
@@ -36,8 +37,13 @@ Result<RasterMetadata> export_metadata(const View& view, const ExportPlan& plan,
   metadata.attributes = std::move(attributes).value();
   metadata.bands = plan.bands;
   metadata.image_bands = plan.info.spec.bands;
-  metadata.x = plan.region.x;
-  metadata.y = plan.region.y;
+  // The grid the attributes describe is level 0's: the region's origin there, in its pixels.
+  metadata.scale = uint64_t(1) << plan.level;
+  if (__builtin_mul_overflow(plan.region.x, int64_t(metadata.scale), &metadata.x) ||
+      __builtin_mul_overflow(plan.region.y, int64_t(metadata.scale), &metadata.y))
+    return Status(Code::kInvalidArgument, view.path() + ": image '" + plan.image + "': region " +
+                                              to_string(plan.region) + " of level " +
+                                              std::to_string(plan.level) + " lies outside level 0's coordinates");
   auto imports = view.imports(plan.image);
   if (!imports) return imports.status();
   for (const ImportProgress& p : *imports)
@@ -54,7 +60,8 @@ Result<ExportPlan> plan_export(const View& view, const ExportOptions& options) {
   plan.sample_bytes = sample_size(plan.info.spec.type);
   const std::string image = view.path() + ": image '" + plan.image + "'";
   // Frame, bands (and the region, when given) as every read checks them, before any work.
-  const Selection sel{options.frame, 0, options.bands};
+  const Selection sel{options.frame, options.level, options.bands};
+  plan.level = options.level;
   auto request = view.check(plan.image, options.region.value_or(Region{0, 0, 1, 1}), sel);
   if (!request) return request.status();
   plan.bands = std::move(request->bands);
@@ -66,7 +73,7 @@ Result<ExportPlan> plan_export(const View& view, const ExportOptions& options) {
     if (!*bounds)
       return Status(Code::kNotFound,
                     image + " frame " + std::to_string(options.frame) + " holds no data");
-    plan.region = **bounds;
+    plan.region = level_region(**bounds, options.level);
   }
   // Sinks write files: an output no file offset can address is refused before anything starts.
   const uint64_t bytes = mul_saturated(mul_saturated(plan.region.pixel_count(), plan.bands.size()),
@@ -88,7 +95,7 @@ Status write_blocks(const View& view, const ExportPlan& plan, const ExportOption
   const uint64_t total = r.pixel_count() * pixel_bytes;
   std::unique_ptr<uint8_t[]> buffer;
   uint64_t buffer_size = 0, done = 0;
-  const Selection sel{options.frame, 0, plan.bands};
+  const Selection sel{options.frame, plan.level, plan.bands};
   return for_each_block(r, plan.info.spec.tile_size, pixel_bytes, [&](const Region& block) {
     const uint64_t size = block.pixel_count() * pixel_bytes;
     if (size > buffer_size) {

@@ -24,28 +24,35 @@ Status cannot_shift(const KeptTag& tag, size_t entries, std::string_view expecte
   return Status(Code::kInvalidArgument,
                 "attribute '" + tag.attribute() + "' holds " + std::to_string(entries) +
                     " reals, not " + std::string(expected) +
-                    ": it cannot be moved to the exported region");
+                    ": it cannot be fitted to the exported region");
 }
 
 // `value` of `tag` as it applies to a raster whose pixel (0,0) is pixel (x, y) of the grid the
-// value refers to. Values of another type than the tag's pass unchanged (write_tiff_tag says
-// what is wrong with them).
-Result<AttributeValue> shifted(const KeptTag& tag, AttributeValue value, int64_t x, int64_t y) {
+// value refers to, each of its pixels `scale` x `scale` pixels of that grid. Values of another
+// type than the tag's pass unchanged (write_tiff_tag says what is wrong with them).
+Result<AttributeValue> placed(const KeptTag& tag, AttributeValue value, int64_t x, int64_t y, uint64_t scale) {
   auto* reals = std::get_if<std::vector<double>>(&value);
-  if ((x == 0 && y == 0) || !reals) return value;
+  if ((x == 0 && y == 0 && scale == 1) || !reals) return value;
   const std::string_view name = tag.name;
+  const double s = double(scale);
   if (name == "ModelTiepoint") {  // (I, J, K, X, Y, Z) per tiepoint
     if (reals->empty() || reals->size() % 6 != 0)
       return cannot_shift(tag, reals->size(), "tiepoints of 6 reals each");
     for (size_t i = 0; i < reals->size(); i += 6) {
-      (*reals)[i] -= double(x);
-      (*reals)[i + 1] -= double(y);
+      (*reals)[i] = ((*reals)[i] - double(x)) / s;
+      (*reals)[i + 1] = ((*reals)[i + 1] - double(y)) / s;
     }
+  } else if (name == "ModelPixelScale") {  // (ScaleX, ScaleY, ScaleZ)
+    if (reals->size() != 3) return cannot_shift(tag, reals->size(), "a scale of 3");
+    (*reals)[0] *= s;
+    (*reals)[1] *= s;
   } else if (name == "ModelTransformation") {  // 4 x 4, row-major, of (I, J, K, 1)
     if (reals->size() != 16) return cannot_shift(tag, reals->size(), "a 4 x 4 matrix of 16");
     for (size_t row = 0; row < 4; ++row) {
       double* m = reals->data() + row * 4;
       m[3] += m[0] * double(x) + m[1] * double(y);
+      m[0] *= s;
+      m[1] *= s;
     }
   }
   return value;
@@ -63,7 +70,7 @@ Result<std::vector<ExportTag>> tiff_export_tags(const RasterMetadata& metadata) 
                     "attribute '" + attribute.name +
                         "' names no TIFF tag an export writes (tessera/tiff.h lists them): "
                         "delete or rename it to export");
-    auto value = shifted(*tag, attribute.value, metadata.x, metadata.y);
+    auto value = placed(*tag, attribute.value, metadata.x, metadata.y, metadata.scale);
     if (!value) return value.status();
     tags.push_back({tag, std::move(value).value()});
   }

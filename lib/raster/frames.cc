@@ -7,6 +7,7 @@
 #include "raster/request.h"
 #include "raster/tile_scan.h"
 #include "store/chunk_pool.h"
+#include "store/pyramid_table.h"
 
 namespace tessera::detail {
 
@@ -15,6 +16,7 @@ Status append_frame(Txn& txn, ImageInfo& image) {
     return txn.env().error(Code::kInvalidArgument, "image '" + image.name + "' has the most frames there can be");
   ++image.frames;
   TESSERA_RETURN_IF_ERROR(txn.put_image(image));
+  TESSERA_RETURN_IF_ERROR(copy_pyramid(txn, image, image.frames - 2, image.frames - 1));
   return copy_geometry(txn, image, image.frames - 2, image.frames - 1);
 }
 
@@ -106,6 +108,7 @@ Status drop_frame(Txn& txn, ImageInfo& image, uint32_t frame) {
   }
   TESSERA_RETURN_IF_ERROR(drop_geometry(txn, image, frame));
   TESSERA_RETURN_IF_ERROR(drop_frame_attributes(txn, image, frame));
+  TESSERA_RETURN_IF_ERROR(drop_frame_pyramid(txn, image, frame));
   // Imports into this frame or later ones cannot be resumed across the renumbering.
   for (uint32_t g = frame; g < image.frames; ++g)
     TESSERA_RETURN_IF_ERROR(txn.del(txn.env().meta, import_record_key(image.id, g)));

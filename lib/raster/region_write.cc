@@ -213,7 +213,7 @@ Status collapse_block(Txn& txn, ChunkPool& chunks, const ImageInfo& image, uint3
 }  // namespace
 
 Status write_region(Txn& txn, Runtime& runtime, ImageInfo& image, const Region& region,
-                    const Selection& sel, const CallerBuffer& src) {
+                    const Selection& sel, const CallerBuffer& src, std::vector<TileCoord>* changed_tiles) {
   Env& env = txn.env();
   if (!txn.writable()) return env.error(Code::kReadOnly, "write outside a write transaction");
   auto checked = check_request(env.path(), image, region, sel, Access::kWrite, src);
@@ -291,6 +291,7 @@ Status write_region(Txn& txn, Runtime& runtime, ImageInfo& image, const Region& 
         applied = apply_tile(txn, here, following ? &*following : nullptr, chunks, fetcher, image,
                              sel.level, sel.frame, job, changed);
       if (!applied.is_ok()) break;
+      if (changed && changed_tiles) changed_tiles->push_back(job.tile);
       if (changed)
         changes.note(job.tile, job.part, job.visible && job.visible->value.kind != TileKind::kTombstone,
                      job.next.kind != TileKind::kTombstone);
@@ -305,6 +306,7 @@ Status write_region(Txn& txn, Runtime& runtime, ImageInfo& image, const Region& 
     if (block.changed && block.uniform)
       TESSERA_RETURN_IF_ERROR(
           collapse_block(txn, chunks, image, sel.level, sel.frame, {m.first, m.second}, block.value));
+  if (sel.level != kFullResolution) return Status::ok();
   if (sel.frame == image.frames) TESSERA_RETURN_IF_ERROR(append_frame(txn, image));
   return update_geometry(txn, image, sel.frame, changes);
 }

@@ -1,5 +1,9 @@
 #include "raster/request.h"
 
+#include <algorithm>
+
+#include "store/pyramid_table.h"
+
 namespace tessera::detail {
 namespace {
 
@@ -13,9 +17,6 @@ Result<std::vector<uint32_t>> check_selection(const std::string& path, const Ima
   if (!region.is_valid())
     return invalid(path, image, "region " + to_string(region) +
                                     " is empty or reaches past the signed 64-bit coordinate range");
-  if (sel.level != 0)
-    return Status(Code::kNotFound, path + ": image '" + image.name + "': pyramid level " +
-                                       std::to_string(sel.level) + " has not been built");
   std::vector<uint32_t> bands = sel.bands;
   if (bands.empty())
     for (uint32_t b = 0; b < image.spec.bands; ++b) bands.push_back(b);
@@ -66,6 +67,26 @@ Result<std::vector<uint32_t>> check_all(const std::string& path, const ImageInfo
 }
 
 }  // namespace
+
+Status check_level(const Txn& txn, const ImageInfo& image, const Selection& sel, Access access) {
+  if (sel.level == 0) return Status::ok();
+  const std::string& path = txn.env().path();
+  const std::string level = "pyramid level " + std::to_string(sel.level);
+  if (access == Access::kWrite)
+    return invalid(path, image, level + " cannot be written: levels are made from level 0, and every "
+                                        "write of level 0 keeps them in step");
+  TESSERA_RETURN_IF_ERROR(check_frame(path, image, sel.frame));
+  auto record = read_pyramid(txn, image, sel.frame);
+  if (!record) return record.status();
+  const PyramidInfo& p = record->info;
+  if (sel.level <= p.levels) return Status::ok();
+  const std::string built = p.levels == 0 ? "no level is built" : "levels 1.." + std::to_string(p.levels) + " are built";
+  return Status(Code::kNotFound,
+                path + ": image '" + image.name + "' frame " + std::to_string(sel.frame) + ": " + level +
+                    " has not been built (" + built + "); build it with: tessera pyramid " + path +
+                    " --image " + image.name + " --frame " + std::to_string(sel.frame) + " --levels " +
+                    std::to_string(std::max(sel.level, p.target)));
+}
 
 Status check_frame(const std::string& path, const ImageInfo& image, uint32_t frame) {
   if (frame < image.frames) return Status::ok();

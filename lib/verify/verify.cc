@@ -22,6 +22,7 @@
 
 #include "format/attribute_record.h"
 #include "format/names.h"
+#include "format/pyramid_record.h"
 #include "format/chunk_codec.h"
 #include "format/keys.h"
 #include "format/records.h"
@@ -30,6 +31,7 @@
 #include "util/posix_file.h"
 #include "verify/faults.h"
 #include "verify/lmdb_pages.h"
+#include "verify/pyramid_levels.h"
 #include "verify/reference_sort.h"
 
 namespace tessera {
@@ -80,6 +82,7 @@ class RecordChecker {
     TESSERA_RETURN_IF_ERROR(check_chunks());
     check_geometry();
     check_attributes();
+    check_pyramids();
     if (options_.progress) options_.progress(records_total_, records_total_);
     return Status::ok();
   }
@@ -279,10 +282,11 @@ class RecordChecker {
 
     if (image == images_.end())
       tile_fault(where, "TILE_KEY_IMAGE_EXISTS", "no image has id " + std::to_string(tk.image));
-    // Levels other than 0 (and macro-block records of level 0) are reserved; a file of a
-    // version this build writes, or older, holds none. Newer minors may use them: their
-    // records are still tile records.
-    if (version_ <= kFormatVersion && (tk.level & ~kMacroLevelBit) != 0)
+    // Pyramid levels 1..kMaxPyramidLevels (and their macro blocks) exist from 2.2 on; before,
+    // only level 0. Newer minors may use more: their records are still tile records.
+    const uint32_t level = tk.level & ~kMacroLevelBit;
+    if (version_ <= kFormatVersion &&
+        (version_ < FormatVersion{2, 2} ? level != 0 : level > kMaxPyramidLevels))
       tile_fault(where, "TILE_LEVEL_KNOWN", "level byte " + std::to_string(tk.level) +
                                                 " in a file of format version " + to_string(version_));
     if (image != images_.end() && tk.frame >= image->second.info.frames)
@@ -589,6 +593,46 @@ class RecordChecker {
     });
   }
 
+  // ---- pyramid records (format 2.2)
+
+  // PYRAMID_RECORD_VALID: every meta key "pyramid/" | image | frame is 16 bytes, names an image
+  // and one of its frames, and holds a record that passes its checks.
+  void check_pyramids() {
+    (void)for_each(meta_, kMetaDb, [&](const MDB_val& k, const MDB_val& v) {
+      const std::string_view key(static_cast<const char*>(k.mv_data), k.mv_size);
+      if (!key.starts_with(kPyramidKeyPrefix)) return Status::ok();
+      ++report_.pyramid_records;
+      auto fault = [&](const std::string& what, std::optional<std::string> image = {},
+                       std::optional<uint32_t> frame = {}) {
+        Fault f;
+        f.invariant = "PYRAMID_RECORD_VALID";
+        f.image = image;
+        f.frame = frame;
+        f.message = "meta key " + hex_of(bytes(k), k.mv_size) + ": " + what;
+        sink_.add(std::move(f));
+      };
+      if (k.mv_size != kPyramidKeySize) {
+        fault(std::to_string(k.mv_size) + " bytes, not " + std::to_string(kPyramidKeySize));
+        return Status::ok();
+      }
+      const uint32_t id = get_be32(bytes(k) + kPyramidKeyPrefix.size());
+      const uint32_t frame = get_be32(bytes(k) + kPyramidKeyPrefix.size() + 4);
+      auto image = images_.find(id);
+      if (image == images_.end()) {
+        fault("no image has id " + std::to_string(id));
+        return Status::ok();
+      }
+      const std::string& name = image->second.info.name;
+      if (frame >= image->second.info.frames)
+        fault("image '" + name + "' has " + std::to_string(image->second.info.frames) + " frames, not frame " +
+                  std::to_string(frame), name, frame);
+      auto value = parse_pyramid_record({bytes(k), k.mv_size}, bytes(v), v.mv_size);
+      if (!value) fault("image '" + name + "' frame " + std::to_string(frame) + ": " + value.status().message(),
+                        name, frame);
+      return Status::ok();
+    });
+  }
+
   static constexpr uint32_t kNoLayout = ~uint32_t(0);
   struct ImageFacts {
     ImageInfo info;
@@ -625,11 +669,19 @@ Result<VerifyReport> verify(const std::string& path, const VerifyOptions& option
   report.pages = walk.tree_pages;
   if (!walk.sound) return report;  // liblmdb must not see a file with a damaged structure
 
-  detail::LmdbSession session;
-  TESSERA_RETURN_IF_ERROR(session.open(path));
-  detail::RecordChecker checker(session.txn(), sink, report, options);
-  const Status status = checker.run();
-  if (!status.is_ok()) return status.with_context(path);
+  {
+    detail::LmdbSession session;
+    TESSERA_RETURN_IF_ERROR(session.open(path));
+    detail::RecordChecker checker(session.txn(), sink, report, options);
+    const Status status = checker.run();
+    if (!status.is_ok()) return status.with_context(path);
+  }
+  // The levels' content is read through the library, which needs sound records (and its own
+  // open of the file, once verify's own is closed).
+  if (options.deep && report.clean()) {
+    const Status levels = detail::check_pyramid_levels(path, sink, report);
+    if (!levels.is_ok()) sink.add("LEVEL_TILE_DOWNSAMPLE", levels.message());
+  }
   return report;
 }
 

@@ -305,8 +305,8 @@ Status load_images(MDB_txn* txn, MDB_dbi dbi, std::vector<Image>* out) {
   return Status{};
 }
 
-// Section 5.1 step 3/4: the newest record of one key group (a tile at level 0, or a macro
-// block at level 0x80) of frame <= f.
+// Section 5.1 step 3/4: the newest record of one key group (a tile at level byte L, or a
+// macro block at 0x80 | L) of frame <= f.
 Status probe(MDB_cursor* cursor, const Image& image, uint8_t level, int64_t cx, int64_t cy,
              uint32_t frame, std::optional<Version>* out) {
   out->reset();
@@ -315,7 +315,7 @@ Status probe(MDB_cursor* cursor, const Image& image, uint8_t level, int64_t cx, 
   const int rc = mdb_cursor_get(cursor, &k, &v, MDB_SET_RANGE);
   if (rc == MDB_NOTFOUND) return Status{};
   if (rc != 0) return lmdb_failure(rc, "tiles");
-  const std::string where = "image '" + image.name + "' " + (level ? "macro block (" : "tile (") +
+  const std::string where = "image '" + image.name + "' " + (level & 0x80 ? "macro block (" : "tile (") +
                             std::to_string(cx) + "," + std::to_string(cy) + ") frame " + std::to_string(frame);
   if (k.mv_size < 21 || std::memcmp(k.mv_data, key.data(), 21) != 0) return Status{};
   if (k.mv_size != 25) return corrupt(where + ": a tiles key of " + std::to_string(k.mv_size) + " bytes");
@@ -450,8 +450,38 @@ Status Reader::images(std::vector<Image>* out) const {
   return load_images(txn.txn, impl_->images, out);
 }
 
+// Section 4.1: the levels built for frame `frame` of `image` by its pyramid record (0 when
+// there is none), the record checked (Verifier, ranges, check).
+Status built_levels(MDB_txn* txn, MDB_dbi meta, const Image& image, uint32_t frame, uint32_t* levels) {
+  std::vector<uint8_t> key = {'p', 'y', 'r', 'a', 'm', 'i', 'd', '/'};
+  for (uint32_t v : {image.id, frame})
+    for (int shift = 24; shift >= 0; shift -= 8) key.push_back(uint8_t(v >> shift));
+  MDB_val k{key.size(), key.data()}, v;
+  *levels = 0;
+  const int rc = mdb_get(txn, meta, &k, &v);
+  if (rc == MDB_NOTFOUND) return Status{};
+  if (rc != 0) return lmdb_failure(rc, "meta");
+  const std::string where = "image '" + image.name + "' frame " + std::to_string(frame) + " pyramid record";
+  Record<tessera::fb::PyramidRecord> record(bytes_of(v), v.mv_size);
+  if (!record.valid()) return corrupt(where + ": fails the FlatBuffers Verifier");
+  const tessera::fb::PyramidRecord* r = record.get();
+  std::vector<uint8_t> canonical = key;
+  canonical.push_back(r->levels());
+  canonical.push_back(uint8_t(r->resampling()));
+  canonical.push_back(r->target());
+  for (uint64_t n : {r->next_hi(), r->next_lo()})
+    for (int i = 0; i < 8; ++i) canonical.push_back(uint8_t(n >> (8 * i)));
+  if (XXH3_64bits(canonical.data(), canonical.size()) != r->check()) return corrupt(where + ": check mismatch");
+  if (r->levels() > 62 || r->target() > 62 || uint8_t(r->resampling()) > 4 ||
+      (r->target() != 0 && r->target() <= r->levels()))
+    return corrupt(where + ": a field out of range");
+  *levels = r->levels();
+  return Status{};
+}
+
 Status Reader::read(const std::string& name, int64_t x0, int64_t y0, int64_t width, int64_t height,
-                    uint32_t frame, const std::vector<uint32_t>& band_list, std::vector<uint8_t>* out) {
+                    uint32_t frame, const std::vector<uint32_t>& band_list, std::vector<uint8_t>* out,
+                    uint32_t level) {
   ReadTxn txn;
   int rc = mdb_txn_begin(impl_->env, nullptr, MDB_RDONLY, &txn.txn);
   if (rc != 0) return lmdb_failure(rc, "begin");
@@ -478,6 +508,12 @@ Status Reader::read(const std::string& name, int64_t x0, int64_t y0, int64_t wid
   for (uint32_t b : bands)
     if (b >= image.bands) return fail(Outcome::kInvalidArgument, "band " + std::to_string(b) + " out of range");
   if (frame >= image.frames) return fail(Outcome::kNotFound, "no frame " + std::to_string(frame));
+  if (level > 0) {
+    uint32_t levels = 0;
+    status = built_levels(txn.txn, impl_->meta, image, frame, &levels);
+    if (!status.ok()) return status;
+    if (level > levels) return fail(Outcome::kNotFound, "level " + std::to_string(level) + " is not built");
+  }
 
   const size_t s = image.sample_size, nb = bands.size();
   const int shift = int(image.tile_size_log2), mshift = int(image.macro_tiles_log2);
@@ -499,9 +535,9 @@ Status Reader::read(const std::string& name, int64_t x0, int64_t y0, int64_t wid
       const std::string where = "image '" + name + "' tile (" + std::to_string(tx) + "," + std::to_string(ty) + ")";
       // Section 5.1 steps 3 and 4: the tile's own version and its macro block's, both probed.
       std::optional<Version> own, block;
-      status = probe(cursor, image, 0, tx, ty, frame, &own);
+      status = probe(cursor, image, uint8_t(level), tx, ty, frame, &own);
       if (!status.ok()) return status;
-      status = probe(cursor, image, 0x80, tx >> mshift, ty >> mshift, frame, &block);
+      status = probe(cursor, image, uint8_t(0x80 | level), tx >> mshift, ty >> mshift, frame, &block);
       if (!status.ok()) return status;
       if (block && block->kind != 1)
         return corrupt(where + ": its macro block's record is of kind " + std::to_string(block->kind) +

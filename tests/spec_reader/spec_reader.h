@@ -89,11 +89,14 @@ class Reader {
   // in a file older than 2.1.
   Status attributes(std::vector<Attribute>* out) const;
 
-  // Reads pixels x .. x+width-1 by y .. y+height-1 of frame `frame`, level 0, of the image
-  // named `image`, bands `bands` in that order (empty: every band in order), into `out` as
-  // BIP ([y][x][band], samples as stored, little-endian), replacing its contents.
+  // Reads pixels x .. x+width-1 by y .. y+height-1 of frame `frame`, level `level` (section
+  // 5.6: in the level's coordinates; levels above 0 only when the frame's pyramid record says
+  // they are built), of the image named `image`, bands `bands` in that order (empty: every
+  // band in order), into `out` as BIP ([y][x][band], samples as stored, little-endian),
+  // replacing its contents.
   Status read(const std::string& image, int64_t x, int64_t y, int64_t width, int64_t height,
-              uint32_t frame, const std::vector<uint32_t>& bands, std::vector<uint8_t>* out);
+              uint32_t frame, const std::vector<uint32_t>& bands, std::vector<uint8_t>* out,
+              uint32_t level = 0);
 
   const Counters& counters() const { return counters_; }
 

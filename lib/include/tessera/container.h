@@ -195,6 +195,10 @@ class TESSERA_API View {
   // attribute of the same name, plus the frame's others.
   Result<Attributes> frame_attributes(std::string_view image, uint32_t frame) const;
 
+  // The pyramid of frame `frame` of `image` (Container::build_pyramid): PyramidInfo{} when
+  // none was built. Errors: kNotFound (image, frame), kCorrupt (the record failed its check).
+  Result<PyramidInfo> pyramid(std::string_view image, uint32_t frame = 0) const;
+
   const std::string& path() const;
 
  protected:
@@ -280,6 +284,16 @@ class TESSERA_API WriteTxn : public View {
   using View::View;
 };
 
+// What Container::build_pyramid builds.
+struct PyramidOptions {
+  std::optional<uint32_t> frame = 0;  // nullopt: every frame of the image, in order
+  uint32_t levels = 0;                // 1 .. kMaxPyramidLevels; 0: until the frame's data fits one tile
+  Resampling resampling = Resampling::kMean;  // nearest or mode for labels
+  // Level tiles done and in all (the total is estimated from the level below as it goes),
+  // after each batch, on the calling thread.
+  Progress progress;
+};
+
 class TESSERA_API Container {
  public:
   // Creates a new container; kAlreadyExists if `path` exists.
@@ -327,6 +341,18 @@ class TESSERA_API Container {
   // aborted, the map is grown and `body` runs again, so `body` must be repeatable. When the
   // map cannot grow (OpenOptions::max_map_size) the result is kNoSpace naming the limit.
   Status write(const std::function<Status(WriteTxn&)>& body);
+  // Builds pyramid levels 1 .. options.levels of a frame of `image` (spec/FORMAT.md 5.6): each
+  // level tile the reduction of the 2 x 2 tiles below it by options.resampling, stored as
+  // ordinary tiles (deduplicated, uniform tiles inline). Runs in batches of about 256 MiB of
+  // level tiles, each committed in its own write transaction (on the worker pool, memory
+  // bounded by one batch's tiles), so an interrupted build keeps what it committed, its
+  // finished levels readable; run again with the same options it goes on from there. A frame
+  // whose levels are built with this rule is left alone: every write of level 0 keeps the
+  // levels of its frame in step (the ancestors of the tiles it changed, level by level, in
+  // its transaction). Another rule rebuilds every level; fewer levels make the rest
+  // unreadable. Frames appended later inherit the levels with the pixels.
+  // Errors: kNotFound (image, frame), kInvalidArgument (levels), as write().
+  Status build_pyramid(std::string_view image, const PyramidOptions& options = {});
   // The open snapshots of every process (this one's included) and the pages the oldest one
   // keeps from reuse.
   Result<ReaderReport> readers() const;

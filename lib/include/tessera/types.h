@@ -80,8 +80,40 @@ TESSERA_API uint64_t required_bytes(const Strides& strides, int64_t width, int64
 // Which frame, pyramid level and bands a read or write addresses.
 struct Selection {
   uint32_t frame = 0;
-  uint32_t level = 0;           // 0 = full resolution (the only level written so far)
+  // 0 = full resolution; L > 0 a pyramid level (Container::build_pyramid), read-only. Regions
+  // at level L are in level-L coordinates: level-0 coordinates divided by 2^L (level_region).
+  uint32_t level = 0;
   std::vector<uint32_t> bands;  // any subset in any order; empty = every band in order
+};
+
+// Pyramid levels (spec/FORMAT.md 5.6). Pixel (x, y) of level L stands for level-0 pixels
+// x * 2^L .. x * 2^L + 2^L - 1 by the same in y, for negative coordinates too; it is made from
+// the 2 x 2 pixels (2x, 2y), (2x+1, 2y), (2x, 2y+1), (2x+1, 2y+1) of level L - 1. The most
+// levels an image can have:
+constexpr uint32_t kMaxPyramidLevels = 62;
+// The level-L region covering level-0 `region`: the origin rounded down (floor(x / 2^L)), the
+// end rounded up, so that every level-0 pixel of `region` falls in it.
+TESSERA_API Region level_region(const Region& region, uint32_t level);
+
+// How a level's pixel is made from the 2 x 2 pixels below it. Pixels equal to the fill value
+// (all bands, bytewise) are no-data: a level pixel is the fill value only when all four are.
+//  kMean:    each band's mean of the other pixels; integers rounded to nearest, halves away
+//            from zero; floats summed in double (NaN propagates)
+//  kNearest: the first of the four, in the order above, that is not the fill value
+//  kMode:    the most frequent pixel (all bands, bytewise) of the others; ties: the first
+//  kMin/kMax: each band's least or greatest value of the others (NaN only when all are NaN)
+enum class Resampling : uint8_t { kMean = 0, kNearest = 1, kMode = 2, kMin = 3, kMax = 4 };
+TESSERA_API std::string_view resampling_name(Resampling resampling);  // "mean", "nearest", ...
+TESSERA_API Result<Resampling> parse_resampling(std::string_view text);
+
+// The pyramid of one frame (View::pyramid).
+struct PyramidInfo {
+  uint32_t levels = 0;  // levels 1 .. levels can be read, and every write keeps them in step
+  Resampling resampling = Resampling::kMean;
+  // An unfinished build (interrupted, or committing batch by batch): the levels it builds
+  // (levels < target); 0 when none is under way. build_pyramid again finishes it.
+  uint32_t target = 0;
+  bool operator==(const PyramidInfo&) const = default;
 };
 
 // Whether a request reads or writes pixels (View::check): a write may address the frame after

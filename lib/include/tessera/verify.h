@@ -58,6 +58,8 @@ struct VerifyReport {
   uint64_t macro_records = 0;   // of which macro-block records (level byte 0x80 | level)
   uint64_t geometry_records = 0;  // cached bounding boxes
   uint64_t attribute_records = 0; // attributes of images and frames
+  uint64_t pyramid_records = 0;   // frames' pyramid records
+  uint64_t level_tiles_checked = 0;  // --deep: level tiles compared with the reduction of the level below
   uint64_t chunks = 0;          // records in `chunks`
   uint64_t references = 0;      // tile records that reference a chunk
   uint64_t pages = 0;           // LMDB pages reachable from the meta page (meta pages included)

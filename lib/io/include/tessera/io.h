@@ -85,6 +85,9 @@ struct RasterMetadata {
   // raster imported into the frame (the export region less the import's origin; the image's
   // own coordinates when nothing was imported).
   int64_t x = 0, y = 0;
+  // Each output pixel is scale x scale pixels of that grid (a pyramid level L: 2^L), so its
+  // georeferencing scales too.
+  uint64_t scale = 1;
 };
 
 // Where an export goes. export_raster calls begin() once, write() for every block in order
@@ -144,6 +147,7 @@ TESSERA_API Result<ImportResult> import_raster(Container& container, RasterSourc
 struct ExportOptions {
   std::string image;                  // empty: the only image in the container
   uint32_t frame = 0;
+  uint32_t level = 0;                 // a pyramid level (region in its coordinates)
   std::optional<Region> region;       // default: the exact bounds of the frame's data
   std::vector<uint32_t> bands;        // default: all, in order
   Interleave interleave = Interleave::kBIP;  // of the blocks the sink gets (and its output)
