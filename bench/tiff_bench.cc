@@ -3,11 +3,13 @@
 //  1. Throughput: an N x N RGB u8 tiled (256) BigTIFF, zstd and then JPEG (YCbCr, quality 90),
 //     with slide-like content (near-white background with sensor noise, textured "tissue"
 //     tiles, every tile different). Each file is imported into a new container
-//     (import_raster, default options), and copied by `tiffcp SRC OUT` and by
+//     (import_raster, default options), and copied by `tiffcp -m 0 -8 -t -w 256 -l 256 SRC
+//     OUT` (BigTIFF, tiled like the source; tiffcp 4.5 reads the whole image into memory here,
+//     hence -m 0, no memory limit: its peak RSS shows it) and by
 //     `gdal_translate -of GTiff -co TILED=YES SRC OUT` in the same run: median wall time of
 //     --reps runs and MB/s of raw samples (N x N x 3 bytes).
 //     Then the imported container is exported back to a tiled TIFF (export_file, zstd and then
-//     no compression), beside `tiffcp -c zstd|none SRC OUT` of the same source: the same
+//     no compression), beside `tiffcp -c zstd|none` of the same source, tiled alike: the same
 //     decode of every tile and encode of the output, by libtiff alone.
 //  2. Memory: a 50000 x 50000 RGB u8 BigTIFF, tiled (256, zstd) and as one strip
 //     (RowsPerStrip = height, zstd: read row by row), mostly uniform so that it is quick to
@@ -18,40 +20,34 @@
 //
 //   tessera-bench-tiff [--size N] [--reps N] [--rss-size N] [--skip-throughput] [--skip-rss]
 //                      [--keep] [DIR]
-#include <fcntl.h>
-#include <spawn.h>
-#include <sys/resource.h>
-#include <sys/wait.h>
 #include <tiffio.h>
-#include <unistd.h>
 
 #include <algorithm>
-#include <chrono>
 #include <cstdint>
 #include <cstdio>
 #include <cstdlib>
 #include <cstring>
 #include <filesystem>
-#include <functional>
 #include <string>
 #include <vector>
 
+#include "child_run.h"
 #include "tessera/convert.h"
 #include "tessera/io.h"
 #include "tessera/tessera.h"
 #include "tessera/tiff.h"
-
-extern char** environ;
 
 namespace {
 
 namespace fs = std::filesystem;
 constexpr uint32_t kTile = 256;
 
-[[noreturn]] void die(const std::string& what) {
-  std::fprintf(stderr, "tessera-bench-tiff: %s\n", what.c_str());
-  std::exit(1);
-}
+using tessera::bench::in_child;
+using tessera::bench::median;
+using tessera::bench::Run;
+using tessera::bench::run_command;
+
+[[noreturn]] void die(const std::string& what) { tessera::bench::die("tessera-bench-tiff", what); }
 
 // xorshift64: noise that is the same on every run.
 struct Noise {
@@ -161,41 +157,6 @@ void write_sparse(const std::string& path, uint32_t size, bool tiled) {
   TIFFClose(tif);
 }
 
-struct Run {
-  double seconds = 0;
-  long peak_rss_kib = 0;
-};
-
-// Runs `work` in a child process: its wall time and peak RSS; a failure stops the bench.
-Run in_child(const std::string& what, const std::function<int()>& work) {
-  const auto start = std::chrono::steady_clock::now();
-  const pid_t pid = ::fork();
-  if (pid < 0) die("fork failed");
-  if (pid == 0) _exit(work());
-  int status = 0;
-  struct rusage usage;
-  if (::wait4(pid, &status, 0, &usage) != pid) die("wait4 failed");
-  const double seconds = std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
-  if (!WIFEXITED(status) || WEXITSTATUS(status) != 0) die(what + " failed");
-  return Run{seconds, usage.ru_maxrss};
-}
-
-int run_command(const std::vector<std::string>& args) {
-  std::vector<char*> argv;
-  for (const std::string& a : args) argv.push_back(const_cast<char*>(a.c_str()));
-  argv.push_back(nullptr);
-  posix_spawn_file_actions_t actions;
-  posix_spawn_file_actions_init(&actions);
-  posix_spawn_file_actions_addopen(&actions, 1, "/dev/null", O_WRONLY, 0);
-  pid_t pid;
-  const int err = posix_spawnp(&pid, argv[0], &actions, nullptr, argv.data(), environ);
-  posix_spawn_file_actions_destroy(&actions);
-  if (err != 0) return 127;
-  int status = 0;
-  if (::waitpid(pid, &status, 0) != pid) return 1;
-  return WIFEXITED(status) ? WEXITSTATUS(status) : 1;
-}
-
 // Imports page 0 of `tiff` into a new container `out` with default options.
 int import_tiff(const std::string& tiff, const std::string& out) {
   auto source = tessera::open_tiff_source(tiff);
@@ -225,11 +186,6 @@ void remove_outputs(const std::string& out) {
   fs::remove(out + "-lock", ec);
 }
 
-Run median(std::vector<Run> runs) {
-  std::sort(runs.begin(), runs.end(), [](const Run& a, const Run& b) { return a.seconds < b.seconds; });
-  return runs[runs.size() / 2];
-}
-
 void print_row(const char* what, const Run& run, double raw_mb) {
   std::printf("  %-52s %8.1f s %8.0f MB/s %8.0f MiB peak RSS\n", what, run.seconds, raw_mb / run.seconds,
               double(run.peak_rss_kib) / 1024);
@@ -256,7 +212,8 @@ void throughput(const std::string& dir, uint32_t size, int reps, bool keep) {
     };
     const std::vector<Peer> imports = {
         {"tessera import (import_raster, lz4, tile 256)", [&] { return import_tiff(src, out + ".tsr"); }},
-        {"tiffcp SRC OUT", [&] { return run_command({"tiffcp", src, out + ".tif"}); }},
+        {"tiffcp -m 0 -8 -t -w 256 -l 256 SRC OUT",
+         [&] { return run_command({"tiffcp", "-m", "0", "-8", "-t", "-w", "256", "-l", "256", src, out + ".tif"}); }},
         {"gdal_translate -of GTiff -co TILED=YES SRC OUT",
          [&] { return run_command({"gdal_translate", "-q", "-of", "GTiff", "-co", "TILED=YES", src, out + ".tif"}); }},
     };
@@ -276,9 +233,12 @@ void throughput(const std::string& dir, uint32_t size, int reps, bool keep) {
     in_child("import", [&] { return import_tiff(src, out + ".tsr"); });
     for (const char* compression : {"zstd", "none"}) {
       const std::string export_label = std::string("tessera export OUT.tif --compression ") + compression;
-      const std::string tiffcp_label = std::string("tiffcp -c ") + compression + " SRC OUT";
+      const std::string tiffcp_label = std::string("tiffcp -m 0 -c ") + compression + " -8 -t -w 256 -l 256 SRC OUT";
       measure({export_label.c_str(), [&] { return export_tiff(out + ".tsr", out + ".tif", compression); }, true});
-      measure({tiffcp_label.c_str(), [&] { return run_command({"tiffcp", "-c", compression, src, out + ".tif"}); }, true});
+      measure({tiffcp_label.c_str(), [&] {
+                 return run_command(
+                     {"tiffcp", "-m", "0", "-c", compression, "-8", "-t", "-w", "256", "-l", "256", src, out + ".tif"});
+               }, true});
     }
     remove_outputs(out + ".tsr");
     if (!keep) fs::remove(src);

@@ -111,12 +111,13 @@ Result<Request> View::check(std::string_view image, const Region& region, const 
   return Request{**info, std::move(bands.value())};
 }
 
-Result<ImageStats> View::stats(std::string_view image, uint32_t frame) const {
+Result<ImageStats> View::stats(std::string_view image, uint32_t frame, uint32_t level) const {
   if (!txn_ || !txn_->active()) return finished(env_.get());
   auto info = txn_->find_image(image);
   if (!info) return info.status();
   std::lock_guard lock(txn_->lmdb_mutex());
-  return detail::image_stats(*txn_, **info, detail::kFullResolution, frame);
+  TESSERA_RETURN_IF_ERROR(detail::check_level(*txn_, **info, Selection{frame, level, {}}, Access::kRead));
+  return detail::image_stats(*txn_, **info, level, frame);
 }
 
 Result<std::optional<Region>> View::bounds(std::string_view image, uint32_t frame,

@@ -53,7 +53,7 @@ Status Container::build_pyramid(std::string_view image, const PyramidOptions& op
       if (!s.is_ok()) return s;
       if (options.progress) options.progress(counts.done, done ? counts.done : std::max(counts.total, counts.done));
     }
-    counts.total = 0;
+    counts.level = 0;  // the next frame's estimate starts again
   }
   return Status::ok();
 }

@@ -692,6 +692,92 @@ TEST_F(CliTest, TiffInAndOutByContentAndExtension) {
   expect_failure({"import", file, path("scan.tif"), "--format", "png"}, 2, {"--format"});
 }
 
+// pyramid, then the levels through export --level, ls (text and JSON Lines) and dump of a tile
+// and of a chunk, each checked against what the library reads.
+TEST_F(CliTest, PyramidLsDumpAndLevelExport) {
+  const Raster raster = random_raster(kEnviTypes[5], 50, 40, 4, 21);  // u16
+  const std::string file = path("p.tsr"), src = path("img.raw");
+  write_file(src, encode(raster, "bip"));
+  write_file(src + ".hdr", envi_header(raster, 12, "bip"));
+  expect_success({"import", file, src, "--tile", "16", "--origin", "-20,-7", "--quiet"});
+  expect_failure({"export", file, path("l1"), "--level", "1"}, 1, {"pyramid level 1 has not been built", "tessera pyramid"});
+  const RunResult built = expect_success({"pyramid", file, "--levels", "2", "--resampling", "max", "--quiet"});
+  EXPECT_EQ(built.out, "image 'img' frame 0: levels 1..2 (max)\n");
+  const auto info = nlohmann::json::parse(expect_success({"info", file, "--json"}).out);
+  EXPECT_EQ(info["images"][0]["pyramid"]["levels"], 2);
+  EXPECT_EQ(info["images"][0]["pyramid"]["resampling"], "max");
+  expect_failure({"pyramid", file, "--levels", "0"}, 2, {"--levels"});
+  expect_failure({"pyramid", file, "--resampling", "median"}, 2, {"unknown resampling 'median'"});
+
+  // export --level 1: the level's pixels over the level's cover of the data.
+  expect_success({"export", file, path("l1"), "--level", "1", "--quiet"});
+  std::vector<uint8_t> expected;
+  std::vector<tessera::TileEntry> level0;
+  {
+    tessera::OpenOptions ro;
+    ro.read_only = true;
+    auto c = tessera::Container::open(file, ro);
+    ASSERT_TRUE(c.is_ok());
+    auto snap = c->snapshot();
+    ASSERT_TRUE(snap.is_ok());
+    const tessera::Region r = tessera::level_region(**snap->bounds("img"), 1);
+    EXPECT_EQ(r, (tessera::Region{-10, -4, 25, 21}));
+    expected.resize(r.pixel_count() * 8);
+    ASSERT_TRUE(snap->read("img", r, tessera::Selection{0, 1, {}}, expected.data(), expected.size()).is_ok());
+    ASSERT_TRUE(snap->list_tiles("img", {}, [&](const tessera::TileEntry& e) {
+                       level0.push_back(e);
+                       return tessera::Status::ok();
+                     }).is_ok());
+  }
+  EXPECT_EQ(read_file(path("l1")), std::string(expected.begin(), expected.end()));
+  expect_header(path("l1.hdr"), 25, 21, 4, 12, "bip");
+
+  // ls: a line per tile, JSON Lines alike, in the library's order.
+  const RunResult text = expect_success({"ls", file});
+  EXPECT_EQ(size_t(std::count(text.out.begin(), text.out.end(), '\n')), level0.size());
+  EXPECT_TRUE(text.out.starts_with("(" + std::to_string(level0[0].x) + "," + std::to_string(level0[0].y) +
+                                   ") level 0 frame 0 "))
+      << text.out;
+  std::istringstream lines(expect_success({"ls", file, "--json"}).out);
+  std::string line, a_chunk;
+  size_t n = 0;
+  for (; std::getline(lines, line); ++n) {
+    const auto j = nlohmann::json::parse(line);
+    ASSERT_LT(n, level0.size());
+    EXPECT_EQ(j["x"], level0[n].x);
+    EXPECT_EQ(j["y"], level0[n].y);
+    EXPECT_EQ(j["kind"], std::string(tessera::tile_kind_name(level0[n].kind)));
+    if (j["kind"] == "chunk") {
+      a_chunk = j["chunk"];
+      EXPECT_EQ(j["raw_bytes"], 16 * 16 * 8);
+      EXPECT_TRUE(j["codec"] == "lz4" || j["codec"] == "none") << j;  // noise is stored raw
+      EXPECT_GE(j["references"], 1);
+    }
+  }
+  EXPECT_EQ(n, level0.size());
+  ASSERT_FALSE(a_chunk.empty());
+  const RunResult level2 = expect_success({"ls", file, "--level", "2", "--region", "-5,-2,1,1"});
+  EXPECT_EQ(level2.out.substr(0, level2.out.find(' ')), "(-1,-1)") << level2.out;
+  expect_failure({"ls", file, "--level", "3"}, 1, {"pyramid level 3 has not been built"});
+
+  // dump: a chunk's header, a tile's records, the tile's samples as read.
+  const auto chunk = nlohmann::json::parse(expect_success({"dump", file, "--chunk", a_chunk, "--json"}).out);
+  EXPECT_EQ(chunk["key"], a_chunk);
+  EXPECT_EQ(chunk["raw_size"], 16 * 16 * 8);
+  EXPECT_EQ(chunk["version"], 1);
+  const auto tile = nlohmann::json::parse(
+      expect_success({"dump", file, "--tile", "img/0/1/-1/-1", "--json", "--raw", path("tile.raw")}).out);
+  EXPECT_EQ(tile["level"], 1);
+  EXPECT_EQ(tile["x"], -1);
+  EXPECT_NE(tile["shown"], "none");
+  EXPECT_EQ(read_file(path("tile.raw")).size(), 16u * 16 * 8);
+  EXPECT_NE(expect_success({"dump", file, "--chunk", a_chunk}).out.find("raw_size: 2048\n"), std::string::npos);
+  expect_failure({"dump", file, "--chunk", "12"}, 1, {"is not 34 hex digits"});
+  expect_failure({"dump", file, "--chunk", std::string(34, '0')}, 1, {"no chunk"});
+  expect_failure({"dump", file, "--tile", "img/0/0"}, 2, {"IMAGE/FRAME/LEVEL/TX/TY"});
+  expect_failure({"dump", file}, 2, {"--tile", "--chunk"});
+}
+
 TEST_F(CliTest, HelpGoesToStdout) {
   const RunResult r = tessera({"--help"});
   EXPECT_EQ(r.code, 0) << r;

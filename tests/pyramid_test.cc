@@ -454,6 +454,36 @@ TEST_F(PyramidTest, VerifyDeepFindsALevelTileThatIsNotTheReduction) {
   EXPECT_NE(deep.faults[0].message.find("level 2 tile (1,0) frame 0"), std::string::npos) << deep.faults[0].message;
 }
 
+TEST_F(PyramidTest, TheBlockIteratorAndStatsWorkAtALevel) {
+  const Region data{-100, -60, 333, 222};
+  Container c = make("iter.tsr", data, 14);
+  ASSERT_OK(c.build_pyramid("img", PyramidOptions{0, 2, Resampling::kNearest, {}}));
+  ASSERT_OK_AND_ASSIGN(auto snap, c.snapshot());
+  const Region r = level_region(data, 2);
+  const std::vector<uint8_t> whole = read_all(snap, "img", r, 0, 2);
+  ASSERT_OK_AND_ASSIGN(auto it, BlockIterator::create(snap, "img", r, Selection{0, 2, {1}}, IterationMode::kSpatial));
+  uint64_t samples = 0;
+  for (;;) {
+    ASSERT_OK_AND_ASSIGN(bool more, it.next());
+    if (!more) break;
+    const Block& b = it.block();
+    for (int64_t y = 0; y < b.region.height; ++y)
+      for (int64_t x = 0; x < b.region.width; ++x, ++samples) {
+        uint16_t got, want;
+        std::memcpy(&got, static_cast<const uint8_t*>(b.data) + y * b.strides.line + x * b.strides.pixel, 2);
+        const size_t at = size_t((b.region.y - r.y + y) * r.width + (b.region.x - r.x + x)) * 6 + 2;
+        std::memcpy(&want, whole.data() + at, 2);
+        ASSERT_EQ(got, want) << "level 2 pixel " << b.region.x + x << "," << b.region.y + y;
+      }
+  }
+  EXPECT_EQ(samples, r.pixel_count());
+  ASSERT_OK_AND_ASSIGN(ImageStats level2, snap.stats("img", 0, 2));
+  ASSERT_OK_AND_ASSIGN(ImageStats level0, snap.stats("img", 0, 0));
+  EXPECT_GT(level2.tiles_chunk, 0u);
+  EXPECT_LT(level2.bytes_raw * 4, level0.bytes_raw);
+  EXPECT_CODE(snap.stats("img", 0, 3), Code::kNotFound);
+}
+
 TEST(LevelRegionTest, OriginRoundsDownAndEndUp) {
   EXPECT_EQ(level_region(Region{0, 0, 10, 7}, 1), (Region{0, 0, 5, 4}));
   EXPECT_EQ(level_region(Region{-3, -1, 3, 1}, 1), (Region{-2, -1, 2, 1}));

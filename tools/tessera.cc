@@ -1,5 +1,5 @@
-// tessera — the command-line tool: create, import, export, info, frames, geometry, compact and
-// verify over the public API.
+// tessera — the command-line tool: create, import, export, attr, info, frames, geometry,
+// pyramid, ls, dump, compact and verify over the public API.
 //
 // Scripts rely on this file's contract: the subcommand and option names, a single
 // "tessera: <message>" line on stderr for every error, nothing written on error, and exit
@@ -643,6 +643,196 @@ int run_pyramid(const cli::Args& args) {
   return print(report);
 }
 
+// ---------------------------------------------------------------------------------------------
+// Inspection: ls and dump
+
+std::string hex_u64(uint64_t v) {
+  char text[24];
+  std::snprintf(text, sizeof text, "0x%016llx", static_cast<unsigned long long>(v));
+  return text;
+}
+
+std::string hex_bytes(const std::vector<uint8_t>& bytes) {
+  std::string out;
+  char pair[3];
+  for (uint8_t b : bytes) std::snprintf(pair, sizeof pair, "%02x", b), out += pair;
+  return out;
+}
+
+Json chunk_json(const ChunkSummary& c) {
+  Json table = Json::array();
+  for (const ChunkSummary::Block& b : c.table) table.push_back({{"stored", b.stored}, {"sum", hex_u64(b.sum)}});
+  return {{"key", c.key},           {"version", c.version},         {"codec", codec_spec_name({c.codec, 0})},
+          {"filter", c.filter},     {"sample_size", c.sample_size}, {"raw_size", c.raw_size},
+          {"stored_size", c.stored_size}, {"blocks", c.blocks},     {"checksum", hex_u64(c.checksum)},
+          {"table", std::move(table)}, {"value_bytes", c.value_bytes}, {"references", c.references}};
+}
+
+std::string chunk_text(const ChunkSummary& c, const std::string& indent) {
+  std::string out = indent + "chunk " + c.key + "\n";
+  const auto field = [&](const char* name, const std::string& value) {
+    out += indent + "  " + name + ": " + value + "\n";
+  };
+  field("version", std::to_string(c.version));
+  field("codec", codec_spec_name({c.codec, 0}));
+  field("filter", c.filter);
+  field("sample_size", std::to_string(c.sample_size));
+  field("raw_size", std::to_string(c.raw_size));
+  field("stored_size", std::to_string(c.stored_size));
+  field("blocks", std::to_string(c.blocks));
+  field("checksum", hex_u64(c.checksum));
+  for (size_t i = 0; i < c.table.size(); ++i)
+    field(("block " + std::to_string(i)).c_str(),
+          "stored " + std::to_string(c.table[i].stored) + ", sum " + hex_u64(c.table[i].sum));
+  field("value bytes", std::to_string(c.value_bytes));
+  field("references", std::to_string(c.references));
+  return out;
+}
+
+Json tile_entry_json(const std::string& image, const TileEntry& e) {
+  Json j = {{"image", image}, {"x", e.x}, {"y", e.y}, {"level", e.level}, {"frame", e.frame},
+            {"kind", tile_kind_name(e.kind)}};
+  j["pixel"] = e.pixel.empty() ? Json(nullptr) : Json(hex_bytes(e.pixel));
+  j["chunk"] = e.chunk ? Json(e.chunk->key) : Json(nullptr);
+  j["codec"] = e.chunk ? Json(codec_spec_name({e.chunk->codec, 0})) : Json(nullptr);
+  j["filter"] = e.chunk ? Json(e.chunk->filter) : Json(nullptr);
+  j["stored_bytes"] = e.chunk ? e.chunk->value_bytes : 0;
+  j["raw_bytes"] = e.raw_bytes;
+  j["record_bytes"] = e.record_bytes;
+  j["references"] = e.chunk ? Json(e.chunk->references) : Json(nullptr);
+  return j;
+}
+
+int run_ls(const cli::Args& args) {
+  TileListOptions options;
+  if (auto frame = args.value("--frame")) options.frame = cli::parse_number<uint32_t>(*frame, "--frame");
+  if (auto level = args.value("--level")) options.level = cli::parse_number<uint32_t>(*level, "--level");
+  if (auto region = args.value("--region")) {
+    const auto r = cli::parse_number_list<int64_t>(*region, 4, "--region", "X,Y,W,H");
+    options.region = Region{r[0], r[1], r[2], r[3]};
+  }
+  auto view = open_for_reading(args.positional(0));
+  if (!view) return fail(view.status());
+  auto info = view->snapshot->image_or_only(args.value("--image").value_or(""));
+  if (!info) return fail(info.status());
+  const bool json = args.flag("--json");
+  // Streamed: a line per tile as the scan finds it (a failure after the first lines still
+  // ends with the one error line on stderr and exit 1).
+  const Status listed = view->snapshot->list_tiles(info->name, options, [&](const TileEntry& e) {
+    std::string line;
+    if (json) {
+      line = tile_entry_json(info->name, e).dump(-1, ' ', false, Json::error_handler_t::replace) + "\n";
+    } else {
+      line = "(" + std::to_string(e.x) + "," + std::to_string(e.y) + ") level " + std::to_string(e.level) +
+             " frame " + std::to_string(e.frame) + " " + std::string(tile_kind_name(e.kind));
+      if (!e.pixel.empty()) line += " pixel " + hex_bytes(e.pixel);
+      if (e.chunk)
+        line += " " + e.chunk->key + " " + codec_spec_name({e.chunk->codec, 0}) + "/" + e.chunk->filter +
+                " stored " + std::to_string(e.chunk->value_bytes) + " raw " + std::to_string(e.raw_bytes) +
+                " refs " + std::to_string(e.chunk->references);
+      line += "\n";
+    }
+    if (std::fwrite(line.data(), 1, line.size(), stdout) != line.size())
+      return Status(Code::kIoError, "cannot write to stdout");
+    return Status::ok();
+  });
+  return listed ? 0 : fail(listed);
+}
+
+Json record_json(const std::optional<TileRecordDump>& r) {
+  if (!r) return nullptr;
+  return {{"key", r->key},
+          {"frame", r->frame},
+          {"kind", tile_kind_name(r->kind)},
+          {"uniform", r->uniform.empty() ? Json(nullptr) : Json(hex_bytes(r->uniform))},
+          {"chunk", r->chunk.empty() ? Json(nullptr) : Json(r->chunk)}};
+}
+
+std::string record_text(const char* what, const std::optional<TileRecordDump>& r) {
+  if (!r) return std::string(what) + ": none\n";
+  std::string out = std::string(what) + ": key " + r->key + "\n  frame: " + std::to_string(r->frame) +
+                    "\n  kind: " + std::string(tile_kind_name(r->kind)) + "\n";
+  if (!r->uniform.empty()) out += "  uniform: " + hex_bytes(r->uniform) + "\n";
+  if (!r->chunk.empty()) out += "  chunk: " + r->chunk + "\n";
+  return out;
+}
+
+// "IMAGE/FRAME/LEVEL/TX/TY": the image name may hold '/': the numbers are the last four parts.
+struct TileAddress {
+  std::string image;
+  uint32_t frame = 0, level = 0;
+  int64_t x = 0, y = 0;
+};
+TileAddress parse_tile_address(const std::string& text) {
+  std::vector<std::string> parts;
+  size_t end = text.size();
+  for (int i = 0; i < 4; ++i) {
+    const size_t slash = text.rfind('/', end == 0 ? 0 : end - 1);
+    if (slash == std::string::npos || end == 0)
+      throw UsageError{"--tile: expected IMAGE/FRAME/LEVEL/TX/TY, not '" + text + "'"};
+    parts.insert(parts.begin(), text.substr(slash + 1, end - slash - 1));
+    end = slash;
+  }
+  TileAddress a;
+  a.image = text.substr(0, end);
+  a.frame = cli::parse_number<uint32_t>(parts[0], "--tile FRAME");
+  a.level = cli::parse_number<uint32_t>(parts[1], "--tile LEVEL");
+  a.x = cli::parse_number<int64_t>(parts[2], "--tile TX");
+  a.y = cli::parse_number<int64_t>(parts[3], "--tile TY");
+  return a;
+}
+
+int run_dump(const cli::Args& args) {
+  const auto tile = args.value("--tile");
+  const auto chunk = args.value("--chunk");
+  if (bool(tile) == bool(chunk)) throw UsageError{"dump: give one of --tile IMAGE/FRAME/LEVEL/TX/TY and --chunk KEY"};
+  const std::optional<std::string> raw_out = args.value("--raw");
+  auto view = open_for_reading(args.positional(0));
+  if (!view) return fail(view.status());
+  const Snapshot& snap = *view->snapshot;
+  const bool json = args.flag("--json");
+  std::vector<uint8_t> raw;
+  std::string text;
+  if (chunk) {
+    auto summary = snap.dump_chunk(*chunk, raw_out ? &raw : nullptr);
+    if (!summary) return fail(summary.status());
+    text = json ? json_text(chunk_json(*summary)) : chunk_text(*summary, "");
+  } else {
+    const TileAddress a = parse_tile_address(*tile);
+    auto dump = snap.dump_tile(a.image, a.frame, a.level, a.x, a.y);
+    if (!dump) return fail(dump.status());
+    if (json) {
+      text = json_text({{"image", dump->image}, {"frame", dump->frame}, {"level", dump->level},
+                        {"x", dump->x}, {"y", dump->y}, {"own", record_json(dump->own)},
+                        {"block", record_json(dump->block)},
+                        {"shown", dump->block_shown ? "block" : dump->own ? "own" : "none"},
+                        {"chunk", dump->chunk ? chunk_json(*dump->chunk) : Json(nullptr)}});
+    } else {
+      text = "tile (" + std::to_string(a.x) + "," + std::to_string(a.y) + ") of image '" + dump->image +
+             "' frame " + std::to_string(a.frame) + " level " + std::to_string(a.level) + "\n" +
+             record_text("own record", dump->own) + record_text("macro block record", dump->block) +
+             "shown: " + (dump->block_shown ? "the macro block's" : dump->own ? "its own" : "none (the fill)") + "\n";
+      if (dump->chunk) text += chunk_text(*dump->chunk, "");
+    }
+    if (raw_out) {
+      // The tile's samples as a read returns them (pixel-interleaved), the fill where absent.
+      auto info = snap.image(a.image);
+      if (!info) return fail(info.status());
+      const int64_t t = info->spec.tile_size;
+      const Region region{a.x * t, a.y * t, t, t};
+      raw.resize(region.pixel_count() * info->pixel_bytes());
+      const Status read = snap.read(a.image, region, Selection{a.frame, a.level, {}}, raw.data(), raw.size());
+      if (!read) return fail(read);
+    }
+  }
+  if (raw_out) {
+    FILE* out = std::fopen(raw_out->c_str(), "wb");
+    if (!out || std::fwrite(raw.data(), 1, raw.size(), out) != raw.size() || std::fclose(out) != 0)
+      return fail(Status(Code::kIoError, *raw_out + ": cannot write"));
+  }
+  return print(text);
+}
+
 int run_compact(const cli::Args& args) {
   const std::string& file = args.positional(0);
   const std::string out = args.positional_count() > 1 ? args.positional(1) : std::string();
@@ -834,6 +1024,29 @@ const cli::Program kProgram{
          "in step. The build commits in batches: run it again after an interruption and it goes on "
          "from the last batch. Another --resampling rebuilds every level.",
          run_pyramid},
+        {"ls", {"FILE"}, 0,
+         {{"--image", "NAME", "the image (default: the only one)"},
+          {"--frame", "N", "the frame (default 0)"},
+          {"--level", "L", "the pyramid level (default 0)"},
+          {"--region", "X,Y,W,H", "only the tiles this region of the level touches"},
+          {"--json", "", "one JSON object per line (JSON Lines)"}},
+         "List every tile a frame shows at a level, one line each, as the scan finds them.",
+         "Per tile: coordinates (tiles at the level), the frame whose version is shown, its kind "
+         "(uniform, chunk, macro: a collapsed macro block's, or tombstone: absent from that frame "
+         "on), the pixel of a uniform tile, and for a chunk its key, codec and filter, stored and "
+         "raw bytes and reference count. Tiles with their own record come in key (Morton) order, "
+         "then those of collapsed macro blocks.",
+         run_ls},
+        {"dump", {"FILE"}, 0,
+         {{"--tile", "IMAGE/FRAME/LEVEL/TX/TY", "the records a read of this tile probes"},
+          {"--chunk", "KEY", "a chunk by its 34 hex digits"},
+          {"--raw", "OUT", "also write the decoded samples to OUT (a tile as read, pixel-interleaved; a "
+                           "chunk in its storage layout)"},
+          {"--json", "", "print JSON instead of text"}},
+         "Print one tile's records, or one chunk's header and block table, field by field.",
+         "Field names are those of spec/FORMAT.md (sections 4.3 and 4.4). Every record is checked "
+         "as a read checks it: a damaged one is an error naming it.",
+         run_dump},
         {"compact", {"FILE", "OUT"}, 1, {{"--quiet", "", "no progress line"}},
          "Rewrite FILE without free pages or unreferenced chunks, into the new file OUT or in "
          "place.",

@@ -206,8 +206,9 @@ Result<bool> build_pyramid_batch(Txn& txn, Runtime& runtime, const ImageInfo& im
   const int shift = block_shift(TileLayout(image));
   size_t begin = 0;
   while (begin < tiles->size() && morton_less(morton_encode(block_of((*tiles)[begin], shift)), state.next)) ++begin;
-  if (counts.total == 0) {
+  if (counts.level != level) {
     // The tiles still to make: this level's, a quarter as many on each level above.
+    counts.level = level;
     uint64_t left = 0;
     for (uint64_t n = tiles->size() - begin, l = level; l <= levels; ++l, n = (n + 3) / 4) left += n;
     counts.total = counts.done + left;
@@ -229,7 +230,6 @@ Result<bool> build_pyramid_batch(Txn& txn, Runtime& runtime, const ImageInfo& im
     p.levels = level;
     state.next = Morton{};
     if (level == levels) p.target = 0;
-    counts.total = 0;  // estimated again from the next level's tiles
   }
   lock.lock();
   TESSERA_RETURN_IF_ERROR(put_pyramid(txn, image, frame, state));

@@ -59,6 +59,7 @@ Result<uint32_t> auto_pyramid_levels(Txn& txn, Runtime& runtime, const ImageInfo
 // tiles (total estimated from the level below). Returns true when the build is complete.
 struct BuildCounts {
   uint64_t done = 0, total = 0;
+  uint32_t level = 0;  // the level `total` was last estimated at
 };
 Result<bool> build_pyramid_batch(Txn& txn, Runtime& runtime, const ImageInfo& image, uint32_t frame,
                                  uint32_t levels, Resampling rule, uint64_t batch_bytes, BuildCounts& counts);

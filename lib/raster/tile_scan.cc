@@ -127,7 +127,7 @@ Status for_each_group_version(
 
 Status for_each_visible_tile(
     const Txn& txn, const ImageInfo& image, uint32_t level, uint32_t frame,
-    const std::function<Status(TileCoord, const TileVersion&, size_t record_bytes)>& visit) {
+    const std::function<Status(TileCoord, const TileVersion&, size_t record_bytes)>& visit, bool tombstones) {
   // The macro blocks the frame shows, with the tiles whose own version hides the block's.
   struct Block {
     TileVersion version;
@@ -151,7 +151,7 @@ Status for_each_visible_tile(
             block->second.hidden.emplace(tile.x, tile.y);
           }
         }
-        if (version.value.kind == TileKind::kTombstone) return Status::ok();
+        if (version.value.kind == TileKind::kTombstone && !tombstones) return Status::ok();
         return visit(tile, version, bytes);
       }));
   for (const auto& [m, block] : blocks) {

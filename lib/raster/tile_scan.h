@@ -37,12 +37,14 @@ Status for_each_group_version(
     const Txn& txn, const ImageInfo& image, uint8_t level_byte, uint32_t frame,
     const std::function<Status(TileCoord, TileVersion, size_t record_bytes)>& visit);
 
-// Calls `visit` for every tile that frame `frame` of level `level` shows (tombstones excluded),
-// with the size of its record: tiles with their own record in key order, then the tiles
-// collapsed macro blocks show (a block's record size counted with its first tile). Memory: one
-// entry per macro block the frame shows, plus the tiles inside them that have records of their own.
+// Calls `visit` for every tile that frame `frame` of level `level` shows (tombstones only with
+// `tombstones`), with the size of its record: tiles with their own record in key order, then
+// the tiles collapsed macro blocks show (a block's record size counted with its first tile).
+// Memory: one entry per macro block the frame shows, plus the tiles inside them that have
+// records of their own.
 Status for_each_visible_tile(
     const Txn& txn, const ImageInfo& image, uint32_t level, uint32_t frame,
-    const std::function<Status(TileCoord, const TileVersion&, size_t record_bytes)>& visit);
+    const std::function<Status(TileCoord, const TileVersion&, size_t record_bytes)>& visit,
+    bool tombstones = false);
 
 }  // namespace tessera::detail

@@ -43,6 +43,7 @@
 
 #include "tessera/attributes.h"
 #include "tessera/export.h"
+#include "tessera/inspect.h"
 #include "tessera/status.h"
 #include "tessera/types.h"
 
@@ -172,8 +173,9 @@ class TESSERA_API View {
   Result<Request> check(std::string_view image, const Region& region, const Selection& sel,
                         Access access = Access::kRead) const;
 
-  // Tile and chunk counts of one frame of an image (scans its tile index).
-  Result<ImageStats> stats(std::string_view image, uint32_t frame = 0) const;
+  // Tile and chunk counts of one frame of an image at one level (scans its tile index).
+  // A level not built gives kNotFound as read() does.
+  Result<ImageStats> stats(std::string_view image, uint32_t frame = 0, uint32_t level = 0) const;
   // Bounding box of the data of a frame at a precision (see Precision); nullopt when the frame
   // holds no data. O(1) when the frame's cache of that precision is fresh; a stale cache is
   // recomputed (and, in a WriteTxn, stored).
@@ -198,6 +200,20 @@ class TESSERA_API View {
   // The pyramid of frame `frame` of `image` (Container::build_pyramid): PyramidInfo{} when
   // none was built. Errors: kNotFound (image, frame), kCorrupt (the record failed its check).
   Result<PyramidInfo> pyramid(std::string_view image, uint32_t frame = 0) const;
+
+  // Inspection (tessera/inspect.h). Calls `visit` for every tile frame options.frame shows at
+  // options.level (in the region's tiles, when given): tiles with their own record in key
+  // order, then those of collapsed macro blocks; it streams, holding one entry per macro
+  // block. `visit` runs on the calling thread with this view's LMDB lock held: it must not
+  // use this view; an error it returns ends the listing and is the result.
+  Status list_tiles(std::string_view image, const TileListOptions& options,
+                    const std::function<Status(const TileEntry&)>& visit) const;
+  // The records a read of tile (x, y) of `frame` at `level` probes, and the chunk it shows.
+  Result<TileDump> dump_tile(std::string_view image, uint32_t frame, uint32_t level, int64_t x,
+                             int64_t y) const;
+  // A chunk by its key (34 hex digits): header, block table, reference count; with `raw`, its
+  // decoded bytes (the tile in storage layout, every checksum verified). kNotFound when absent.
+  Result<ChunkSummary> dump_chunk(std::string_view key_hex, std::vector<uint8_t>* raw = nullptr) const;
 
   const std::string& path() const;
 
