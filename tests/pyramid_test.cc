@@ -426,6 +426,18 @@ TEST_F(PyramidTest, LevelsNotBuiltWritesOfLevelsAndOtherRules) {
   EXPECT_CODE(c.build_pyramid("img", PyramidOptions{0, kMaxPyramidLevels + 1, Resampling::kMean, {}}),
               Code::kInvalidArgument);
   EXPECT_CODE(c.build_pyramid("img", PyramidOptions{7, 1, Resampling::kMean, {}}), Code::kNotFound);
+  // Compaction keeps the levels and their records.
+  ASSERT_OK(Container::compact(path("rules.tsr"), path("compacted.tsr")));
+  {
+    ASSERT_OK_AND_ASSIGN(auto copy, Container::open(path("compacted.tsr")));
+    ASSERT_OK_AND_ASSIGN(auto s4, copy.snapshot());
+    EXPECT_EQ(*s4.pyramid("img"), (PyramidInfo{3, Resampling::kMin, 0}));
+    const Region r = level_region(Region{0, 0, 300, 300}, 3);
+    EXPECT_EQ(read_all(s4, "img", r, 0, 3), read_all(s3, "img", r, 0, 3));
+  }
+  ASSERT_OK_AND_ASSIGN(VerifyReport report, verify(path("compacted.tsr"), VerifyOptions{.deep = true}));
+  EXPECT_TRUE(report.clean()) << (report.faults.empty() ? "" : report.faults[0].message);
+  EXPECT_GT(report.level_tiles_checked, 0u);
 }
 
 TEST_F(PyramidTest, VerifyDeepFindsALevelTileThatIsNotTheReduction) {
