@@ -1,5 +1,5 @@
 // tessera — the command-line tool: create, import, export, attr, info, frames, geometry,
-// pyramid, ls, dump, compact and verify over the public API.
+// pyramid, ls, dump, recompress, compact and verify over the public API.
 //
 // Scripts rely on this file's contract: the subcommand and option names, a single
 // "tessera: <message>" line on stderr for every error, nothing written on error, and exit
@@ -22,6 +22,7 @@
 #include <optional>
 #include <string>
 #include <string_view>
+#include <tuple>
 #include <utility>
 #include <vector>
 
@@ -833,6 +834,54 @@ int run_dump(const cli::Args& args) {
   return print(text);
 }
 
+// "A-B" or "N" (A = B = N), inclusive.
+std::pair<uint32_t, uint32_t> parse_range(const std::string& text, const char* option) {
+  const size_t dash = text.find('-');
+  const uint32_t first = cli::parse_number<uint32_t>(text.substr(0, dash), option);
+  const uint32_t last = dash == std::string::npos ? first : cli::parse_number<uint32_t>(text.substr(dash + 1), option);
+  if (first > last) throw UsageError{std::string(option) + ": " + text + " is an empty range"};
+  return {first, last};
+}
+
+int run_recompress(const cli::Args& args) {
+  RecompressOptions options;
+  auto codec = parse_codec_spec(cli::required_text(args, "--codec"));
+  if (!codec) throw UsageError{"--codec: " + codec.status().message()};
+  options.codec = *codec;
+  if (auto filter = args.value("--filter")) {
+    if (*filter != "none" && *filter != "shuffle")
+      throw UsageError{"--filter: expected none or shuffle, not '" + *filter + "'"};
+    options.shuffle = *filter == "shuffle";
+  }
+  if (auto region = args.value("--region")) {
+    const auto r = cli::parse_number_list<int64_t>(*region, 4, "--region", "X,Y,W,H");
+    options.region = Region{r[0], r[1], r[2], r[3]};
+  }
+  if (auto frames = args.value("--frames")) std::tie(options.first_frame, options.last_frame) = parse_range(*frames, "--frames");
+  if (auto levels = args.value("--levels")) std::tie(options.first_level, options.last_level) = parse_range(*levels, "--levels");
+  auto container = Container::open(args.positional(0));
+  if (!container) return fail(container.status());
+  std::string image;
+  {
+    auto snapshot = container->snapshot();
+    if (!snapshot) return fail(snapshot.status());
+    auto info = snapshot->image_or_only(args.value("--image").value_or(""));
+    if (!info) return fail(info.status());
+    image = info->name;
+  }
+  Result<RecompressReport> report = Status(Code::kInternal, "not run");
+  {
+    cli::ProgressLine progress("recompress " + image, args.flag("--quiet"), "chunks");
+    options.progress = progress.callback();
+    report = container->recompress(image, options);
+  }
+  if (!report) return fail(report.status());
+  return print("image '" + image + "': " + std::to_string(report->rewritten) + " of " +
+               std::to_string(report->chunks) + " chunks encoded anew as " + codec_spec_name(options.codec) +
+               (options.shuffle ? " (shuffle)" : "") + ", " + std::to_string(report->bytes_before) + " -> " +
+               std::to_string(report->bytes_after) + " bytes\n");
+}
+
 int run_compact(const cli::Args& args) {
   const std::string& file = args.positional(0);
   const std::string out = args.positional_count() > 1 ? args.positional(1) : std::string();
@@ -1047,6 +1096,20 @@ const cli::Program kProgram{
          "Field names are those of spec/FORMAT.md (sections 4.3 and 4.4). Every record is checked "
          "as a read checks it: a damaged one is an error naming it.",
          run_dump},
+        {"recompress", {"FILE"}, 0,
+         {{"--image", "NAME", "the image (default: the only one)"},
+          {"--codec", "none|lz4|zstd[:LEVEL]", "the codec the chunks get (required)"},
+          {"--filter", "none|shuffle", "byte-shuffle samples of 2, 4 or 8 bytes first (default shuffle)"},
+          {"--region", "X,Y,W,H", "only the tiles this region touches (level-0 coordinates; default all)"},
+          {"--frames", "A-B", "only these frames (default all)"},
+          {"--levels", "L-M", "only these pyramid levels (default all: 0 and those built)"},
+          {"--quiet", "", "no progress line"}},
+         "Encode the chunks the selected tiles show again: compression tiers by area, pixels unchanged.",
+         "A chunk is stored once for every tile that shows the same content, in any image or frame: "
+         "its new encoding serves them all, selected or not. Commits in batches; run again after an "
+         "interruption, it skips what is done. New writes still use the image's codec. Prints how "
+         "many chunks were encoded anew and their stored bytes before and after.",
+         run_recompress},
         {"compact", {"FILE", "OUT"}, 1, {{"--quiet", "", "no progress line"}},
          "Rewrite FILE without free pages or unreferenced chunks, into the new file OUT or in "
          "place.",

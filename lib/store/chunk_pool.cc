@@ -31,6 +31,11 @@ Status ChunkPool::set_ref_count(const ChunkKey& key, uint64_t count) {
   return txn_.put(txn_.env().refs, key, bytes);
 }
 
+Status ChunkPool::replace_encoding(const ChunkKey& key, std::span<const uint8_t> encoded) {
+  TESSERA_RETURN_IF_ERROR(get(key).status());
+  return txn_.put(txn_.env().chunks, key, encoded);
+}
+
 Status ChunkPool::add_ref(const ChunkKey& key) {
   auto count = ref_count(key);
   if (!count) return count.status();

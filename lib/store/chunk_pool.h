@@ -31,6 +31,10 @@ class ChunkPool {
   Status add_ref(const ChunkKey& key);
   // Drops a reference; the chunk and its count are deleted when none is left.
   Status release(const ChunkKey& key);
+  // Replaces the stored value of chunk `key` with `encoded`, another encoding of the same raw
+  // bytes (the caller decoded the old one and encoded it again): the key, which is the content
+  // hash, and the reference count stay. kCorrupt when the chunk is missing.
+  Status replace_encoding(const ChunkKey& key, std::span<const uint8_t> encoded);
   // The stored value (header + payload), pointing into the map. kCorrupt when missing.
   Result<MDB_val> get(const ChunkKey& key) const;
   Result<uint64_t> ref_count(const ChunkKey& key) const;

@@ -310,6 +310,21 @@ struct PyramidOptions {
   Progress progress;
 };
 
+// What Container::recompress rewrites: the chunks the selected tiles show.
+struct RecompressOptions {
+  std::optional<Region> region;             // level-0 coordinates (a level: its cover); default everywhere
+  uint32_t first_frame = 0, last_frame = UINT32_MAX;  // inclusive, clamped to the image's frames
+  uint32_t first_level = 0, last_level = kMaxPyramidLevels;  // inclusive; levels each frame has built
+  CodecSpec codec;                          // the codec they get
+  bool shuffle = true;                      // byte-shuffle samples of 2, 4 or 8 bytes
+  Progress progress;                        // chunks done and in all, after each batch
+};
+struct RecompressReport {
+  uint64_t chunks = 0;     // chunks the selection shows
+  uint64_t rewritten = 0;  // of which encoded anew (the rest had that encoding already)
+  uint64_t bytes_before = 0, bytes_after = 0;  // their stored values
+};
+
 class TESSERA_API Container {
  public:
   // Creates a new container; kAlreadyExists if `path` exists.
@@ -369,6 +384,13 @@ class TESSERA_API Container {
   // unreadable. Frames appended later inherit the levels with the pixels.
   // Errors: kNotFound (image, frame), kInvalidArgument (levels), as write().
   Status build_pyramid(std::string_view image, const PyramidOptions& options = {});
+  // Encodes the chunks that the selected tiles of `image` show again with options.codec and
+  // options.shuffle (compression tiers: hot areas LZ4, cold ones zstd). Pixels are unchanged.
+  // A chunk is keyed by its content, so every tile that shares it, in any image or frame,
+  // selected or not, gets the new encoding. Batches of about 64 MiB of raw bytes, each
+  // committed; a run again after an interruption skips the chunks already encoded so. The
+  // image's codec for new chunks stays. Errors: kNotFound (image), kInvalidArgument, as write().
+  Result<RecompressReport> recompress(std::string_view image, const RecompressOptions& options);
   // The open snapshots of every process (this one's included) and the pages the oldest one
   // keeps from reuse.
   Result<ReaderReport> readers() const;
