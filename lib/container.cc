@@ -89,7 +89,7 @@ Status View::read(std::string_view image, const Region& region, const Selection&
   if (!txn_ || !txn_->active()) return finished(env_.get());
   auto info = txn_->find_image(image);
   if (!info) return info.status();
-  {
+  if (sel.level != detail::kFullResolution) {  // level 0 needs no record: the read path stays as it was
     std::lock_guard lock(txn_->lmdb_mutex());
     TESSERA_RETURN_IF_ERROR(detail::check_level(*txn_, **info, sel, Access::kRead));
   }
@@ -104,7 +104,7 @@ Result<Request> View::check(std::string_view image, const Region& region, const 
   if (!info) return info.status();
   auto bands = detail::check_request(env_->path(), **info, region, sel, access);
   if (!bands) return bands.status();
-  {
+  if (sel.level != detail::kFullResolution) {
     std::lock_guard lock(txn_->lmdb_mutex());
     TESSERA_RETURN_IF_ERROR(detail::check_level(*txn_, **info, sel, access));
   }

@@ -1,6 +1,7 @@
 // Inspection (tessera/inspect.h): View::list_tiles, View::dump_tile and View::dump_chunk, what
 // `tessera ls` and `tessera dump` print. Every record is checked as a read checks it.
-#include <cstring>
+#include <cctype>
+#include <charconv>
 #include <mutex>
 
 #include "format/chunk_codec.h"
@@ -57,6 +58,16 @@ Result<ChunkSummary> chunk_of(const detail::Txn& txn, const detail::ChunkKey& ke
   return summarize_chunk(txn, key, *value);
 }
 
+// A record's kind as inspection names it: a macro block's uniform record is kMacroBlock.
+TileKind kind_of(detail::TileKind kind, bool macro) {
+  switch (kind) {
+    case detail::TileKind::kUniform: return macro ? TileKind::kMacroBlock : TileKind::kUniform;
+    case detail::TileKind::kChunk: return TileKind::kChunk;
+    case detail::TileKind::kTombstone: break;
+  }
+  return TileKind::kTombstone;
+}
+
 TileRecordDump record_dump(const ImageInfo& image, uint32_t level, detail::TileCoord c,
                            const detail::TileVersion& v) {
   const uint8_t level_byte = v.macro ? detail::macro_level_byte(level) : detail::tile_level_byte(level);
@@ -65,9 +76,7 @@ TileRecordDump record_dump(const ImageInfo& image, uint32_t level, detail::TileC
   d.key = detail::hex_of(key.data(), key.size());
   d.frame = v.frame;
   d.macro = v.macro;
-  d.kind = v.value.kind == detail::TileKind::kUniform ? TileKind::kUniform
-           : v.value.kind == detail::TileKind::kChunk ? TileKind::kChunk
-                                                       : TileKind::kTombstone;
+  d.kind = kind_of(v.value.kind, false);  // as stored: `macro` says whose record it is
   d.uniform = v.value.uniform;
   if (v.value.kind == detail::TileKind::kChunk) d.chunk = detail::chunk_key_hex(v.value.chunk);
   return d;
@@ -109,21 +118,13 @@ Status View::list_tiles(std::string_view image, const TileListOptions& options,
         e.level = options.level;
         e.frame = v.frame;
         e.record_bytes = record_bytes;
-        switch (v.value.kind) {
-          case detail::TileKind::kTombstone: e.kind = TileKind::kTombstone; break;
-          case detail::TileKind::kUniform:
-            e.kind = v.macro ? TileKind::kMacroBlock : TileKind::kUniform;
-            e.pixel = v.value.uniform;
-            e.raw_bytes = t.tile_bytes();
-            break;
-          case detail::TileKind::kChunk: {
-            e.kind = TileKind::kChunk;
-            auto chunk = chunk_of(*txn_, v.value.chunk);
-            if (!chunk) return chunk.status().with_context(detail::tile_context(im, c, v.frame));
-            e.chunk = std::move(chunk).value();
-            e.raw_bytes = t.tile_bytes();
-            break;
-          }
+        e.kind = kind_of(v.value.kind, v.macro);
+        e.pixel = v.value.uniform;
+        if (e.kind != TileKind::kTombstone) e.raw_bytes = t.tile_bytes();
+        if (e.kind == TileKind::kChunk) {
+          auto chunk = chunk_of(*txn_, v.value.chunk);
+          if (!chunk) return chunk.status().with_context(detail::tile_context(im, c, v.frame));
+          e.chunk = std::move(chunk).value();
         }
         return visit(e);
       },
@@ -170,14 +171,9 @@ Result<ChunkSummary> View::dump_chunk(std::string_view key_hex, std::vector<uint
   detail::ChunkKey key{};
   bool hex = key_hex.size() == 2 * key.size();
   for (size_t i = 0; hex && i < key.size(); ++i) {
-    unsigned byte = 0;
-    for (char ch : key_hex.substr(2 * i, 2)) {
-      const int v = ch >= '0' && ch <= '9' ? ch - '0' : ch >= 'a' && ch <= 'f' ? ch - 'a' + 10
-                                                      : ch >= 'A' && ch <= 'F' ? ch - 'A' + 10 : -1;
-      if (v < 0) hex = false;
-      byte = byte * 16 + unsigned(v);
-    }
-    key[i] = uint8_t(byte);
+    const char* pair = key_hex.data() + 2 * i;
+    hex = std::isxdigit(static_cast<unsigned char>(pair[0])) && std::isxdigit(static_cast<unsigned char>(pair[1])) &&
+          std::from_chars(pair, pair + 2, key[i], 16).ptr == pair + 2;
   }
   if (!hex)
     return Status(Code::kInvalidArgument, path() + ": chunk key '" + std::string(key_hex) +

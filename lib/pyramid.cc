@@ -17,18 +17,20 @@ Status Container::build_pyramid(std::string_view image, const PyramidOptions& op
     return Status(Code::kInvalidArgument, path() + ": image '" + std::string(image) + "': " +
                                               std::to_string(options.levels) + " pyramid levels (at most " +
                                               std::to_string(kMaxPyramidLevels) + ")");
-  auto snapshot = this->snapshot();
-  if (!snapshot) return snapshot.status();
-  auto info = snapshot->image(image);
-  if (!info) return info.status();
+  // The frames from a snapshot closed before the build: a long-lived one would make the file grow.
   std::vector<uint32_t> frames;
-  if (options.frame) {
-    TESSERA_RETURN_IF_ERROR(detail::check_frame(path(), *info, *options.frame));
-    frames.push_back(*options.frame);
-  } else {
-    for (uint32_t f = 0; f < info->frames; ++f) frames.push_back(f);
+  {
+    auto snapshot = this->snapshot();
+    if (!snapshot) return snapshot.status();
+    auto info = snapshot->image(image);
+    if (!info) return info.status();
+    if (options.frame) {
+      TESSERA_RETURN_IF_ERROR(detail::check_frame(path(), *info, *options.frame));
+      frames.push_back(*options.frame);
+    } else {
+      for (uint32_t f = 0; f < info->frames; ++f) frames.push_back(f);
+    }
   }
-  snapshot = Status(Code::kInternal, "closed");  // a long-lived snapshot would make the file grow
   detail::BuildCounts counts;
   for (uint32_t frame : frames) {
     uint32_t levels = options.levels;

@@ -64,6 +64,23 @@ bool path_exists(const std::string& path) {
   return ::lstat(path.c_str(), &st) == 0;
 }
 
+// --region X,Y,W,H, when given.
+std::optional<Region> region_option(const cli::Args& args) {
+  auto region = args.value("--region");
+  if (!region) return std::nullopt;
+  const auto r = cli::parse_number_list<int64_t>(*region, 4, "--region", "X,Y,W,H");
+  return Region{r[0], r[1], r[2], r[3]};
+}
+
+// The image --image names, or the container's only one.
+Result<std::string> image_option(const Container& container, const cli::Args& args) {
+  auto snapshot = container.snapshot();
+  if (!snapshot) return snapshot.status();
+  auto info = snapshot->image_or_only(args.value("--image").value_or(""));
+  if (!info) return info.status();
+  return info->name;
+}
+
 // ---------------------------------------------------------------------------------------------
 // Subcommands
 
@@ -157,10 +174,7 @@ int run_export(const cli::Args& args) {
   options.image = cli::required_text(args, "--image");
   if (auto frame = args.value("--frame")) options.frame = cli::parse_number<uint32_t>(*frame, "--frame");
   if (auto level = args.value("--level")) options.level = cli::parse_number<uint32_t>(*level, "--level");
-  if (auto region = args.value("--region")) {
-    const auto r = cli::parse_number_list<int64_t>(*region, 4, "--region", "X,Y,W,H");
-    options.region = Region{r[0], r[1], r[2], r[3]};
-  }
+  options.region = region_option(args);
   if (auto bands = args.value("--bands"))
     options.bands = cli::parse_number_list<uint32_t>(*bands, 0, "--bands", "band numbers I,J,...");
   if (auto interleave = args.value("--interleave")) {
@@ -615,14 +629,9 @@ int run_pyramid(const cli::Args& args) {
   }
   auto container = Container::open(file);
   if (!container) return fail(container.status());
-  std::string image;
-  {
-    auto snapshot = container->snapshot();
-    if (!snapshot) return fail(snapshot.status());
-    auto info = snapshot->image_or_only(args.value("--image").value_or(""));
-    if (!info) return fail(info.status());
-    image = info->name;
-  }
+  auto named = image_option(*container, args);
+  if (!named) return fail(named.status());
+  const std::string image = *named;
   Status status;
   {
     cli::ProgressLine progress("pyramid " + image, args.flag("--quiet"), "tiles");
@@ -708,10 +717,7 @@ int run_ls(const cli::Args& args) {
   TileListOptions options;
   if (auto frame = args.value("--frame")) options.frame = cli::parse_number<uint32_t>(*frame, "--frame");
   if (auto level = args.value("--level")) options.level = cli::parse_number<uint32_t>(*level, "--level");
-  if (auto region = args.value("--region")) {
-    const auto r = cli::parse_number_list<int64_t>(*region, 4, "--region", "X,Y,W,H");
-    options.region = Region{r[0], r[1], r[2], r[3]};
-  }
+  options.region = region_option(args);
   auto view = open_for_reading(args.positional(0));
   if (!view) return fail(view.status());
   auto info = view->snapshot->image_or_only(args.value("--image").value_or(""));
@@ -853,22 +859,14 @@ int run_recompress(const cli::Args& args) {
       throw UsageError{"--filter: expected none or shuffle, not '" + *filter + "'"};
     options.shuffle = *filter == "shuffle";
   }
-  if (auto region = args.value("--region")) {
-    const auto r = cli::parse_number_list<int64_t>(*region, 4, "--region", "X,Y,W,H");
-    options.region = Region{r[0], r[1], r[2], r[3]};
-  }
+  options.region = region_option(args);
   if (auto frames = args.value("--frames")) std::tie(options.first_frame, options.last_frame) = parse_range(*frames, "--frames");
   if (auto levels = args.value("--levels")) std::tie(options.first_level, options.last_level) = parse_range(*levels, "--levels");
   auto container = Container::open(args.positional(0));
   if (!container) return fail(container.status());
-  std::string image;
-  {
-    auto snapshot = container->snapshot();
-    if (!snapshot) return fail(snapshot.status());
-    auto info = snapshot->image_or_only(args.value("--image").value_or(""));
-    if (!info) return fail(info.status());
-    image = info->name;
-  }
+  auto named = image_option(*container, args);
+  if (!named) return fail(named.status());
+  const std::string image = *named;
   Result<RecompressReport> report = Status(Code::kInternal, "not run");
   {
     cli::ProgressLine progress("recompress " + image, args.flag("--quiet"), "chunks");

@@ -61,10 +61,9 @@ struct TileListOptions {
 struct TileRecordDump {
   std::string key;            // the 25-byte key found, hex
   uint32_t frame = 0;         // its frame (the complement of bytes 21..24)
-  TileKind kind = TileKind::kTombstone;  // kind as stored (kMacroBlock never: see macro)
+  TileKind kind = TileKind::kTombstone;  // kind as stored (never kMacroBlock: `macro` says whose)
   std::vector<uint8_t> uniform;
   std::string chunk;          // the 17-byte chunk key, hex
-  uint64_t check = 0;
   bool macro = false;         // the macro block's record
 };
 struct TileDump {
