@@ -1,11 +1,13 @@
 // Fuzz target: arbitrary bytes as a raw tile. The first three bytes choose how it is encoded
-// (sample size, blocks, codec, shuffle, zstd level); the rest is the tile. encode_chunk followed
-// by decode_chunk must give back exactly the tile, every block must decode alone to its slice,
-// and the chunk must satisfy the invariants spec/FORMAT.md states for it: a header that
-// parses, never stored larger than raw (plus the block table), the shuffle filter only with a
-// codec and 2/4/8-byte samples, no value a multiple of 4096 bytes.
+// (sample size, blocks, codec, filter, delta distance, zstd level); the rest is the tile.
+// encode_chunk followed by decode_chunk must give back exactly the tile, every block must
+// decode alone to its slice, and the chunk must satisfy the invariants spec/FORMAT.md states
+// for it: a header that parses, never stored larger than raw (plus the block table), a filter
+// only with a codec and the sample sizes it applies to, no value a multiple of 4096 bytes.
 //
-// Input: [sample size | (blocks - 1) << 2][codec and shuffle][level][tile bytes (at least one)...]
+// Input: [sample size | (blocks - 1) << 2][codec | (distance - 1) << 2 | filter << 6][level]
+// [tile bytes (at least one)...], filter bits 01 delta, 1x shuffle.
+#include <algorithm>
 #include <cstddef>
 #include <cstdint>
 #include <cstring>
@@ -20,7 +22,8 @@ namespace {
 struct EncodeParams {
   size_t sample_size = 1;
   CodecSpec codec;
-  bool shuffle = false;
+  Filter filter = Filter::kNone;
+  uint32_t delta_distance = 1;
   uint32_t blocks = 1;  // asked for; 1 unless it divides the tile
 };
 
@@ -33,24 +36,22 @@ EncodeParams read_params(FuzzInput& in) {
   p.sample_size = size_byte & 0x80 ? size_byte & 0x7F : kSampleSizes[size_byte & 3];
   if (!(size_byte & 0x80)) p.blocks = ((size_byte >> 2) & 0x1F) + 1;  // version 2 chunks
   const uint8_t codec_byte = in.u8();
-  p.codec.codec = static_cast<Codec>((codec_byte & 0x7F) % 3);
-  p.shuffle = codec_byte & 0x80;
+  p.codec.codec = static_cast<Codec>((codec_byte & 3) % 3);
+  p.delta_distance = ((codec_byte >> 2) & 0xF) + 1;
+  p.filter = codec_byte & 0x80 ? Filter::kShuffle : codec_byte & 0x40 ? Filter::kDelta : Filter::kNone;
   p.codec.level = int(int8_t(in.u8())) % 23;  // zstd levels -22..22 (negative: fast modes)
   return p;
 }
 
-bool filter_applies(size_t sample_size) {
-  return sample_size == 2 || sample_size == 4 || sample_size == 8;
-}
-
-void check_shuffle_round_trip(const uint8_t* raw, size_t size, size_t sample_size) {
-  if (sample_size == 0) return;  // the functions divide by the sample size: not a valid call
-  auto shuffled = exact_buffer(size);
+void check_filter_round_trip(const uint8_t* raw, size_t size, const EncodeParams& p) {
+  if (p.sample_size == 0) return;  // the functions divide by the sample size: not a valid call
+  auto filtered = exact_buffer(size);
   auto back = exact_buffer(size);
-  detail::shuffle_bytes(raw, shuffled.get(), size, sample_size);
-  detail::unshuffle_bytes(shuffled.get(), back.get(), size, sample_size);
+  detail::filter_bytes(raw, filtered.get(), size, p.sample_size, p.filter, p.delta_distance);
+  detail::unfilter_bytes(filtered.get(), back.get(), size, p.sample_size, p.filter, p.delta_distance);
   FUZZ_CHECK(size == 0 || std::memcmp(raw, back.get(), size) == 0,
-             "unshuffle(shuffle(x)) != x for sample size " + std::to_string(sample_size));
+             "unfilter(filter(x)) != x for " + std::string(filter_name(p.filter)) + ", sample size " +
+                 std::to_string(p.sample_size) + ", distance " + std::to_string(p.delta_distance));
 }
 
 }  // namespace
@@ -68,7 +69,7 @@ extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
 
   const uint32_t blocks = raw_size % p.blocks == 0 ? p.blocks : 1;
   detail::AlignedBuffer encoded;
-  detail::encode_chunk(raw, raw_size, p.sample_size, p.codec, p.shuffle, blocks, encoded);
+  detail::encode_chunk(raw, raw_size, {p.codec, p.filter, p.sample_size, blocks, p.delta_distance}, encoded);
   // An exact copy: the encoder's buffer may be larger than the value, which would hide a read
   // past its end from ASan.
   const size_t value_size = encoded.size();
@@ -83,7 +84,11 @@ extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
              "stored " + std::to_string(info->stored_size) + " bytes for a tile of " +
                  std::to_string(raw_size));
   FUZZ_CHECK(info->codec == Codec::kNone || info->codec == p.codec.codec);
-  FUZZ_CHECK(!info->shuffled || (info->codec != Codec::kNone && filter_applies(p.sample_size)));
+  FUZZ_CHECK(info->filter == Filter::kNone ||
+             (info->filter == p.filter && info->codec != Codec::kNone && detail::filter_applies(p.filter, p.sample_size)));
+  FUZZ_CHECK(info->filter != Filter::kDelta || blocks > 1 ||
+                 info->delta_distance == std::clamp<size_t>(p.delta_distance, 1, raw_size / p.sample_size),
+             "delta distance " + std::to_string(info->delta_distance));
   FUZZ_CHECK(info->sample_size == uint8_t(p.sample_size));
   FUZZ_CHECK(value_size % 4096 != 0, "a chunk value of " + std::to_string(value_size) +
                                          " bytes, a multiple of the page size");
@@ -93,7 +98,7 @@ extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
   FUZZ_CHECK(status.is_ok(), "an encoded chunk does not decode: " + status.to_string());
   FUZZ_CHECK(raw_size == 0 || std::memcmp(raw, decoded.get(), raw_size) == 0,
              "decode(encode(x)) != x; codec " + codec_spec_name(p.codec) + " sample size " +
-                 std::to_string(p.sample_size) + " shuffle " + std::to_string(p.shuffle));
+                 std::to_string(p.sample_size) + " filter " + std::string(filter_name(p.filter)));
 
   // Each block decodes alone to its slice of the tile.
   const size_t block_size = raw_size / blocks;
@@ -107,6 +112,6 @@ extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
                "block " + std::to_string(i) + " decodes to other bytes");
   }
 
-  check_shuffle_round_trip(raw, raw_size, p.sample_size);
+  check_filter_round_trip(raw, raw_size, p);
   return 0;
 }

@@ -67,43 +67,50 @@ struct ChunkCase {
   Bytes raw;
   size_t sample_size;
   CodecSpec codec;
-  bool shuffle;
+  Filter filter;
   uint32_t blocks = 1;
+  uint32_t delta_distance = 1;
 };
 
 std::vector<ChunkCase> chunk_cases() {
   return {
-      {"u8_none", ramp(256, 1, 1), 1, {Codec::kNone, 0}, false},
-      {"u8_lz4", ramp(512, 1, 0), 1, {Codec::kLz4, 0}, false},
-      {"u8_zstd", ramp(512, 1, 1), 1, {Codec::kZstd, 3}, false},
-      {"u16_lz4_shuffle", ramp(256, 2, 3), 2, {Codec::kLz4, 0}, true},
-      {"u32_zstd_shuffle", ramp(128, 4, 7), 4, {Codec::kZstd, 1}, true},
-      {"f64_zstd_shuffle", ramp(64, 8, 1 << 20), 8, {Codec::kZstd, 19}, true},
-      {"rgb_lz4", ramp(300, 3, 1), 3, {Codec::kLz4, 0}, false},
-      {"noise_lz4_stored_raw", noise(200, 1), 1, {Codec::kLz4, 0}, false},
+      {"u8_none", ramp(256, 1, 1), 1, {Codec::kNone, 0}, Filter::kNone},
+      {"u8_lz4", ramp(512, 1, 0), 1, {Codec::kLz4, 0}, Filter::kNone},
+      {"u8_zstd", ramp(512, 1, 1), 1, {Codec::kZstd, 3}, Filter::kNone},
+      {"u16_lz4_shuffle", ramp(256, 2, 3), 2, {Codec::kLz4, 0}, Filter::kShuffle},
+      {"u32_zstd_shuffle", ramp(128, 4, 7), 4, {Codec::kZstd, 1}, Filter::kShuffle},
+      {"f64_zstd_shuffle", ramp(64, 8, 1 << 20), 8, {Codec::kZstd, 19}, Filter::kShuffle},
+      {"rgb_lz4", ramp(300, 3, 1), 3, {Codec::kLz4, 0}, Filter::kNone},
+      {"noise_lz4_stored_raw", noise(200, 1), 1, {Codec::kLz4, 0}, Filter::kNone},
       // 24 + 4072 = 4096 bytes: the value gets its one pad byte.
-      {"noise_none_padded", noise(4072, 2), 1, {Codec::kNone, 0}, false},
+      {"noise_none_padded", noise(4072, 2), 1, {Codec::kNone, 0}, Filter::kNone},
+      // The delta filter: version 1 chunks record the distance (the bands), version 2 blocks use 1.
+      {"u16_rgb_lz4_delta", ramp(300, 2, 2), 2, {Codec::kLz4, 0}, Filter::kDelta, 1, 3},
+      {"u8_zstd_delta", ramp(512, 1, 1), 1, {Codec::kZstd, 1}, Filter::kDelta, 1, 1},
+      {"u16_4planes_zstd_delta", ramp(512, 2, 5), 2, {Codec::kZstd, 1}, Filter::kDelta, 4},
       // Version 2: planar tiles of several bands, a block per band plane.
-      {"u16_4planes_lz4_shuffle", ramp(512, 2, 5), 2, {Codec::kLz4, 0}, true, 4},
-      {"u8_3planes_none", ramp(300, 1, 1), 1, {Codec::kNone, 0}, false, 3},
+      {"u16_4planes_lz4_shuffle", ramp(512, 2, 5), 2, {Codec::kLz4, 0}, Filter::kShuffle, 4},
+      {"u8_3planes_none", ramp(300, 1, 1), 1, {Codec::kNone, 0}, Filter::kNone, 3},
       {"mixed_2planes_zstd", []{ Bytes b = ramp(256, 1, 1); Bytes n = noise(256, 3);
                                  b.insert(b.end(), n.begin(), n.end()); return b; }(),
-       1, {Codec::kZstd, 1}, false, 2},
+       1, {Codec::kZstd, 1}, Filter::kNone, 2},
   };
 }
 
 void chunk_seeds() {
   for (const ChunkCase& c : chunk_cases()) {
     detail::AlignedBuffer value;
-    detail::encode_chunk(c.raw.data(), c.raw.size(), c.sample_size, c.codec, c.shuffle, c.blocks, value);
+    detail::encode_chunk(c.raw.data(), c.raw.size(), {c.codec, c.filter, c.sample_size, c.blocks, c.delta_distance},
+                         value);
     write_seed("chunk_decode", c.name, Bytes(value.data(), value.data() + value.size()));
 
-    // chunk_round_trip: [sample size | (blocks - 1) << 2][codec | shuffle << 7][level][raw...]
+    // chunk_round_trip: [sample size | (blocks - 1) << 2][codec | (distance - 1) << 2 | filter][level][raw...]
     static constexpr size_t kSampleSizes[] = {1, 2, 4, 8};
     uint8_t size_byte = 0x80 | uint8_t(c.sample_size);
     for (uint8_t i = 0; i < 4; ++i)
       if (kSampleSizes[i] == c.sample_size) size_byte = uint8_t(i | (c.blocks - 1) << 2);
-    Bytes input = {size_byte, uint8_t(uint8_t(c.codec.codec) | (c.shuffle ? 0x80 : 0)),
+    const uint8_t filter = c.filter == Filter::kShuffle ? 0x80 : c.filter == Filter::kDelta ? 0x40 : 0;
+    Bytes input = {size_byte, uint8_t(uint8_t(c.codec.codec) | (c.delta_distance - 1) << 2 | filter),
                    uint8_t(int8_t(c.codec.level))};
     input.insert(input.end(), c.raw.begin(), c.raw.end());
     write_seed("chunk_round_trip", c.name, input);
@@ -163,7 +170,7 @@ void record_seeds() {
   planar.spec.fill = {-32768};
   planar.spec.storage = StorageLayout::kPlanar;
   planar.spec.codec = {Codec::kNone, 0};
-  planar.spec.shuffle = false;
+  planar.spec.filter = Filter::kNone;
   record_seed("image_i16_planar", 8, image_record(planar));
 
   ImageInfo wide;
@@ -173,6 +180,8 @@ void record_seeds() {
   wide.spec.bands = 2;
   wide.spec.fill = {0x1p63, 0x1p53};
   record_seed("image_u64_fill", 16, image_record(wide));
+  wide.spec.filter = Filter::kDelta;
+  record_seed("image_u64_delta", 16, image_record(wide));
 
   ImageInfo real;
   real.name = "f64";

@@ -62,7 +62,7 @@ bool same_image(const ImageInfo& a, const ImageInfo& b) {
   if (a.name != b.name || a.id != b.id || a.frames != b.frames || a.fill_pixel != b.fill_pixel ||
       s.type != t.type || s.bands != t.bands || s.tile_size != t.tile_size ||
       s.macro_tiles != t.macro_tiles || s.storage != t.storage || !(s.codec == t.codec) ||
-      s.shuffle != t.shuffle || s.fill.size() != t.fill.size())
+      s.filter != t.filter || s.fill.size() != t.fill.size())
     return false;
   for (size_t i = 0; i < s.fill.size(); ++i)
     if (!same_sample(s.fill[i], t.fill[i])) return false;

@@ -33,11 +33,13 @@ Result<ChunkSummary> summarize_chunk(const detail::Txn& txn, const detail::Chunk
   s.key = detail::chunk_key_hex(key);
   s.version = info->version;
   s.codec = info->codec;
-  s.filter = info->shuffled ? "shuffle" : "none";
+  s.filter = info->filter;
   s.sample_size = info->sample_size;
   s.raw_size = info->raw_size;
   s.stored_size = info->stored_size;
   s.blocks = info->blocks;
+  if (info->version == detail::kChunkVersionWhole && info->filter == Filter::kDelta)
+    s.delta_distance = info->delta_distance;
   s.checksum = info->checksum;
   s.value_bytes = value.mv_size;
   if (info->version == detail::kChunkVersionBlocked)

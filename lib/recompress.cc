@@ -23,11 +23,13 @@ Result<RecompressReport> Container::recompress(std::string_view image, const Rec
                                               " is empty or reaches past the signed 64-bit coordinate range");
   // The chunks to rewrite, from one snapshot; each batch reads them again in its transaction.
   std::vector<detail::ChunkKey> chunks;
+  uint32_t bands = 1;
   {
     auto snapshot = this->snapshot();
     if (!snapshot) return snapshot.status();
     auto info = snapshot->txn_->find_image(image);
     if (!info) return info.status();
+    bands = (*info)->spec.bands;
     if (options.first_frame >= (*info)->frames)
       return Status(Code::kNotFound, path() + ": image '" + (*info)->name + "' has no frame " +
                                          std::to_string(options.first_frame));
@@ -43,8 +45,8 @@ Result<RecompressReport> Container::recompress(std::string_view image, const Rec
     size_t next = at;
     Status s = write([&](WriteTxn& txn) -> Status {
       counts = before;  // the body runs again when the map had to grow
-      auto end = detail::recompress_batch(*txn.txn_, *runtime_, chunks, at, options.codec, options.shuffle,
-                                          kRecompressBatchBytes, counts);
+      auto end = detail::recompress_batch(*txn.txn_, *runtime_, chunks, at, options.codec, options.filter,
+                                          bands, kRecompressBatchBytes, counts);
       if (!end) return end.status();
       next = *end;
       return Status::ok();

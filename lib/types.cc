@@ -98,6 +98,22 @@ Result<CodecSpec> parse_codec_spec(std::string_view text) {
                 "unknown codec '" + std::string(text) + "' (expected none, lz4 or zstd[:LEVEL])");
 }
 
+std::string_view filter_name(Filter filter) {
+  switch (filter) {
+    case Filter::kNone: return "none";
+    case Filter::kShuffle: return "shuffle";
+    case Filter::kDelta: return "delta";
+  }
+  return "?";
+}
+
+Result<Filter> parse_filter(std::string_view text) {
+  for (Filter f : {Filter::kNone, Filter::kShuffle, Filter::kDelta})
+    if (filter_name(f) == text) return f;
+  return Status(Code::kInvalidArgument,
+                "unknown filter '" + std::string(text) + "' (expected none, shuffle or delta)");
+}
+
 Region level_region(const Region& region, uint32_t level) {
   if (level == 0 || region.empty()) return region;
   const int shift = int(std::min<uint32_t>(level, 63));

@@ -19,7 +19,7 @@ std::vector<uint8_t> smooth_samples(size_t bytes, uint64_t seed) {
 
 struct CodecCase {
   CodecSpec codec;
-  bool shuffle;
+  Filter filter;
   size_t sample;
 };
 
@@ -31,7 +31,7 @@ TEST_P(ChunkRoundTrip, DecodesToTheSameBytes) {
     for (uint64_t seed : {1, 2, 3}) {
       auto raw = smooth_samples(64 * 64 * 3 * c.sample, seed);
       AlignedBuffer value;
-      encode_chunk(raw.data(), raw.size(), c.sample, c.codec, c.shuffle, blocks, value);
+      encode_chunk(raw.data(), raw.size(), {c.codec, c.filter, c.sample, blocks, 3}, value);
       auto info = parse_chunk_header(value.data(), value.size());
       ASSERT_TRUE(info.is_ok()) << info.status().to_string();
       EXPECT_EQ(info->raw_size, raw.size());
@@ -63,11 +63,11 @@ TEST(ChunkCodecTest, BlocksAreStoredAndCheckedEachOnItsOwn) {
   std::mt19937_64 rng(22);
   for (size_t i = 2 * plane; i < 3 * plane; ++i) raw[i] = uint8_t(rng());  // block 2: noise
   AlignedBuffer value;
-  encode_chunk(raw.data(), raw.size(), 2, {Codec::kLz4, 0}, true, 4, value);
+  encode_chunk(raw.data(), raw.size(), {{Codec::kLz4, 0}, Filter::kShuffle, 2, 4}, value);
   auto info = parse_chunk_header(value.data(), value.size());
   ASSERT_TRUE(info.is_ok()) << info.status().to_string();
   EXPECT_EQ(info->codec, Codec::kLz4);
-  EXPECT_TRUE(info->shuffled);
+  EXPECT_EQ(info->filter, Filter::kShuffle);
   EXPECT_LT(value.size(), raw.size());
   std::vector<uint8_t> back(raw.size());
   ASSERT_TRUE(decode_chunk(value.data(), value.size(), back.data(), back.size()).is_ok());
@@ -96,18 +96,21 @@ TEST(ChunkCodecTest, BlocksAreStoredAndCheckedEachOnItsOwn) {
 
 INSTANTIATE_TEST_SUITE_P(
     AllCodecs, ChunkRoundTrip,
-    ::testing::Values(CodecCase{{Codec::kNone, 0}, false, 1}, CodecCase{{Codec::kLz4, 0}, false, 1},
-                      CodecCase{{Codec::kLz4, 0}, true, 2}, CodecCase{{Codec::kLz4, 0}, true, 4},
-                      CodecCase{{Codec::kLz4, 0}, true, 8}, CodecCase{{Codec::kZstd, 1}, false, 2},
-                      CodecCase{{Codec::kZstd, 1}, true, 2}, CodecCase{{Codec::kZstd, 19}, true, 4},
-                      CodecCase{{Codec::kZstd, 0}, true, 8}));
+    ::testing::Values(CodecCase{{Codec::kNone, 0}, Filter::kNone, 1}, CodecCase{{Codec::kLz4, 0}, Filter::kNone, 1},
+                      CodecCase{{Codec::kLz4, 0}, Filter::kShuffle, 2}, CodecCase{{Codec::kLz4, 0}, Filter::kShuffle, 4},
+                      CodecCase{{Codec::kLz4, 0}, Filter::kShuffle, 8}, CodecCase{{Codec::kZstd, 1}, Filter::kNone, 2},
+                      CodecCase{{Codec::kZstd, 1}, Filter::kShuffle, 2}, CodecCase{{Codec::kZstd, 19}, Filter::kShuffle, 4},
+                      CodecCase{{Codec::kZstd, 0}, Filter::kShuffle, 8}, CodecCase{{Codec::kNone, 0}, Filter::kDelta, 2},
+                      CodecCase{{Codec::kLz4, 0}, Filter::kDelta, 1}, CodecCase{{Codec::kLz4, 0}, Filter::kDelta, 2},
+                      CodecCase{{Codec::kZstd, 1}, Filter::kDelta, 2}, CodecCase{{Codec::kZstd, 0}, Filter::kDelta, 4},
+                      CodecCase{{Codec::kLz4, 0}, Filter::kDelta, 8}));
 
 // spec/FORMAT.md section 8, "A version 2 chunk": the bytes the spec shows are the bytes written.
 TEST(ChunkCodecTest, SpecWorkedVersion2Chunk) {
   std::vector<uint8_t> raw(512);
   for (int i = 0; i < 256; ++i) raw[i] = uint8_t(i), raw[256 + i] = 7;
   AlignedBuffer value;
-  encode_chunk(raw.data(), raw.size(), 1, {Codec::kLz4, 0}, false, 2, value);
+  encode_chunk(raw.data(), raw.size(), {{Codec::kLz4, 0}, Filter::kNone, 1, 2}, value);
   const std::vector<uint8_t> head = {
       0x02, 0x01, 0x00, 0x01, 0x00, 0x02, 0x00, 0x00, 0x23, 0x01, 0x00, 0x00, 0x02, 0x00, 0x00, 0x00,
       0x1c, 0x21, 0xc2, 0x4c, 0x1f, 0xf6, 0x4b, 0x6b, 0x00, 0x01, 0x00, 0x00, 0x14, 0x08, 0x1e, 0xfe,
@@ -124,7 +127,7 @@ TEST(ChunkCodecTest, IncompressibleTilesAreStoredRaw) {
   std::vector<uint8_t> raw(4096 * 3 + 5);
   for (auto& b : raw) b = uint8_t(rng());
   AlignedBuffer value;
-  encode_chunk(raw.data(), raw.size(), 1, {Codec::kLz4, 0}, true, 1, value);
+  encode_chunk(raw.data(), raw.size(), {{Codec::kLz4, 0}, Filter::kShuffle, 1, 1}, value);
   auto info = parse_chunk_header(value.data(), value.size());
   ASSERT_TRUE(info.is_ok());
   EXPECT_EQ(info->codec, Codec::kNone);
@@ -135,7 +138,7 @@ TEST(ChunkCodecTest, ExactPageMultipleGetsOnePadByte) {
   std::vector<uint8_t> raw(4096 * 2 - kChunkHeaderSize);
   for (auto& b : raw) b = uint8_t(rng());
   AlignedBuffer value;
-  encode_chunk(raw.data(), raw.size(), 1, {Codec::kNone, 0}, false, 1, value);
+  encode_chunk(raw.data(), raw.size(), {{Codec::kNone, 0}, Filter::kNone, 1, 1}, value);
   EXPECT_EQ(value.size(), 4096u * 2 + 1);
   std::vector<uint8_t> back(raw.size());
   ASSERT_TRUE(decode_chunk(value.data(), value.size(), back.data(), back.size()).is_ok());
@@ -148,7 +151,7 @@ TEST(ChunkCodecTest, ValueOneByteOverAPageHasNoPadByte) {
   std::vector<uint8_t> raw(4096 - kChunkHeaderSize + 1);
   for (auto& b : raw) b = uint8_t(rng() | 1);
   AlignedBuffer value;
-  encode_chunk(raw.data(), raw.size(), 1, {Codec::kNone, 0}, false, 1, value);
+  encode_chunk(raw.data(), raw.size(), {{Codec::kNone, 0}, Filter::kNone, 1, 1}, value);
   ASSERT_EQ(value.size(), 4097u);
   std::vector<uint8_t> back(raw.size());
   ASSERT_TRUE(decode_chunk(value.data(), value.size(), back.data(), back.size()).is_ok());
@@ -157,9 +160,10 @@ TEST(ChunkCodecTest, ValueOneByteOverAPageHasNoPadByte) {
 
 TEST(ChunkCodecTest, EveryFlippedByteIsDetected) {
   auto raw = smooth_samples(32 * 32 * 2 * 3, 11);
-  for (uint32_t blocks : {1u, 3u}) {
+  for (uint32_t blocks : {1u, 3u})
+    for (Filter filter : {Filter::kShuffle, Filter::kDelta}) {
     AlignedBuffer value;
-    encode_chunk(raw.data(), raw.size(), 2, {Codec::kLz4, 0}, true, blocks, value);
+    encode_chunk(raw.data(), raw.size(), {{Codec::kLz4, 0}, filter, 2, blocks, 3}, value);
     std::vector<uint8_t> back(raw.size());
     for (size_t i = 0; i < value.size(); ++i) {
       std::vector<uint8_t> damaged(value.data(), value.data() + value.size());
@@ -173,7 +177,7 @@ TEST(ChunkCodecTest, EveryFlippedByteIsDetected) {
 TEST(ChunkCodecTest, TruncatedAndOversizedValuesAreCorrupt) {
   auto raw = smooth_samples(1000, 3);
   AlignedBuffer value;
-  encode_chunk(raw.data(), raw.size(), 1, {Codec::kZstd, 3}, false, 1, value);
+  encode_chunk(raw.data(), raw.size(), {{Codec::kZstd, 3}, Filter::kNone, 1, 1}, value);
   std::vector<uint8_t> back(raw.size());
   for (size_t n : {size_t(0), size_t(10), size_t(24), value.size() - 1})
     EXPECT_EQ(decode_chunk(value.data(), n, back.data(), back.size()).code(), Code::kCorrupt) << n;
@@ -184,14 +188,64 @@ TEST(ChunkCodecTest, TruncatedAndOversizedValuesAreCorrupt) {
   EXPECT_EQ(decode_chunk(value.data(), value.size(), small.data(), small.size()).code(), Code::kCorrupt);
 }
 
-TEST(ShuffleTest, InverseRestoresInputWithTrailingBytes) {
+TEST(FilterTest, InverseRestoresInputWithTrailingBytes) {
   auto raw = smooth_samples(8 * 100 + 3, 4);
-  for (size_t s : {1, 2, 4, 8}) {
-    std::vector<uint8_t> mid(raw.size()), back(raw.size());
-    shuffle_bytes(raw.data(), mid.data(), raw.size(), s);
-    unshuffle_bytes(mid.data(), back.data(), raw.size(), s);
-    EXPECT_EQ(back, raw) << s;
+  for (Filter filter : {Filter::kShuffle, Filter::kDelta})
+    for (size_t s : {1, 2, 4, 8})
+      for (uint32_t distance : {1u, 3u, 100u}) {
+        std::vector<uint8_t> mid(raw.size()), back(raw.size());
+        filter_bytes(raw.data(), mid.data(), raw.size(), s, filter, distance);
+        unfilter_bytes(mid.data(), back.data(), raw.size(), s, filter, distance);
+        EXPECT_EQ(back, raw) << filter_name(filter) << " " << s << " " << distance;
+        EXPECT_EQ(std::equal(mid.begin(), mid.end(), raw.begin()), !filter_applies(filter, s) ||
+                                                                      (filter == Filter::kShuffle && s == 1));
+      }
+}
+
+// The delta filter as spec/FORMAT.md 4.4.3 says, written out by hand: u16 samples of 2 bands,
+// each minus the same band's sample of the pixel before (wrapping), then the byte shuffle.
+TEST(FilterTest, DeltaIsTheSpecsDifferencesThenTheShuffle) {
+  const std::vector<uint16_t> samples = {1000, 5, 1003, 3, 999, 0xFFFF, 1000, 2};
+  std::vector<uint8_t> raw;
+  for (uint16_t v : samples) raw.push_back(uint8_t(v)), raw.push_back(uint8_t(v >> 8));
+  std::vector<uint16_t> differences = {1000, 5};
+  for (size_t i = 2; i < samples.size(); ++i) differences.push_back(uint16_t(samples[i] - samples[i - 2]));
+  std::vector<uint8_t> expected(raw.size());
+  const size_t n = samples.size();
+  for (size_t i = 0; i < n; ++i) expected[i] = uint8_t(differences[i]), expected[n + i] = uint8_t(differences[i] >> 8);
+  std::vector<uint8_t> out(raw.size());
+  filter_bytes(raw.data(), out.data(), raw.size(), 2, Filter::kDelta, 2);
+  EXPECT_EQ(out, expected);
+  EXPECT_EQ(differences[3], uint16_t(0xFFFE));  // 3 - 5 wraps
+}
+
+// A version 1 delta chunk records its distance in header bytes 12..15; a reader refuses 0 and
+// a distance past the tile's samples; version 2 blocks (band planes) take distance 1.
+TEST(ChunkCodecTest, DeltaDistanceIsRecordedAndChecked) {
+  auto raw = smooth_samples(64 * 64 * 3 * 2, 8);
+  AlignedBuffer value;
+  encode_chunk(raw.data(), raw.size(), {{Codec::kLz4, 0}, Filter::kDelta, 2, 1, 3}, value);
+  auto info = parse_chunk_header(value.data(), value.size());
+  ASSERT_TRUE(info.is_ok()) << info.status().to_string();
+  EXPECT_EQ(info->filter, Filter::kDelta);
+  EXPECT_EQ(info->delta_distance, 3u);
+  EXPECT_EQ(info->reserved, 0u);
+  for (uint32_t bad : {0u, uint32_t(raw.size() / 2 + 1)}) {
+    std::vector<uint8_t> damaged(value.data(), value.data() + value.size());
+    for (int b = 0; b < 4; ++b) damaged[12 + b] = uint8_t(bad >> (8 * b));
+    auto refused = parse_chunk_header(damaged.data(), damaged.size());
+    ASSERT_FALSE(refused.is_ok()) << bad;
+    EXPECT_NE(refused.status().message().find("delta distance"), std::string::npos) << refused.status().message();
   }
+  encode_chunk(raw.data(), raw.size(), {{Codec::kLz4, 0}, Filter::kDelta, 2, 3, 3}, value);
+  info = parse_chunk_header(value.data(), value.size());
+  ASSERT_TRUE(info.is_ok());
+  EXPECT_EQ(info->blocks, 3u);
+  EXPECT_EQ(info->delta_distance, 1u);
+  // A sample size the delta does not know is refused.
+  std::vector<uint8_t> odd(value.data(), value.data() + value.size());
+  odd[3] = 3;
+  EXPECT_EQ(parse_chunk_header(odd.data(), odd.size()).status().code(), Code::kCorrupt);
 }
 
 }  // namespace

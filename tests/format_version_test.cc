@@ -13,6 +13,7 @@
 
 #include "format/records.h"
 #include "tessera/container.h"
+#include "tessera/verify.h"
 #include "test_util.h"
 
 namespace tessera::test {
@@ -90,8 +91,7 @@ TEST_F(FormatVersionTest, Format10FileIsReadAndUpgraded) {
     }
   }
   const detail::FormatHeader header = format_header();
-  EXPECT_EQ(header.major, detail::kFormatMajor);
-  EXPECT_EQ(header.minor, detail::kFormatMinor);
+  EXPECT_EQ(header.version(), detail::kBaseFormatVersion);
   EXPECT_EQ(header.creator, "tessera 0.1.0");
   // Writes to the upgraded file keep its (new) caches right.
   auto c = Container::open(path("f.tsr"));
@@ -148,8 +148,7 @@ TEST_F(FormatVersionTest, FormatVersionsOpenAsTheVersionRuleSays) {
   auto version = [&] { return to_string(format_header().version()); };
   OpenOptions read_only;
   read_only.read_only = true;
-  const std::string current =
-      std::to_string(detail::kFormatMajor) + "." + std::to_string(detail::kFormatMinor);
+  const std::string current = to_string(detail::kBaseFormatVersion);
 
   auto opens = [&](const OpenOptions& options) { return Container::open(path("f.tsr"), options).is_ok(); };
   ASSERT_NO_FATAL_FAILURE(set_format(1, 1));
@@ -163,9 +162,14 @@ TEST_F(FormatVersionTest, FormatVersionsOpenAsTheVersionRuleSays) {
   {
     auto c = Container::open(path("f.tsr"));
     ASSERT_TRUE(c.is_ok());
-    EXPECT_EQ(c->format_version(), (FormatVersion{detail::kFormatMajor, detail::kFormatMinor}));
+    EXPECT_EQ(c->format_version(), detail::kBaseFormatVersion);
   }
   EXPECT_EQ(version(), current);  // opened for writing: upgraded
+
+  // A minor newer than this build writes of major 2 is read-only too (3.0 is not "newer").
+  ASSERT_NO_FATAL_FAILURE(set_format(2, detail::kBaseFormatVersion.minor + 1));
+  EXPECT_TRUE(opens(read_only));
+  EXPECT_FALSE(opens(OpenOptions{}));
 
   ASSERT_NO_FATAL_FAILURE(set_format(detail::kFormatMajor, detail::kFormatMinor + 3));
   EXPECT_TRUE(opens(read_only));
@@ -203,6 +207,60 @@ TEST_F(FormatVersionTest, FormatVersionsOpenAsTheVersionRuleSays) {
   auto damaged = Container::open(path("f.tsr"), read_only);
   ASSERT_FALSE(damaged.is_ok());
   EXPECT_EQ(damaged.status().code(), Code::kCorrupt) << damaged.status().to_string();
+}
+
+// A file stays 2.2 (what every 2.x reader reads) until a transaction stores what only 3.0
+// holds: an image asking for the delta filter, or a chunk encoded with it. A transaction that
+// fails leaves the header as it was.
+TEST_F(FormatVersionTest, DeltaFilterMakesTheFile30InItsTransaction) {
+  // A smooth u16 image: chunks that compress.
+  ImageSpec smooth;
+  smooth.type = DataType::kU16;
+  std::vector<uint16_t> ramp(512 * 256);
+  for (size_t i = 0; i < ramp.size(); ++i) ramp[i] = uint16_t(i % 512 * 7 + i / 512);
+  ASSERT_OK(container_->write([&](WriteTxn& t) -> Status {
+    TESSERA_RETURN_IF_ERROR(t.create_image("smooth", smooth));
+    return t.write("smooth", Region{0, 0, 512, 256}, Selection{}, ramp.data(), ramp.size() * 2);
+  }));
+  EXPECT_EQ(format_header().version(), detail::kBaseFormatVersion);
+  // Chunks recompressed with the delta filter.
+  RecompressOptions options;
+  options.codec = CodecSpec{Codec::kZstd, 1};
+  options.filter = Filter::kDelta;
+  ASSERT_OK_AND_ASSIGN(RecompressReport report, container_->recompress("smooth", options));
+  EXPECT_GT(report.rewritten, 0u);
+  EXPECT_EQ(format_header().version(), detail::kFormatVersion);
+  EXPECT_EQ(container_->format_version(), detail::kFormatVersion);
+  ASSERT_OK_AND_ASSIGN(VerifyReport verified, verify(path("f.tsr"), VerifyOptions{.deep = true}));
+  EXPECT_TRUE(verified.clean()) << (verified.faults.empty() ? "" : verified.faults[0].message);
+  // The same chunks in a file that says 2.2: verify names the fault.
+  container_.reset();
+  ASSERT_NO_FATAL_FAILURE(set_format(2, 2));
+  ASSERT_OK_AND_ASSIGN(VerifyReport wrong, verify(path("f.tsr")));
+  ASSERT_FALSE(wrong.clean());
+  EXPECT_EQ(wrong.faults[0].invariant, "FORMAT_HOLDS_FILTER") << wrong.faults[0].message;
+
+  // Back to the shuffle: the file may say 2.2 again. An image asking for delta makes it 3.0,
+  // in the transaction that creates it and only if that transaction commits.
+  ASSERT_OK_AND_ASSIGN(auto c, Container::open(path("f.tsr")));
+  options.filter = Filter::kShuffle;
+  ASSERT_OK(c.recompress("smooth", options).status());
+  ASSERT_OK_AND_ASSIGN(VerifyReport back, verify(path("f.tsr")));
+  EXPECT_TRUE(back.clean()) << (back.faults.empty() ? "" : back.faults[0].message);
+  EXPECT_EQ(format_header().version(), detail::kBaseFormatVersion);
+  ImageSpec delta;
+  delta.type = DataType::kU16;
+  delta.filter = Filter::kDelta;
+  Status failed = c.write([&](WriteTxn& t) -> Status {
+    TESSERA_RETURN_IF_ERROR(t.create_image("d", delta));
+    return Status(Code::kInvalidArgument, "changed my mind");
+  });
+  EXPECT_EQ(failed.code(), Code::kInvalidArgument);
+  EXPECT_EQ(format_header().version(), detail::kBaseFormatVersion);
+  EXPECT_EQ(c.format_version(), detail::kBaseFormatVersion);
+  ASSERT_OK(c.write([&](WriteTxn& t) { return t.create_image("d", delta); }));
+  EXPECT_EQ(format_header().version(), detail::kFormatVersion);
+  EXPECT_EQ(c.format_version(), detail::kFormatVersion);
 }
 
 }  // namespace

@@ -113,7 +113,7 @@ TEST_F(RecompressTest, ARegionGetsZstdPixelsStayAndSharedChunksFollow) {
   // Back to LZ4 without shuffle, all of it.
   RecompressOptions all;
   all.codec = CodecSpec{Codec::kLz4, 0};
-  all.shuffle = false;
+  all.filter = Filter::kNone;
   ASSERT_OK_AND_ASSIGN(RecompressReport back, c.recompress("a", all));
   EXPECT_EQ(back.rewritten, back.chunks);
   {

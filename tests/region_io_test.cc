@@ -1,7 +1,7 @@
 // region_io_test.cc — View::read and WriteTxn::write against a plain in-memory reference image.
 //
 // Property tests: for every data type, band counts 1, 3 and 8, chunky and planar storage, tile
-// sizes 16/32/64 and every codec with shuffle on and off, a fixed-seed random sequence of
+// sizes 16/32/64 and every codec with every filter, a fixed-seed random sequence of
 // writes (partial tiles, tile-crossing, overlapping rewrites, uniform and exactly-fill values,
 // random band subsets in random order, coordinates near 0, negative, and near +-2^62) and reads
 // (random regions, band subsets, BIP/BIL/BSQ and padded custom strides), each read compared
@@ -183,7 +183,7 @@ struct IoCase {
   StorageLayout storage;
   uint32_t tile;
   CodecSpec codec;
-  bool shuffle;
+  Filter filter;
   uint64_t seed;
 };
 
@@ -197,7 +197,7 @@ std::string io_case_name(const ::testing::TestParamInfo<IoCase>& info) {
   const IoCase& c = info.param;
   return std::string(dtype_label(c.type)) + "_b" + std::to_string(c.bands) + "_" +
          (c.storage == StorageLayout::kChunky ? "chunky" : "planar") + "_t" +
-         std::to_string(c.tile) + "_" + codec_label(c.codec) + (c.shuffle ? "_shuf" : "_noshuf");
+         std::to_string(c.tile) + "_" + codec_label(c.codec) + "_" + std::string(filter_name(c.filter));
 }
 
 // gtest prints parameters with this (instead of a hex dump) in failure messages.
@@ -216,9 +216,10 @@ std::vector<IoCase> all_io_cases() {
   for (DataType type : all_data_types())
     for (uint32_t bands : band_counts)
       for (StorageLayout storage : storages) {
-        // Six consecutive cases per type walk all tile sizes, codecs and both shuffle settings.
+        // Six consecutive cases per type walk all tile sizes and codecs; twelve all filters.
+        const Filter filters[] = {Filter::kShuffle, Filter::kNone, Filter::kDelta};
         IoCase c{type,           bands, storage, tiles[(i / 2) % 3], codecs[i % 4],
-                 (i / 4) % 2 == 0, 0x7E55E4A000ull + i};
+                 filters[(i / 4) % 3], 0x7E55E4A000ull + i};
         out.push_back(c);
         ++i;
       }
@@ -235,7 +236,7 @@ class RegionIoTest : public TempDirTestWithParam<IoCase> {
     spec_.macro_tiles = 4;
     spec_.storage = c.storage;
     spec_.codec = c.codec;
-    spec_.shuffle = c.shuffle;
+    spec_.filter = c.filter;
     Rng rng(c.seed ^ 0xF111);
     if (rng.chance(0.5)) {
       spec_.fill = {double(rng.uniform(0, 100))};

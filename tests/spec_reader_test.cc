@@ -74,12 +74,14 @@ std::pair<std::string, std::string> first_entry(const std::string& file, const c
 
 // A chunk value built from the spec (4.4.2): version 1 over `payload`, or version 2 over
 // `blocks` (each already encoded, stored as given).
-std::string chunk_v1(uint8_t codec, uint8_t filter, uint8_t sample, uint32_t raw_size, const std::string& payload) {
+std::string chunk_v1(uint8_t codec, uint8_t filter, uint8_t sample, uint32_t raw_size, const std::string& payload,
+                     uint32_t word = 0) {
   std::string v(24, '\0');
   v[0] = 1, v[1] = char(codec), v[2] = char(filter), v[3] = char(sample);
   const uint32_t stored = uint32_t(payload.size());
   std::memcpy(&v[4], &raw_size, 4);
   std::memcpy(&v[8], &stored, 4);
+  std::memcpy(&v[12], &word, 4);  // reserved; the delta distance with the delta filter
   const uint64_t sum = XXH3_64bits_withSeed(payload.data(), payload.size(),
                                             spec_reader::chunk_seed(reinterpret_cast<const uint8_t*>(v.data())));
   std::memcpy(&v[16], &sum, 8);
@@ -115,6 +117,20 @@ std::string shuffled(const std::string& in, size_t s) {
   for (size_t i = 0; i < n; ++i)
     for (size_t b = 0; b < s; ++b) out[b * n + i] = in[i * s + b];
   return out;
+}
+// Section 4.4.3's delta: each sample of s bytes minus the one `distance` before (mod 2^(8s)),
+// then the shuffle.
+std::string delta(const std::string& in, size_t s, size_t distance) {
+  std::string out = in;
+  for (size_t i = in.size() / s; i-- > distance;) {
+    unsigned borrow = 0;
+    for (size_t b = 0; b < s; ++b) {
+      const int d = int(uint8_t(in[i * s + b])) - int(uint8_t(in[(i - distance) * s + b])) - int(borrow);
+      out[i * s + b] = char(uint8_t(d));
+      borrow = d < 0;
+    }
+  }
+  return s > 1 ? shuffled(out, s) : out;
 }
 std::string lz4(const std::string& in) {
   std::string out(size_t(LZ4_compressBound(int(in.size()))), '\0');
@@ -285,7 +301,7 @@ struct TestImage {
   bool extremes = false;  // data at the corners of the coordinate space too
 };
 
-// One image per sample type, every codec, shuffle on and off, chunky and planar, macro
+// One image per sample type, every codec and filter, chunky and planar, macro
 // blocks of 1, 2 and 4 tiles, fills that are not 0.
 std::vector<TestImage> test_images() {
   struct Row {
@@ -293,21 +309,21 @@ std::vector<TestImage> test_images() {
     uint32_t bands, tile, macro;
     Codec codec;
     int level;
-    bool shuffle;
+    Filter filter;
     StorageLayout storage;
     std::vector<double> fill;
   };
   const std::vector<Row> rows = {
-      {DataType::kU8, 3, 16, 2, Codec::kLz4, 0, true, StorageLayout::kChunky, {7}},
-      {DataType::kU16, 3, 16, 4, Codec::kZstd, 5, true, StorageLayout::kPlanar, {0, 100, 65535}},
-      {DataType::kU32, 4, 16, 2, Codec::kLz4, 0, false, StorageLayout::kPlanar, {1}},
-      {DataType::kU64, 1, 32, 2, Codec::kZstd, 0, true, StorageLayout::kChunky, {0}},
-      {DataType::kI8, 2, 16, 1, Codec::kNone, 0, false, StorageLayout::kChunky, {-3, 4}},
-      {DataType::kI16, 2, 16, 2, Codec::kNone, 0, true, StorageLayout::kPlanar, {-1}},
-      {DataType::kI32, 1, 16, 4, Codec::kLz4, 0, true, StorageLayout::kPlanar, {-100000}},
-      {DataType::kI64, 2, 16, 2, Codec::kZstd, 1, false, StorageLayout::kChunky, {-5, 5}},
-      {DataType::kF32, 2, 32, 1, Codec::kLz4, 0, true, StorageLayout::kPlanar, {0.5}},
-      {DataType::kF64, 3, 16, 2, Codec::kLz4, 0, true, StorageLayout::kChunky, {-0.25}},
+      {DataType::kU8, 3, 16, 2, Codec::kLz4, 0, Filter::kShuffle, StorageLayout::kChunky, {7}},
+      {DataType::kU16, 3, 16, 4, Codec::kZstd, 5, Filter::kDelta, StorageLayout::kPlanar, {0, 100, 65535}},
+      {DataType::kU32, 4, 16, 2, Codec::kLz4, 0, Filter::kNone, StorageLayout::kPlanar, {1}},
+      {DataType::kU64, 1, 32, 2, Codec::kZstd, 0, Filter::kShuffle, StorageLayout::kChunky, {0}},
+      {DataType::kI8, 2, 16, 1, Codec::kNone, 0, Filter::kNone, StorageLayout::kChunky, {-3, 4}},
+      {DataType::kI16, 2, 16, 2, Codec::kLz4, 0, Filter::kDelta, StorageLayout::kChunky, {-1}},
+      {DataType::kI32, 1, 16, 4, Codec::kLz4, 0, Filter::kShuffle, StorageLayout::kPlanar, {-100000}},
+      {DataType::kI64, 2, 16, 2, Codec::kZstd, 1, Filter::kNone, StorageLayout::kChunky, {-5, 5}},
+      {DataType::kF32, 2, 32, 1, Codec::kLz4, 0, Filter::kShuffle, StorageLayout::kPlanar, {0.5}},
+      {DataType::kF64, 3, 16, 2, Codec::kLz4, 0, Filter::kShuffle, StorageLayout::kChunky, {-0.25}},
   };
   std::vector<TestImage> out;
   for (const Row& r : rows) {
@@ -318,7 +334,7 @@ std::vector<TestImage> test_images() {
     image.spec.tile_size = r.tile;
     image.spec.macro_tiles = r.macro;
     image.spec.codec = CodecSpec{r.codec, r.level};
-    image.spec.shuffle = r.shuffle;
+    image.spec.filter = r.filter;
     image.spec.storage = r.storage;
     image.spec.fill = r.fill;
     const int64_t block = int64_t(r.tile) * r.macro;
@@ -406,7 +422,7 @@ void populate_shared(Container& c, Rng& rng) {
   p4.type = DataType::kU8, p4.bands = 4, p4.tile_size = 16, p4.storage = StorageLayout::kPlanar;
   p2.type = DataType::kU16, p2.bands = 2, p2.tile_size = 16, p2.storage = StorageLayout::kPlanar;
   c1.type = DataType::kU8, c1.bands = 1, c1.tile_size = 32;
-  p2.shuffle = false;  // the chunk's header, not the image, says how to decode
+  p2.filter = Filter::kNone;  // the chunk's header, not the image, says how to decode
   // Raw tile r as a BIP buffer of one tile of each image (FORMAT.md 4.4.4).
   auto as_bip = [](const ImageSpec& spec, const std::string& raw) {
     const size_t s = sample_size(spec.type), T = spec.tile_size, n = spec.bands;
@@ -469,8 +485,8 @@ TEST_F(SpecReaderTest, MatchesTesseraOnRandomRegions) {
   {
     std::unique_ptr<spec_reader::Reader> reader;
     ASSERT_TRUE(spec_reader::Reader::open(file, &reader).ok());
-    EXPECT_EQ(reader->major(), 2);
-    EXPECT_EQ(reader->minor(), 2);
+    EXPECT_EQ(reader->major(), 3);  // the delta filter made it 3.0
+    EXPECT_EQ(reader->minor(), 0);
     std::vector<spec_reader::Image> records;
     ASSERT_TRUE(reader->images(&records).ok());
     ASSERT_EQ(records.size(), images.size() + 3);
@@ -535,7 +551,7 @@ TEST_F(SpecReaderTest, MatchesTesseraOnRandomRegions) {
             << " uniform, " << n.macro << " from macro blocks (" << n.macro_hidden << " blocks beaten by the tile), "
             << n.inherited << " inherited; chunks v1 " << n.chunk_v1 << ", v2 by band " << n.chunk_v2_by_band
             << ", v2 whole " << n.chunk_v2_whole << "; blocks raw " << n.raw_blocks << ", lz4 " << n.codec_lz4
-            << ", zstd " << n.codec_zstd << ", shuffled " << n.shuffled << "\n";
+            << ", zstd " << n.codec_zstd << ", filtered " << n.filtered << "\n";
   // Every path of the lookup and the decoder was taken.
   EXPECT_GT(n.absent, 0u);
   EXPECT_GT(n.tombstones, 0u);
@@ -549,7 +565,7 @@ TEST_F(SpecReaderTest, MatchesTesseraOnRandomRegions) {
   EXPECT_GT(n.raw_blocks, 0u);
   EXPECT_GT(n.codec_lz4, 0u);
   EXPECT_GT(n.codec_zstd, 0u);
-  EXPECT_GT(n.shuffled, 0u);
+  EXPECT_GT(n.filtered, 0u);
 }
 
 // A damaged chunk: both readers refuse it (kCorrupt, no crash); a version 2 chunk's other
@@ -733,6 +749,14 @@ TEST_F(SpecReaderTest, CraftedChunksReadAlike) {
       {"none with shuffle (sample size 2): unshuffled", chunk_v1(0, 1, 2, 256, shuffled(raw, 2)), true},
       {"none: stored size != raw size", chunk_v1(0, 0, 1, 256, raw.substr(1)), false},
       {"shuffle with sample size 1", chunk_v1(1, 1, 1, 256, lz4(raw)), false},
+      {"delta (sample size 1, distance 1), lz4", chunk_v1(1, 2, 1, 256, lz4(delta(raw, 1, 1)), 1), true},
+      {"delta (sample size 2, distance 3), zstd", chunk_v1(2, 2, 2, 256, zstd(delta(raw, 2, 3)), 3), true},
+      {"delta (sample size 8, distance 32: all of it), none", chunk_v1(0, 2, 8, 256, delta(raw, 8, 32), 32), true},
+      {"delta distance 0", chunk_v1(1, 2, 1, 256, lz4(raw), 0), false},
+      {"delta distance past the samples", chunk_v1(1, 2, 2, 256, lz4(delta(raw, 2, 1)), 129), false},
+      {"delta with sample size 3", chunk_v1(1, 2, 3, 256, lz4(raw), 1), false},
+      {"filter 3", chunk_v1(1, 3, 1, 256, lz4(raw)), false},
+      {"v2 delta: distance 1 in each block", chunk_v2(2, 2, 4, 256, {zstd(delta(half0, 4, 1)), half1}), true},
       {"v2 in a chunky image: an lz4 block and a raw one", chunk_v2(1, 0, 1, 256, {lz4_half0, half1}), true},
       {"v2: a raw block is not unshuffled", chunk_v2(2, 1, 2, 256, {zstd_shuffled_half0, half1}), true},
       {"v2: four zstd blocks", chunk_v2(2, 0, 1, 256, quarters), true},
@@ -866,7 +890,7 @@ TEST_F(SpecReaderTest, WorkedExampleBytes) {
   ImageSpec scan;
   scan.type = DataType::kU16, scan.bands = 2, scan.tile_size = 16, scan.macro_tiles = 16;
   ImageSpec v2;
-  v2.bands = 2, v2.tile_size = 16, v2.storage = StorageLayout::kPlanar, v2.shuffle = false;
+  v2.bands = 2, v2.tile_size = 16, v2.storage = StorageLayout::kPlanar, v2.filter = Filter::kNone;
   {
     std::vector<uint8_t> tile(16 * 16 * 4), uniform(16 * 16 * 4), fill(16 * 16 * 4, 0), planes(16 * 16 * 2);
     for (int i = 0; i < 256; ++i) {

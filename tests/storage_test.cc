@@ -303,7 +303,7 @@ TEST_F(StorageTest, ChunkDeletedWhenLastReferenceGoes) {
 struct CodecCase {
   DataType type;
   CodecSpec codec;
-  bool shuffle;
+  Filter filter;
 };
 
 std::string codec_case_name(const ::testing::TestParamInfo<CodecCase>& info) {
@@ -311,7 +311,7 @@ std::string codec_case_name(const ::testing::TestParamInfo<CodecCase>& info) {
   std::string codec = c.codec.codec == Codec::kNone  ? "none"
                       : c.codec.codec == Codec::kLz4 ? "lz4"
                                                      : "zstd" + std::to_string(c.codec.level);
-  return std::string(dtype_label(c.type)) + "_" + codec + (c.shuffle ? "_shuf" : "_noshuf");
+  return std::string(dtype_label(c.type)) + "_" + codec + "_" + std::string(filter_name(c.filter));
 }
 
 // gtest prints parameters with this (instead of a hex dump) in failure messages.
@@ -324,7 +324,7 @@ std::vector<CodecCase> all_codec_cases() {
   for (DataType type : all_data_types())
     for (CodecSpec codec : {CodecSpec{Codec::kNone, 0}, CodecSpec{Codec::kLz4, 0},
                             CodecSpec{Codec::kZstd, 1}, CodecSpec{Codec::kZstd, 19}})
-      for (bool shuffle : {false, true}) out.push_back({type, codec, shuffle});
+      for (Filter filter : {Filter::kNone, Filter::kShuffle, Filter::kDelta}) out.push_back({type, codec, filter});
   return out;
 }
 
@@ -336,7 +336,7 @@ TEST_P(CodecTest, RoundTripsAndHeaderNamesCodec) {
   const size_t s = dtype_bytes(c.type);
   const uint32_t bands = 3, tile = 32;
   ImageSpec spec = spec_of(c.type, bands, tile, c.codec, {1.0});
-  spec.shuffle = c.shuffle;
+  spec.filter = c.filter;
   spec.storage = (int(c.type) % 2) ? StorageLayout::kPlanar : StorageLayout::kChunky;
   RefImage ref(spec);
 
@@ -394,11 +394,12 @@ TEST_P(CodecTest, RoundTripsAndHeaderNamesCodec) {
               "");
     ASSERT_OK_AND_ASSIGN(auto info, snap.image("img"));
     EXPECT_EQ(info.spec.codec, c.codec);
-    EXPECT_EQ(info.spec.shuffle, c.shuffle);
+    EXPECT_EQ(info.spec.filter, c.filter);
   }
   // The chunk headers: version 1, or 2 with a block per band plane for planar tiles of
-  // several bands; the codec asked for (on the compressible tiles at least), shuffle where
-  // asked for 16/32/64-bit samples, sizes, and the checksums (spec/FORMAT.md section 4.4.2).
+  // several bands; the codec asked for (on the compressible tiles at least), the filter where
+  // asked for (shuffle for 16/32/64-bit samples; delta, whose version 1 chunks record the
+  // distance: the bands), sizes, and the checksums (spec/FORMAT.md section 4.4.2).
   std::vector<std::pair<std::string, std::string>> chunks;
   std::string error;
   ASSERT_TRUE(lmdb_entries(file, "chunks", &chunks, &error)) << error;
@@ -416,7 +417,7 @@ TEST_P(CodecTest, RoundTripsAndHeaderNamesCodec) {
     const uint8_t* payload = bytes + kChunkHeaderBytes;
     if (!blocked) {
       EXPECT_EQ(h.version, 1);
-      EXPECT_EQ(h.blocks, 0u);
+      EXPECT_EQ(h.blocks, h.filter == 2 ? bands : 0u);
       // XXH3-64 of the payload, seeded with XXH3-64 of header bytes 0..15.
       EXPECT_EQ(h.checksum, XXH3_64bits_withSeed(payload, h.stored_size, seed));
     } else {
@@ -440,7 +441,8 @@ TEST_P(CodecTest, RoundTripsAndHeaderNamesCodec) {
     }
     if (h.codec == uint8_t(c.codec.codec)) ++with_codec;
     if (h.codec != 0) {
-      EXPECT_EQ(h.filter, (c.shuffle && s > 1) ? 1 : 0) << "filter byte";
+      const bool applies = c.filter == Filter::kDelta || (c.filter == Filter::kShuffle && s > 1);
+      EXPECT_EQ(h.filter, applies ? uint8_t(c.filter) : 0) << "filter byte";
     }
   }
   EXPECT_GE(with_codec, 2) << "the compressible chunks must use the image's codec";
@@ -754,7 +756,7 @@ TEST_F(StorageTest, ReopenGivesSamePixelsAndSpecs) {
   ImageSpec spec = spec_of(DataType::kF64, 3, 64, {Codec::kZstd, 7}, {0.5, -1.0, 1e300});
   spec.storage = StorageLayout::kPlanar;
   spec.macro_tiles = 8;
-  spec.shuffle = false;
+  spec.filter = Filter::kNone;
   ASSERT_NO_FATAL_FAILURE(create({{"first", spec}, {"second", spec_of(DataType::kI8, 1, 16)}}));
   RefImage ref(spec);
   Rng rng(3);
@@ -783,7 +785,7 @@ TEST_F(StorageTest, ReopenGivesSamePixelsAndSpecs) {
     EXPECT_EQ(info.spec.macro_tiles, spec.macro_tiles);
     EXPECT_EQ(info.spec.storage, spec.storage);
     EXPECT_EQ(info.spec.codec, spec.codec);
-    EXPECT_EQ(info.spec.shuffle, spec.shuffle);
+    EXPECT_EQ(info.spec.filter, spec.filter);
     ASSERT_EQ(info.spec.fill.size(), 3u);
     EXPECT_EQ(info.spec.fill[0], 0.5);
     EXPECT_EQ(info.spec.fill[1], -1.0);

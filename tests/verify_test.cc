@@ -194,7 +194,7 @@ class VerifyTest : public TempDirTest {
   }
   std::string encoded_chunk(const std::vector<uint8_t>& raw) {
     AlignedBuffer out;
-    detail::encode_chunk(raw.data(), raw.size(), 2, CodecSpec{Codec::kLz4, 0}, true, 1, out);
+    detail::encode_chunk(raw.data(), raw.size(), {CodecSpec{Codec::kLz4, 0}, Filter::kShuffle, 2}, out);
     return std::string(reinterpret_cast<const char*>(out.data()), out.size());
   }
 
@@ -418,7 +418,7 @@ TEST_F(VerifyTest, ChunkOfTheWrongRawSize) {
   // half a tile: reads refuse it rather than run past the value.
   AlignedBuffer half;
   const std::vector<uint8_t> noise = Rng(8).bytes(kTileBytes / 2);
-  detail::encode_chunk(noise.data(), noise.size(), 2, CodecSpec{Codec::kNone, 0}, false, 1, half);
+  detail::encode_chunk(noise.data(), noise.size(), {CodecSpec{Codec::kNone, 0}, Filter::kNone, 2}, half);
   replace_value("chunks", as_string(e.fields.chunk),
                 std::string(reinterpret_cast<const char*>(half.data()), half.size()));
   EXPECT_FAULTS(run(), "CHUNK_RAW_SIZE_MATCHES_IMAGE");
@@ -502,6 +502,8 @@ TEST_F(VerifyTest, MetaRecordFaults) {
   replace_value("meta", "format", header_with("tessirx", 2, 0));
   EXPECT_FAULTS(run(), "META_MAGIC");
   replace_value("meta", "format", header_with("tessera", 3, 0));
+  EXPECT_TRUE(run().clean()) << describe(run());  // the delta filter's version
+  replace_value("meta", "format", header_with("tessera", 4, 0));
   EXPECT_FAULTS(run(), "META_VERSION");
   replace_value("meta", "format", header_with("tessera", 0, 9));
   EXPECT_FAULTS(run(), "META_VERSION");

@@ -65,6 +65,12 @@ bool path_exists(const std::string& path) {
 }
 
 // --region X,Y,W,H, when given.
+Filter filter_option(const std::string& text) {
+  auto filter = parse_filter(text);
+  if (!filter) throw UsageError{"--filter: " + filter.status().message()};
+  return *filter;
+}
+
 std::optional<Region> region_option(const cli::Args& args) {
   auto region = args.value("--region");
   if (!region) return std::nullopt;
@@ -107,6 +113,7 @@ int run_import(const cli::Args& args) {
     if (!spec) throw UsageError{"--codec: " + spec.status().message()};
     import.codec = *spec;
   }
+  if (auto filter = args.value("--filter")) import.filter = filter_option(*filter);
   if (auto origin = args.value("--origin")) {
     const auto xy = cli::parse_number_list<int64_t>(*origin, 2, "--origin", "X,Y");
     import.origin_x = xy[0];
@@ -286,7 +293,7 @@ Result<Json> describe_image(const View& view, const ImageInfo& info) {
       {"macro_tiles", spec.macro_tiles},
       {"interleave", storage_layout_name(spec.storage)},
       {"codec", codec_spec_name(spec.codec)},
-      {"shuffle", spec.shuffle},
+      {"filter", std::string(filter_name(spec.filter))},
       {"fill", spec.fill},
       {"frames", info.frames},
   };
@@ -673,8 +680,8 @@ Json chunk_json(const ChunkSummary& c) {
   Json table = Json::array();
   for (const ChunkSummary::Block& b : c.table) table.push_back({{"stored", b.stored}, {"sum", hex_u64(b.sum)}});
   return {{"key", c.key},           {"version", c.version},         {"codec", codec_spec_name({c.codec, 0})},
-          {"filter", c.filter},     {"sample_size", c.sample_size}, {"raw_size", c.raw_size},
-          {"stored_size", c.stored_size}, {"blocks", c.blocks},     {"checksum", hex_u64(c.checksum)},
+          {"filter", std::string(filter_name(c.filter))}, {"sample_size", c.sample_size}, {"raw_size", c.raw_size},
+          {"stored_size", c.stored_size}, {"blocks", c.blocks}, {"delta_distance", c.delta_distance},     {"checksum", hex_u64(c.checksum)},
           {"table", std::move(table)}, {"value_bytes", c.value_bytes}, {"references", c.references}};
 }
 
@@ -685,11 +692,14 @@ std::string chunk_text(const ChunkSummary& c, const std::string& indent) {
   };
   field("version", std::to_string(c.version));
   field("codec", codec_spec_name({c.codec, 0}));
-  field("filter", c.filter);
+  field("filter", std::string(filter_name(c.filter)));
   field("sample_size", std::to_string(c.sample_size));
   field("raw_size", std::to_string(c.raw_size));
   field("stored_size", std::to_string(c.stored_size));
-  field("blocks", std::to_string(c.blocks));
+  if (c.version == 1)
+    field(c.delta_distance ? "delta_distance" : "reserved", std::to_string(c.delta_distance));
+  else
+    field("blocks", std::to_string(c.blocks));
   field("checksum", hex_u64(c.checksum));
   for (size_t i = 0; i < c.table.size(); ++i)
     field(("block " + std::to_string(i)).c_str(),
@@ -705,7 +715,7 @@ Json tile_entry_json(const std::string& image, const TileEntry& e) {
   j["pixel"] = e.pixel.empty() ? Json(nullptr) : Json(hex_bytes(e.pixel));
   j["chunk"] = e.chunk ? Json(e.chunk->key) : Json(nullptr);
   j["codec"] = e.chunk ? Json(codec_spec_name({e.chunk->codec, 0})) : Json(nullptr);
-  j["filter"] = e.chunk ? Json(e.chunk->filter) : Json(nullptr);
+  j["filter"] = e.chunk ? Json(std::string(filter_name(e.chunk->filter))) : Json(nullptr);
   j["stored_bytes"] = e.chunk ? e.chunk->value_bytes : 0;
   j["raw_bytes"] = e.raw_bytes;
   j["record_bytes"] = e.record_bytes;
@@ -734,7 +744,7 @@ int run_ls(const cli::Args& args) {
              " frame " + std::to_string(e.frame) + " " + std::string(tile_kind_name(e.kind));
       if (!e.pixel.empty()) line += " pixel " + hex_bytes(e.pixel);
       if (e.chunk)
-        line += " " + e.chunk->key + " " + codec_spec_name({e.chunk->codec, 0}) + "/" + e.chunk->filter +
+        line += " " + e.chunk->key + " " + codec_spec_name({e.chunk->codec, 0}) + "/" + std::string(filter_name(e.chunk->filter)) +
                 " stored " + std::to_string(e.chunk->value_bytes) + " raw " + std::to_string(e.raw_bytes) +
                 " refs " + std::to_string(e.chunk->references);
       line += "\n";
@@ -854,11 +864,7 @@ int run_recompress(const cli::Args& args) {
   auto codec = parse_codec_spec(cli::required_text(args, "--codec"));
   if (!codec) throw UsageError{"--codec: " + codec.status().message()};
   options.codec = *codec;
-  if (auto filter = args.value("--filter")) {
-    if (*filter != "none" && *filter != "shuffle")
-      throw UsageError{"--filter: expected none or shuffle, not '" + *filter + "'"};
-    options.shuffle = *filter == "shuffle";
-  }
+  if (auto filter = args.value("--filter")) options.filter = filter_option(*filter);
   options.region = region_option(args);
   if (auto frames = args.value("--frames")) std::tie(options.first_frame, options.last_frame) = parse_range(*frames, "--frames");
   if (auto levels = args.value("--levels")) std::tie(options.first_level, options.last_level) = parse_range(*levels, "--levels");
@@ -876,7 +882,7 @@ int run_recompress(const cli::Args& args) {
   if (!report) return fail(report.status());
   return print("image '" + image + "': " + std::to_string(report->rewritten) + " of " +
                std::to_string(report->chunks) + " chunks encoded anew as " + codec_spec_name(options.codec) +
-               (options.shuffle ? " (shuffle)" : "") + ", " + std::to_string(report->bytes_before) + " -> " +
+               " (" + std::string(filter_name(options.filter)) + "), " + std::to_string(report->bytes_before) + " -> " +
                std::to_string(report->bytes_after) + " bytes\n");
 }
 
@@ -977,6 +983,10 @@ const cli::Program kProgram{
            "frame N-1"},
           {"--codec", "none|lz4|zstd[:LEVEL]",
            "the codec of a new image (default lz4); if given for an existing image, its own"},
+          {"--filter", "none|shuffle|delta",
+           "what a new image's samples go through before the codec (default shuffle: samples of "
+           "2, 4 or 8 bytes byte-shuffled; delta: differences along rows, then shuffled, for "
+           "smooth integer data, makes the file format 3.0); if given for an existing image, its own"},
           {"--tile", "N", "the tile size of a new image (default 256); an existing image keeps its own"},
           {"--origin", "X,Y", "where SRC's pixel (0,0) lands (default 0,0)"},
           {"--batch", "BYTES", "commit every BYTES of raw pixels (default 67108864)"},
@@ -1097,7 +1107,9 @@ const cli::Program kProgram{
         {"recompress", {"FILE"}, 0,
          {{"--image", "NAME", "the image (default: the only one)"},
           {"--codec", "none|lz4|zstd[:LEVEL]", "the codec the chunks get (required)"},
-          {"--filter", "none|shuffle", "byte-shuffle samples of 2, 4 or 8 bytes first (default shuffle)"},
+          {"--filter", "none|shuffle|delta",
+           "byte-shuffle samples of 2, 4 or 8 bytes first (default shuffle); delta: differences "
+           "along rows, then the shuffle (makes the file format 3.0)"},
           {"--region", "X,Y,W,H", "only the tiles this region touches (level-0 coordinates; default all)"},
           {"--frames", "A-B", "only these frames (default all)"},
           {"--levels", "L-M", "only these pyramid levels (default all: 0 and those built)"},

@@ -4,6 +4,7 @@
 #include <xxhash.h>
 #include <zstd.h>
 
+#include <algorithm>
 #include <cstring>
 #include <memory>
 
@@ -28,19 +29,63 @@ AlignedBuffer& scratch() {
   return buffer;
 }
 
+template <size_t S> struct Word;
+template <> struct Word<1> { using type = uint8_t; };
+template <> struct Word<2> { using type = uint16_t; };
+template <> struct Word<4> { using type = uint32_t; };
+template <> struct Word<8> { using type = uint64_t; };
+// Samples are little-endian whatever the host.
 template <size_t S>
-void shuffle_fixed(const uint8_t* src, uint8_t* dst, size_t n) {
-  for (size_t i = 0; i < n; ++i)
-    for (size_t b = 0; b < S; ++b) dst[b * n + i] = src[i * S + b];
-}
-template <size_t S>
-void unshuffle_fixed(const uint8_t* src, uint8_t* dst, size_t n) {
-  for (size_t i = 0; i < n; ++i)
-    for (size_t b = 0; b < S; ++b) dst[i * S + b] = src[b * n + i];
+typename Word<S>::type load_sample(const uint8_t* p) {
+  typename Word<S>::type v = 0;
+  for (size_t b = 0; b < S; ++b) v |= typename Word<S>::type(p[b]) << (8 * b);
+  return v;
 }
 
-bool filter_applies(size_t sample_size) {
-  return sample_size == 2 || sample_size == 4 || sample_size == 8;
+// Filtered sample i goes to bytes dst[b*n + i]: with S = 1 that is dst[i].
+template <size_t S, bool kDelta>
+void filter_fixed(const uint8_t* src, uint8_t* dst, size_t n, size_t distance) {
+  using T = typename Word<S>::type;
+  for (size_t i = 0; i < n; ++i) {
+    T v = load_sample<S>(src + i * S);
+    if (kDelta && i >= distance) v = T(v - load_sample<S>(src + (i - distance) * S));
+    for (size_t b = 0; b < S; ++b) dst[b * n + i] = uint8_t(v >> (8 * b));
+  }
+}
+template <size_t S, bool kDelta>
+void unfilter_fixed(const uint8_t* src, uint8_t* dst, size_t n, size_t distance) {
+  using T = typename Word<S>::type;
+  for (size_t i = 0; i < n; ++i) {
+    T v = 0;
+    for (size_t b = 0; b < S; ++b) v |= T(src[b * n + i]) << (8 * b);
+    if (kDelta && i >= distance) v = T(v + load_sample<S>(dst + (i - distance) * S));
+    for (size_t b = 0; b < S; ++b) dst[i * S + b] = uint8_t(v >> (8 * b));
+  }
+}
+
+template <bool kDelta, bool kInverse>
+void filter_sized(const uint8_t* src, uint8_t* dst, size_t n, size_t s, size_t distance) {
+  switch (s) {
+    case 1: return (kInverse ? unfilter_fixed<1, kDelta> : filter_fixed<1, kDelta>)(src, dst, n, distance);
+    case 2: return (kInverse ? unfilter_fixed<2, kDelta> : filter_fixed<2, kDelta>)(src, dst, n, distance);
+    case 4: return (kInverse ? unfilter_fixed<4, kDelta> : filter_fixed<4, kDelta>)(src, dst, n, distance);
+    case 8: return (kInverse ? unfilter_fixed<8, kDelta> : filter_fixed<8, kDelta>)(src, dst, n, distance);
+  }
+}
+
+template <bool kInverse>
+void filter_any(const uint8_t* src, uint8_t* dst, size_t size, size_t s, Filter filter, uint32_t distance) {
+  if (size == 0) return;  // memcpy of nullptr buffers is undefined even for 0 bytes
+  if (!filter_applies(filter, s)) {
+    std::memcpy(dst, src, size);
+    return;
+  }
+  const size_t n = size / s;
+  if (filter == Filter::kDelta)
+    filter_sized<true, kInverse>(src, dst, n, s, distance);
+  else
+    filter_sized<false, kInverse>(src, dst, n, s, distance);
+  std::memcpy(dst + n * s, src + n * s, size - n * s);
 }
 
 Status corrupt(std::string what) { return Status(Code::kCorrupt, std::move(what)); }
@@ -64,15 +109,16 @@ size_t compress_bound(Codec codec, size_t raw_size) {
   return raw_size;
 }
 
-// Compresses `n` bytes (byte-shuffled first when `shuffled`) into dst, which has room for
-// compress_bound. Returns the stored size, or 0 when compression failed or did not shrink
-// the bytes (the caller then stores them raw).
-size_t compress_block(const uint8_t* in, size_t n, size_t sample_size, const CodecSpec& codec,
-                      bool shuffled, uint8_t* dst) {
+// Compresses `n` bytes (filtered first) into dst, which has room for compress_bound.
+// Returns the stored size, or 0 when compression failed or did not shrink the bytes (the
+// caller then stores them raw).
+size_t compress_block(const uint8_t* in, size_t n, const ChunkEncoding& e, Filter filter, uint32_t distance,
+                      uint8_t* dst) {
+  const CodecSpec& codec = e.codec;
   if (codec.codec == Codec::kNone) return 0;
-  if (shuffled) {
+  if (filter != Filter::kNone) {
     scratch().resize(n);
-    shuffle_bytes(in, scratch().data(), n, sample_size);
+    filter_bytes(in, scratch().data(), n, e.sample_size, filter, distance);
     in = scratch().data();
   }
   const size_t bound = compress_bound(codec.codec, n);
@@ -90,11 +136,12 @@ size_t compress_block(const uint8_t* in, size_t n, size_t sample_size, const Cod
 }
 
 // Decodes `stored` bytes of one block into exactly `n` bytes at dst.
-Status decode_block(const uint8_t* src, size_t stored, Codec codec, bool shuffled,
-                    size_t sample_size, uint8_t* dst, size_t n) {
+Status decode_block(const uint8_t* src, size_t stored, Codec codec, Filter filter, size_t sample_size,
+                    uint32_t distance, uint8_t* dst, size_t n) {
   if (stored > size_t(INT32_MAX) || n > size_t(INT32_MAX))  // LZ4 takes int sizes
     return corrupt("chunk block of " + std::to_string(stored) + " stored bytes is too large");
-  uint8_t* out = shuffled ? (scratch().resize(n), scratch().data()) : dst;
+  const bool filtered = filter != Filter::kNone;
+  uint8_t* out = filtered ? (scratch().resize(n), scratch().data()) : dst;
   size_t produced = SIZE_MAX;
   switch (codec) {
     case Codec::kNone:
@@ -114,7 +161,7 @@ Status decode_block(const uint8_t* src, size_t stored, Codec codec, bool shuffle
   }
   if (produced != n)
     return corrupt("chunk payload does not decode to its raw size of " + std::to_string(n) + " bytes");
-  if (shuffled) unshuffle_bytes(out, dst, n, sample_size);
+  if (filtered) unfilter_bytes(out, dst, n, sample_size, filter, distance);
   return Status::ok();
 }
 
@@ -125,59 +172,65 @@ ContentHash content_hash(const uint8_t* raw, size_t size) {
   return ContentHash{h.high64, h.low64};
 }
 
-void shuffle_bytes(const uint8_t* src, uint8_t* dst, size_t size, size_t s) {
-  const size_t n = size / s;
-  switch (s) {
-    case 2: shuffle_fixed<2>(src, dst, n); break;
-    case 4: shuffle_fixed<4>(src, dst, n); break;
-    case 8: shuffle_fixed<8>(src, dst, n); break;
-    default: std::memcpy(dst, src, size); return;
-  }
-  std::memcpy(dst + n * s, src + n * s, size - n * s);
+bool filter_applies(Filter filter, size_t sample_size) {
+  const bool wide = sample_size == 2 || sample_size == 4 || sample_size == 8;
+  return filter == Filter::kShuffle ? wide : filter == Filter::kDelta && (wide || sample_size == 1);
 }
 
-void unshuffle_bytes(const uint8_t* src, uint8_t* dst, size_t size, size_t s) {
-  const size_t n = size / s;
-  switch (s) {
-    case 2: unshuffle_fixed<2>(src, dst, n); break;
-    case 4: unshuffle_fixed<4>(src, dst, n); break;
-    case 8: unshuffle_fixed<8>(src, dst, n); break;
-    default: std::memcpy(dst, src, size); return;
-  }
-  std::memcpy(dst + n * s, src + n * s, size - n * s);
+void filter_bytes(const uint8_t* src, uint8_t* dst, size_t size, size_t sample_size, Filter filter,
+                  uint32_t distance) {
+  filter_any</*kInverse=*/false>(src, dst, size, sample_size, filter, distance);
 }
 
-void encode_chunk(const uint8_t* raw, size_t raw_size, size_t sample_size, const CodecSpec& codec,
-                  bool shuffle, uint32_t blocks, AlignedBuffer& out) {
+void unfilter_bytes(const uint8_t* src, uint8_t* dst, size_t size, size_t sample_size, Filter filter,
+                    uint32_t distance) {
+  filter_any</*kInverse=*/true>(src, dst, size, sample_size, filter, distance);
+}
+
+void encode_chunk(const uint8_t* raw, size_t raw_size, const ChunkEncoding& e, AlignedBuffer& out) {
+  const CodecSpec& codec = e.codec;
+  const size_t sample_size = e.sample_size;
   // Equal blocks only: anything else would make a chunk that readers refuse.
+  uint32_t blocks = e.blocks;
   if (blocks < 2 || raw_size % blocks != 0) blocks = 1;
-  const bool shuffled = shuffle && codec.codec != Codec::kNone && filter_applies(sample_size);
+  // A filter needs a codec, and one whole sample at least (readers refuse a delta distance
+  // past the samples there are).
+  const Filter filter = codec.codec != Codec::kNone && filter_applies(e.filter, sample_size) &&
+                                raw_size / blocks >= sample_size
+                            ? e.filter
+                            : Filter::kNone;
+  // Version 2 blocks are band planes: the delta is to the sample before. Version 1 records
+  // its distance, which readers require to lie within the tile.
+  const uint32_t distance =
+      filter != Filter::kDelta || blocks > 1
+          ? 1
+          : uint32_t(std::clamp<size_t>(e.delta_distance, 1, raw_size / sample_size));
   const size_t block_raw = raw_size / blocks;
   const size_t table_bytes = blocks > 1 ? kBlockEntrySize * blocks : 0;
   out.resize(kChunkHeaderSize + table_bytes + blocks * compress_bound(codec.codec, block_raw) + 1);
   uint8_t* payload = out.data() + kChunkHeaderSize;
 
   Codec used = codec.codec;
-  bool filtered = shuffled;
+  Filter recorded = filter;
   size_t stored = table_bytes;
   for (uint32_t i = 0; i < blocks; ++i) {
     const uint8_t* in = raw + i * block_raw;
-    size_t n = compress_block(in, block_raw, sample_size, codec, shuffled, payload + stored);
+    size_t n = compress_block(in, block_raw, e, filter, distance, payload + stored);
     if (n == 0) {
       // Incompressible: stored raw, which also decodes fastest. A whole tile says so in the
       // header; a block by being stored at its raw size.
       n = block_raw;
       std::memcpy(payload + stored, in, n);
-      if (blocks == 1) used = Codec::kNone, filtered = false;
+      if (blocks == 1) used = Codec::kNone, recorded = Filter::kNone;
     }
     if (blocks > 1) put_le32(payload + i * kBlockEntrySize, uint32_t(n));
     stored += n;
   }
   auto header = [&](uint64_t checksum) {
-    return fb::ChunkHeader(blocks > 1 ? kChunkVersionBlocked : kChunkVersionWhole,
-                           static_cast<fb::Codec>(used), filtered ? fb::Filter::shuffle : fb::Filter::none,
-                           uint8_t(sample_size), uint32_t(raw_size), uint32_t(stored),
-                           blocks > 1 ? blocks : 0, checksum);
+    const uint32_t word = blocks > 1 ? blocks : recorded == Filter::kDelta ? distance : 0;
+    return fb::ChunkHeader(blocks > 1 ? kChunkVersionBlocked : kChunkVersionWhole, static_cast<fb::Codec>(used),
+                           static_cast<fb::Filter>(recorded), uint8_t(sample_size), uint32_t(raw_size),
+                           uint32_t(stored), word, checksum);
   };
   const fb::ChunkHeader unsummed = header(0);
   std::memcpy(out.data(), &unsummed, kChunkHeaderSize);
@@ -223,15 +276,21 @@ Result<ChunkInfo> parse_chunk_header(const uint8_t* value, size_t value_size) {
   if (filter > static_cast<uint8_t>(fb::Filter::MAX))
     return corrupt("chunk filter " + std::to_string(filter) + " is unknown");
   info.codec = static_cast<Codec>(codec);
-  info.shuffled = header.filter() == fb::Filter::shuffle;
+  info.filter = static_cast<Filter>(filter);
   info.sample_size = header.sample_size();
-  if (info.shuffled && !filter_applies(info.sample_size))
-    return corrupt("chunk shuffle filter with sample size " + std::to_string(info.sample_size));
+  if (info.filter != Filter::kNone && !filter_applies(info.filter, info.sample_size))
+    return corrupt("chunk " + std::string(filter_name(info.filter)) + " filter with sample size " +
+                   std::to_string(info.sample_size));
   info.raw_size = header.raw_size();
   if (info.raw_size == 0) return corrupt("chunk raw size is 0");
   info.stored_size = header.stored_size();
   info.checksum = header.checksum();
-  if (info.version == kChunkVersionWhole) {
+  if (info.version == kChunkVersionWhole && info.filter == Filter::kDelta) {
+    info.delta_distance = header.blocks();
+    if (info.delta_distance == 0 || info.delta_distance > info.raw_size / info.sample_size)
+      return corrupt("chunk delta distance " + std::to_string(info.delta_distance) + " for " +
+                     std::to_string(info.raw_size / info.sample_size) + " samples");
+  } else if (info.version == kChunkVersionWhole) {
     info.reserved = header.blocks();
   } else {
     info.blocks = header.blocks();
@@ -288,7 +347,7 @@ Result<ChunkBlocks> ChunkBlocks::read(const uint8_t* value, const ChunkInfo& inf
 }
 
 bool ChunkBlocks::stored_raw(uint32_t i) const {
-  if (info_.version == kChunkVersionWhole) return info_.codec == Codec::kNone && !info_.shuffled;
+  if (info_.version == kChunkVersionWhole) return info_.codec == Codec::kNone && info_.filter == Filter::kNone;
   return offsets_[i + 1] - offsets_[i] == info_.block_raw_size();
 }
 
@@ -313,7 +372,7 @@ Status ChunkBlocks::decode(uint32_t i, uint8_t* dst, size_t dst_size) const {
   // A version 2 block stored at its raw size is its raw bytes, unfiltered.
   const bool raw = info_.version == kChunkVersionBlocked && stored_raw(i);
   return decode_block(value_ + offsets_[i], offsets_[i + 1] - offsets_[i], raw ? Codec::kNone : info_.codec,
-                      !raw && info_.shuffled, info_.sample_size, dst, dst_size);
+                      raw ? Filter::kNone : info_.filter, info_.sample_size, info_.delta_distance, dst, dst_size);
 }
 
 Status ChunkBlocks::decode_all(uint8_t* dst, size_t dst_size) const {

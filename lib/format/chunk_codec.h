@@ -25,15 +25,18 @@ constexpr size_t kBlockEntrySize = 12;      // u32 stored size, u64 checksum
 struct ChunkInfo {
   uint8_t version = kChunkVersionWhole;
   Codec codec = Codec::kNone;
-  bool shuffled = false;
+  Filter filter = Filter::kNone;
   uint8_t sample_size = 1;
   uint32_t raw_size = 0;
   uint32_t stored_size = 0;
   // Version 1: XXH3-64 of the payload; version 2: of the block table; seeded with the
   // XXH3-64 of header bytes 0..15.
   uint64_t checksum = 0;
-  uint32_t reserved = 0;  // version 1's bytes 12..15: must be 0; only verify insists
+  uint32_t reserved = 0;  // version 1's bytes 12..15 without delta: must be 0; only verify insists
   uint32_t blocks = 1;    // version 2's bytes 12..15; 1 for version 1
+  // The delta filter's distance in samples: version 1's bytes 12..15; 1 in version 2 (each
+  // block is one band's plane).
+  uint32_t delta_distance = 1;
   uint32_t block_raw_size() const { return raw_size / blocks; }
 };
 
@@ -43,12 +46,19 @@ struct ContentHash {
 };
 ContentHash content_hash(const uint8_t* raw, size_t size);
 
+// How a tile is encoded.
+struct ChunkEncoding {
+  CodecSpec codec;
+  Filter filter = Filter::kNone;  // applied only with a codec, shuffle only to samples of 2, 4, 8 bytes
+  size_t sample_size = 1;
+  uint32_t blocks = 1;            // version 2 with this many equal blocks when at least 2
+  uint32_t delta_distance = 1;    // version 1: samples per pixel of a chunky tile (its bands)
+};
+
 // Encodes `raw` (at least one byte: tiles are never empty) into a complete chunk value in
-// `out` (replacing its contents): version 1 when `blocks` is 1, else version 2 with `blocks`
-// equal blocks (raw_size must be a multiple of it). A block (or the tile) that compression
-// does not shrink is stored raw. Shuffle applies only to samples of 2, 4 or 8 bytes.
-void encode_chunk(const uint8_t* raw, size_t raw_size, size_t sample_size, const CodecSpec& codec,
-                  bool shuffle, uint32_t blocks, AlignedBuffer& out);
+// `out` (replacing its contents): version 1 when `blocks` is 1 or does not divide raw_size,
+// else version 2. A block (or the tile) that compression does not shrink is stored raw.
+void encode_chunk(const uint8_t* raw, size_t raw_size, const ChunkEncoding& encoding, AlignedBuffer& out);
 
 // Parses and checks the header of a chunk value (version, codec, filter, sizes against the
 // value size). Does not touch the payload.
@@ -95,8 +105,16 @@ Status check_chunk_checksums(const uint8_t* value, const ChunkInfo& info);
 // failed; the caller adds the file, image and tile.
 Status decode_chunk(const uint8_t* value, size_t value_size, uint8_t* dst, size_t dst_size);
 
-// Byte shuffle (all first bytes of every sample, then all second bytes, ...) and its inverse.
-void shuffle_bytes(const uint8_t* src, uint8_t* dst, size_t size, size_t sample_size);
-void unshuffle_bytes(const uint8_t* src, uint8_t* dst, size_t size, size_t sample_size);
+// True when `filter` changes samples of `sample_size` bytes (shuffle: 2, 4 or 8; delta: 1,
+// 2, 4 or 8); writers record only such filters, and readers refuse any other.
+bool filter_applies(Filter filter, size_t sample_size);
+// The filter of spec/FORMAT.md 4.4.3 over `size` bytes of samples of `sample_size` bytes, and
+// its inverse (src and dst do not overlap). Shuffle: all first bytes of every sample, then all
+// second bytes, ...; delta: each sample minus the one `distance` samples before it, then the
+// shuffle. Trailing bytes that make no whole sample are copied.
+void filter_bytes(const uint8_t* src, uint8_t* dst, size_t size, size_t sample_size, Filter filter,
+                  uint32_t distance);
+void unfilter_bytes(const uint8_t* src, uint8_t* dst, size_t size, size_t sample_size, Filter filter,
+                    uint32_t distance);
 
 }  // namespace tessera::detail

@@ -179,7 +179,8 @@ std::vector<uint8_t> build_image_record(const ImageInfo& info) {
                                      uint8_t(std::countr_zero(s.macro_tiles)), fill,
                                      static_cast<fb::StorageLayout>(s.storage),
                                      static_cast<fb::Codec>(s.codec.codec), int8_t(s.codec.level),
-                                     s.shuffle, info.frames));
+                                     s.filter == Filter::kShuffle, info.frames,
+                                     s.filter == Filter::kDelta));
 }
 
 Result<ImageInfo> parse_image_record(const uint8_t* data, size_t size) {
@@ -208,7 +209,7 @@ Result<ImageInfo> parse_image_record(const uint8_t* data, size_t size) {
     return corrupt("image '" + info.name + "' has an unknown storage layout or codec");
   s.storage = static_cast<StorageLayout>(r->storage());
   s.codec = CodecSpec{static_cast<Codec>(r->codec()), r->codec_level()};
-  s.shuffle = r->shuffle();
+  s.filter = r->delta() ? Filter::kDelta : r->shuffle() ? Filter::kShuffle : Filter::kNone;
   const size_t sample = sample_size(s.type);
   if (!r->fill() || r->fill()->size() != sample * s.bands)
     return corrupt("image '" + info.name + "' fill pixel is not " +

@@ -14,16 +14,31 @@
 
 namespace tessera::detail {
 
-// The version this build writes (spec/FORMAT.md section 3). It reads every version from
-// 1.0 on: major 2 added version 2 chunks, which a 1.x reader would refuse as corrupt; 2.1
-// added the attributes database, 2.2 pyramid levels and their records.
-constexpr uint16_t kFormatMajor = 2;
-constexpr uint16_t kFormatMinor = 2;
+// The newest version this build writes (spec/FORMAT.md section 3). It reads every version
+// from 1.0 on: major 2 added version 2 chunks, which a 1.x reader would refuse as corrupt;
+// 2.1 added the attributes database, 2.2 pyramid levels and their records; major 3 the delta
+// filter, which a 2.x reader would refuse.
+constexpr uint16_t kFormatMajor = 3;
+constexpr uint16_t kFormatMinor = 0;
 constexpr FormatVersion kFormatVersion{kFormatMajor, kFormatMinor};
+// What new files are, and what an older file becomes when opened for writing: a file stays
+// 2.2, readable by every 2.x reader, until a transaction stores what only 3.0 holds (a chunk
+// or an image with the delta filter) and makes it 3.0 (Txn::require_format).
+constexpr FormatVersion kBaseFormatVersion{2, 2};
 constexpr uint16_t kOldestFormatMajor = 1;
 // True when this build reads files of that version's major (any minor).
 constexpr bool format_is_known(FormatVersion v) {
   return v.major >= kOldestFormatMajor && v.major <= kFormatMajor;
+}
+// True when this build may write a file of that version (an older one after upgrading it):
+// not a minor newer than it writes of the file's major.
+constexpr bool format_is_writable(FormatVersion v) {
+  return v.major == kFormatMajor ? v <= kFormatVersion : v <= kBaseFormatVersion;
+}
+// True when a file of version `v` may hold chunks and images of `filter`: delta from 3.0 on.
+constexpr FormatVersion kDeltaFormatVersion{3, 0};
+constexpr bool format_holds_filter(FormatVersion v, Filter filter) {
+  return filter != Filter::kDelta || v >= kDeltaFormatVersion;
 }
 constexpr const char* kFormatMagic = "tessera";
 constexpr uint32_t kMaxBands = 1024;
@@ -31,7 +46,7 @@ constexpr uint64_t kMaxTileBytes = uint64_t(1) << 28;
 
 struct FormatHeader {
   std::string magic = kFormatMagic;
-  uint16_t major = kFormatMajor, minor = kFormatMinor;
+  uint16_t major = kBaseFormatVersion.major, minor = kBaseFormatVersion.minor;
   std::string creator;
   uint64_t created_unix = 0;
   FormatVersion version() const { return {major, minor}; }

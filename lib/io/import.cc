@@ -34,6 +34,11 @@ Status check_existing_image(const ImageInfo& info, const RasterSource& source,
                   source.name() + ": " + image + " stores chunks with codec " +
                       codec_spec_name(info.spec.codec) + "; an import cannot change it to " +
                       codec_spec_name(*options.codec));
+  if (options.filter && *options.filter != info.spec.filter)
+    return Status(Code::kInvalidArgument,
+                  source.name() + ": " + image + " stores chunks with filter " +
+                      std::string(filter_name(info.spec.filter)) + "; an import cannot change it to " +
+                      std::string(filter_name(*options.filter)));
   return Status::ok();
 }
 
@@ -44,6 +49,7 @@ ImageSpec new_image_spec(const RasterShape& shape, const ImportOptions& options)
   spec.tile_size = options.tile_size;
   spec.fill = {0.0};
   if (options.codec) spec.codec = *options.codec;
+  if (options.filter) spec.filter = *options.filter;
   return spec;
 }
 

@@ -39,7 +39,8 @@ Result<std::vector<ChunkKey>> selected_chunks(const Txn& txn, const ImageInfo& i
 }
 
 Result<size_t> recompress_batch(Txn& txn, Runtime& runtime, const std::vector<ChunkKey>& chunks, size_t begin,
-                                const CodecSpec& codec, bool shuffle, uint64_t batch_bytes,
+                                const CodecSpec& codec, Filter filter, uint32_t delta_distance,
+                                uint64_t batch_bytes,
                                 RecompressCounts& counts) {
   struct Job {
     ChunkKey key;
@@ -75,7 +76,8 @@ Result<size_t> recompress_batch(Txn& txn, Runtime& runtime, const std::vector<Ch
     job.raw.resize(job.raw_size);
     job.status = decode_chunk(job.old.data(), job.old.size(), job.raw.data(), job.raw.size());
     if (job.status.is_ok())
-      encode_chunk(job.raw.data(), job.raw.size(), job.sample_size, codec, shuffle, job.blocks, job.encoded);
+      encode_chunk(job.raw.data(), job.raw.size(), {codec, filter, job.sample_size, job.blocks, delta_distance},
+                   job.encoded);
   });
   std::lock_guard lock(txn.lmdb_mutex());
   ChunkPool pool(txn);

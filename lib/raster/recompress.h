@@ -23,12 +23,14 @@ struct RecompressCounts {
   uint64_t rewritten = 0;  // chunks whose encoding changed
   uint64_t bytes_before = 0, bytes_after = 0;  // of every chunk looked at
 };
-// Encodes chunks[begin..] again with `codec` and `shuffle`, about `batch_bytes` raw bytes of
+// Encodes chunks[begin..] again with `codec` and `filter` (a version 1 chunk's delta to the
+// sample `delta_distance` before: the image's bands), about `batch_bytes` raw bytes of
 // them, on the worker pool; a chunk whose new encoding is the one it has is left alone (so a
 // run again after an interruption skips what is done), and one no longer stored is skipped.
 // Returns the index it stopped at.
 Result<size_t> recompress_batch(Txn& txn, Runtime& runtime, const std::vector<ChunkKey>& chunks, size_t begin,
-                                const CodecSpec& codec, bool shuffle, uint64_t batch_bytes,
+                                const CodecSpec& codec, Filter filter, uint32_t delta_distance,
+                                uint64_t batch_bytes,
                                 RecompressCounts& counts);
 
 }  // namespace tessera::detail

@@ -74,8 +74,8 @@ void prepare_tile(const TileFetcher& fetcher, const ImageInfo& image, const std:
   }
   job.next.kind = TileKind::kChunk;
   job.hash = content_hash(tile, t.tile_bytes());
-  encode_chunk(tile, t.tile_bytes(), t.sample, image.spec.codec, image.spec.shuffle,
-               t.chunk_blocks(), job.encoded);
+  encode_chunk(tile, t.tile_bytes(), {image.spec.codec, image.spec.filter, t.sample, t.chunk_blocks(), t.bands},
+               job.encoded);
 }
 
 // Puts `value` as the record of `tile` in `frame`, keeping chunk references right: the new

@@ -31,9 +31,16 @@ Status ChunkPool::set_ref_count(const ChunkKey& key, uint64_t count) {
   return txn_.put(txn_.env().refs, key, bytes);
 }
 
+Status ChunkPool::put_value(const ChunkKey& key, std::span<const uint8_t> encoded) {
+  // The header's filter byte (spec/FORMAT.md 4.4.2): a delta chunk needs format 3.0.
+  if (encoded.size() > 2 && encoded[2] == uint8_t(Filter::kDelta))
+    TESSERA_RETURN_IF_ERROR(txn_.require_format(kDeltaFormatVersion));
+  return txn_.put(txn_.env().chunks, key, encoded);
+}
+
 Status ChunkPool::replace_encoding(const ChunkKey& key, std::span<const uint8_t> encoded) {
   TESSERA_RETURN_IF_ERROR(get(key).status());
-  return txn_.put(txn_.env().chunks, key, encoded);
+  return put_value(key, encoded);
 }
 
 Status ChunkPool::add_ref(const ChunkKey& key) {
@@ -63,7 +70,7 @@ Result<ChunkKey> ChunkPool::put_deduplicated(size_t raw_size, ContentHash hash,
     auto stored = txn_.get(txn_.env().chunks, key);
     if (!stored) return stored.status();
     if (!*stored) {
-      TESSERA_RETURN_IF_ERROR(txn_.put(txn_.env().chunks, key, encoded));
+      TESSERA_RETURN_IF_ERROR(put_value(key, encoded));
       TESSERA_RETURN_IF_ERROR(set_ref_count(key, 1));
       return key;
     }

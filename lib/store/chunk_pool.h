@@ -43,6 +43,8 @@ class ChunkPool {
 
  private:
   Status set_ref_count(const ChunkKey& key, uint64_t count);
+  // Stores a chunk value, making the file the format its filter needs.
+  Status put_value(const ChunkKey& key, std::span<const uint8_t> encoded);
   Txn& txn_;
 };
 

@@ -197,7 +197,7 @@ Result<std::shared_ptr<Env>> Env::open_file(const std::string& path, const OpenO
   int dead = 0;
   if (!options.no_lock) mdb_reader_check(env->env_, &dead);  // clear slots of dead readers
   Status opened = env->open_databases(create);
-  if (opened.is_ok() && !options.read_only && env->format_version < kFormatVersion)
+  if (opened.is_ok() && !options.read_only && env->format_version < kBaseFormatVersion)
     opened = upgrade(env);
   if (!opened.is_ok()) return fail(opened);
   return env;
@@ -257,7 +257,7 @@ Status Env::open_databases(bool create) {
       return lmdb_error(rc, "create database 'attributes'");
     }
     has_attributes = true;
-    format_version = kFormatVersion;
+    format_version = kBaseFormatVersion;
     FormatHeader header;
     header.creator = "tessera " + std::string(version());
     header.created_unix = uint64_t(std::time(nullptr));
@@ -312,9 +312,10 @@ Status Env::open_databases(bool create) {
                                          " is not supported (this build reads major versions " +
                                          std::to_string(kOldestFormatMajor) + " to " +
                                          std::to_string(kFormatMajor) + ")");
-  if (!options_.read_only && header->version() > kFormatVersion)
+  if (!options_.read_only && !format_is_writable(header->version()))
     return error(Code::kUnsupported, "format version " + version +
                                          " is newer than this build writes (" +
+                                         to_string(kBaseFormatVersion) + " and " +
                                          to_string(kFormatVersion) + "): open it read-only");
   if (rc) return lmdb_error(rc, "commit database handles");
   format_version = header->version();
@@ -327,7 +328,7 @@ Result<FormatHeader> Env::writable_format(MDB_txn* txn) const {
   if (rc) return lmdb_error(rc, "read format header");
   auto header = parse_format_header(bytes_of(value), value.mv_size);
   if (!header) return header.status().with_context(path_);
-  if (header->version() > kFormatVersion)
+  if (!format_is_writable(header->version()))
     return error(Code::kUnsupported, "format version " + to_string(header->version()) +
                                          " is newer than this build writes (another process upgraded "
                                          "the file since this one opened it): open it again");
@@ -337,8 +338,9 @@ Result<FormatHeader> Env::writable_format(MDB_txn* txn) const {
 // An older file opened for writing becomes the version this build writes, in one (one-time)
 // write transaction, taken like any other (the write lock, bounded by write_wait; the map's
 // growth followed; the header read again, since another process may have upgraded the file
-// meanwhile): 1.0 gains the geometry database (1.1), 2.0 the attributes database (2.1); every upgrade rewrites the header's
-// version, since new writes may store what older readers cannot read (version 2 chunks).
+// meanwhile): 1.0 gains the geometry database (1.1), 2.0 the attributes database (2.1); every
+// upgrade rewrites the header's version (to 2.2), since new writes may store what older
+// readers cannot read (version 2 chunks, pyramid levels).
 Status Env::upgrade(const std::shared_ptr<Env>& env) {
   auto txn = Txn::begin(env, /*write=*/true);
   if (!txn) return txn.status();
@@ -348,18 +350,10 @@ Status Env::upgrade(const std::shared_ptr<Env>& env) {
   if (rc) return env->lmdb_error(rc, "create database 'geometry'");
   rc = mdb_dbi_open((*txn)->handle(), kAttributesDb, MDB_CREATE, &env->attributes);
   if (rc) return env->lmdb_error(rc, "create database 'attributes'");
-  if (header->version() < kFormatVersion) {
-    header->major = kFormatMajor;
-    header->minor = kFormatMinor;
-    const auto bytes = build_format_header(*header);
-    const std::string_view key = kFormatKey;
-    TESSERA_RETURN_IF_ERROR((*txn)->put(env->meta, {reinterpret_cast<const uint8_t*>(key.data()), key.size()},
-                                        bytes));
-  }
+  TESSERA_RETURN_IF_ERROR((*txn)->require_format(kBaseFormatVersion));
   TESSERA_RETURN_IF_ERROR((*txn)->commit());
   env->has_geometry = true;
   env->has_attributes = true;
-  env->format_version = kFormatVersion;
   return Status::ok();
 }
 
@@ -562,11 +556,31 @@ Result<std::unique_ptr<Txn>> Txn::begin(std::shared_ptr<Env> env, bool write) {
 
 Txn::~Txn() { abort(); }
 
+Status Txn::require_format(FormatVersion needed) {
+  auto header = env_->writable_format(txn_);
+  if (!header) return header.status();
+  if (header->version() >= needed) return Status::ok();
+  header->major = needed.major;
+  header->minor = needed.minor;
+  const std::string_view key = kFormatKey;
+  TESSERA_RETURN_IF_ERROR(
+      put(env_->meta, {reinterpret_cast<const uint8_t*>(key.data()), key.size()}, build_format_header(*header)));
+  format_raised_ = true;
+  return Status::ok();
+}
+
 Status Txn::commit() {
   if (!txn_) return env_->error(Code::kInvalidArgument, "commit of a finished transaction");
   const uint64_t commit = mdb_txn_id(txn_);
+  // What the header says as committed (a nested transaction that raised it may have failed).
+  std::optional<FormatVersion> raised;
+  if (format_raised_) {
+    auto header = env_->writable_format(txn_);
+    if (header) raised = header->version();
+  }
   int rc = mdb_txn_commit(txn_);
   txn_ = nullptr;
+  if (rc == 0 && raised) env_->format_version = *raised;
   // The table this write leaves is the committed one: the next snapshot need not parse it.
   if (rc == 0 && write_) env_->remember_image_table(commit, images_);
   release();
@@ -663,6 +677,7 @@ Result<const ImageInfo*> Txn::find_image(std::string_view name) const {
 }
 
 Status Txn::put_image(const ImageInfo& info) {
+  if (info.spec.filter == Filter::kDelta) TESSERA_RETURN_IF_ERROR(require_format(kDeltaFormatVersion));
   auto bytes = build_image_record(info);
   TESSERA_RETURN_IF_ERROR(put(env_->images, encode_image_key(info.id), bytes));
   if (!images_own_) {

@@ -129,6 +129,9 @@ class Txn {
 
   Status commit();
   void abort();
+  // Makes the file at least version `needed` in this write transaction (rewrites the format
+  // header's version when it is older): before storing what only that version holds.
+  Status require_format(FormatVersion needed);
 
   // Runs `body` in a nested write transaction: when it fails, everything it did (records and
   // the image table) is undone and the outer transaction goes on as before.
@@ -160,6 +163,7 @@ class Txn {
   std::mutex lmdb_mutex_;
   std::shared_ptr<const ImageTable> images_;
   bool images_own_ = false;  // images_ is this transaction's own copy: put_image may change it
+  bool format_raised_ = false;  // require_format rewrote the header
 };
 
 inline MDB_val to_val(std::span<const uint8_t> bytes) {

@@ -239,6 +239,9 @@ class RecordChecker {
                     "a name of " + std::to_string(info->name.size()) + " bytes (1.." + std::to_string(kMaxImageNameBytes) + " allowed)");
       else if (!names.insert(info->name).second)
         image_fault(label, "", "IMAGE_NAME_VALID", "the name is used by another image too");
+      if (!format_holds_filter(version_, info->spec.filter))
+        image_fault(label, "", "FORMAT_HOLDS_FILTER",
+                    "asks for the delta filter in a file of format version " + to_string(version_));
       images_.emplace(get_be32(bytes(k)), ImageFacts{*info, layout_id(*info)});
       return Status::ok();
     });
@@ -285,7 +288,7 @@ class RecordChecker {
     // Pyramid levels 1..kMaxPyramidLevels (and their macro blocks) exist from 2.2 on; before,
     // only level 0. Newer minors may use more: their records are still tile records.
     const uint32_t level = tk.level & ~kMacroLevelBit;
-    if (version_ <= kFormatVersion &&
+    if (format_is_writable(version_) &&  // a version this build knows all of
         (version_ < FormatVersion{2, 2} ? level != 0 : level > kMaxPyramidLevels))
       tile_fault(where, "TILE_LEVEL_KNOWN", "level byte " + std::to_string(tk.level) +
                                                 " in a file of format version " + to_string(version_));
@@ -462,6 +465,10 @@ class RecordChecker {
                       std::to_string(info->sample_size) + " (must be 1, 2, 4 or 8)");
       return;
     }
+    if (!format_holds_filter(version_, info->filter))
+      chunk_fault(key, "FORMAT_HOLDS_FILTER",
+                  std::string(filter_name(info->filter)) + " filter in a file of format version " +
+                      to_string(version_));
     if (Status sums = check_chunk_checksums(bytes(value), *info); !sums.is_ok()) {
       chunk_fault(key, "CHUNK_CHECKSUM", sums.message());
       return;

@@ -120,6 +120,28 @@ void unshuffle(const uint8_t* in, uint8_t* out, size_t size, size_t s) {
   std::memcpy(out + n * s, in + n * s, size - n * s);
 }
 
+// Section 4.4.3: the delta filter's inverse: unshuffle (samples wider than a byte), then add
+// to each sample the one `distance` samples before it (already restored), modulo 2^(8s).
+void undelta(const uint8_t* in, uint8_t* out, size_t size, size_t s, size_t distance) {
+  if (s > 1) unshuffle(in, out, size, s);
+  else std::memcpy(out, in, size);
+  const size_t n = size / s;
+  for (size_t i = distance; i < n; ++i) {
+    unsigned carry = 0;
+    for (size_t b = 0; b < s; ++b) {
+      const unsigned sum = unsigned(out[i * s + b]) + out[(i - distance) * s + b] + carry;
+      out[i * s + b] = uint8_t(sum);
+      carry = sum >> 8;
+    }
+  }
+}
+
+// Undoes filter 1 (shuffle) or 2 (delta).
+void unfilter(uint8_t filter, const uint8_t* in, uint8_t* out, size_t size, size_t s, size_t distance) {
+  if (filter == 1) unshuffle(in, out, size, s);
+  else undelta(in, out, size, s, distance);
+}
+
 // The visible version's record (section 4.3.2), or a block record (4.3.3).
 struct Version {
   uint32_t frame = 0;
@@ -251,7 +273,7 @@ Status Reader::open(const std::string& path, std::unique_ptr<Reader>* out) {
     reader->major_ = header.get()->major();
     reader->minor_ = header.get()->minor();
   }
-  if (reader->major_ != 1 && reader->major_ != 2) {
+  if (reader->major_ < 1 || reader->major_ > 3) {
     mdb_txn_abort(txn);
     return fail(Outcome::kUnsupported, path + ": format version " + std::to_string(reader->major_) +
                                            "." + std::to_string(reader->minor_) + " is not supported");
@@ -264,7 +286,7 @@ Status Reader::open(const std::string& path, std::unique_ptr<Reader>* out) {
   // Section 1: from 2.1 on, the attributes database.
   rc = mdb_dbi_open(txn, "attributes", 0, &impl.attributes);
   impl.has_attributes = rc == 0;
-  if (rc == MDB_NOTFOUND && reader->major_ == 2 && reader->minor_ >= 1) {
+  if (rc == MDB_NOTFOUND && (reader->major_ == 3 || (reader->major_ == 2 && reader->minor_ >= 1))) {
     mdb_txn_abort(txn);
     return corrupt(path + ": database 'attributes' is missing");
   }
@@ -586,10 +608,16 @@ Status Reader::read(const std::string& name, int64_t x0, int64_t y0, int64_t wid
       const uint64_t checksum = le64(value + 16);
       if (version != 1 && version != 2) return corrupt(cwhere + ": version " + std::to_string(version));
       if (codec > 2) return corrupt(cwhere + ": codec " + std::to_string(codec));
-      if (filter > 1) return corrupt(cwhere + ": filter " + std::to_string(filter));
+      if (filter > 2) return corrupt(cwhere + ": filter " + std::to_string(filter));
       if (filter == 1 && sample != 2 && sample != 4 && sample != 8)
         return corrupt(cwhere + ": shuffle with sample size " + std::to_string(sample));
+      if (filter == 2 && sample != 1 && sample != 2 && sample != 4 && sample != 8)
+        return corrupt(cwhere + ": delta with sample size " + std::to_string(sample));
       if (raw_size == 0) return corrupt(cwhere + ": raw size 0");
+      // Version 1 with delta: bytes 12..15 are the distance, 1 .. raw_size / sample_size.
+      const uint32_t distance = version == 1 && filter == 2 ? blocks : 1;
+      if (distance == 0 || distance > raw_size / sample)
+        return corrupt(cwhere + ": delta distance " + std::to_string(distance));
       if (version == 2 && (blocks < 2 || raw_size % blocks != 0))
         return corrupt(cwhere + ": " + std::to_string(blocks) + " blocks");
       if (version == 2 && uint64_t(stored_size) < 12 * uint64_t(blocks))
@@ -612,7 +640,7 @@ Status Reader::read(const std::string& name, int64_t x0, int64_t y0, int64_t wid
         uint8_t* x = filter ? (scratch.assign(raw_size, 0), scratch.data()) : tile.data();
         status = decode_codec(impl_->zstd, codec, value + 24, stored_size, x, raw_size);
         if (!status.ok()) return corrupt(cwhere + ": " + status.message);
-        if (filter) ++counters_.shuffled, unshuffle(x, tile.data(), raw_size, sample);
+        if (filter) ++counters_.filtered, unfilter(filter, x, tile.data(), raw_size, sample, distance);
       } else {
         const uint8_t* table = value + 24;
         const uint64_t table_bytes = 12 * uint64_t(blocks);
@@ -655,7 +683,7 @@ Status Reader::read(const std::string& name, int64_t x0, int64_t y0, int64_t wid
           uint8_t* x = filter ? (scratch.assign(B, 0), scratch.data()) : dst;
           status = decode_codec(impl_->zstd, codec, block, stored, x, B);
           if (!status.ok()) return corrupt(cwhere + ": block " + std::to_string(i) + ": " + status.message);
-          if (filter) ++counters_.shuffled, unshuffle(x, dst, B, sample);
+          if (filter) ++counters_.filtered, unfilter(filter, x, dst, B, sample, 1);
         }
       }
       // Section 4.4.4: sample (x, y, b) of the raw tile.

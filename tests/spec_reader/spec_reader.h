@@ -67,7 +67,7 @@ struct Counters {
   uint64_t chunk_v2_by_band = 0;  // version 2 chunks read block by block (selected bands)
   uint64_t chunk_v2_whole = 0;    // version 2 chunks decoded whole (blocks != bands, chunky)
   uint64_t raw_blocks = 0;        // blocks (or version 1 payloads) stored raw
-  uint64_t codec_none = 0, codec_lz4 = 0, codec_zstd = 0, shuffled = 0;  // decoded blocks
+  uint64_t codec_none = 0, codec_lz4 = 0, codec_zstd = 0, filtered = 0;  // decoded blocks
 };
 
 class Reader {

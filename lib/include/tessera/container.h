@@ -316,7 +316,7 @@ struct RecompressOptions {
   uint32_t first_frame = 0, last_frame = UINT32_MAX;  // inclusive, clamped to the image's frames
   uint32_t first_level = 0, last_level = kMaxPyramidLevels;  // inclusive; levels each frame has built
   CodecSpec codec;                          // the codec they get
-  bool shuffle = true;                      // byte-shuffle samples of 2, 4 or 8 bytes
+  Filter filter = Filter::kShuffle;         // what the samples go through before the codec
   Progress progress;                        // chunks done and in all, after each batch
 };
 struct RecompressReport {
@@ -385,7 +385,7 @@ class TESSERA_API Container {
   // Errors: kNotFound (image, frame), kInvalidArgument (levels), as write().
   Status build_pyramid(std::string_view image, const PyramidOptions& options = {});
   // Encodes the chunks that the selected tiles of `image` show again with options.codec and
-  // options.shuffle (compression tiers: hot areas LZ4, cold ones zstd). Pixels are unchanged.
+  // options.filter (compression tiers: hot areas LZ4, cold ones zstd). Pixels are unchanged.
   // A chunk is keyed by its content, so every tile that shares it, in any image or frame,
   // selected or not, gets the new encoding. Batches of about 64 MiB of raw bytes, each
   // committed; a run again after an interruption skips the chunks already encoded so. The

@@ -22,11 +22,12 @@ struct ChunkSummary {
   std::string key;            // 34 hex digits: XXH3-128 of the raw bytes and the collision index
   uint32_t version = 0;       // 1: one block; 2: a block per band plane behind a table
   Codec codec = Codec::kNone;
-  std::string filter;         // "none" or "shuffle"
+  Filter filter = Filter::kNone;
   uint32_t sample_size = 0;   // bytes per sample the filter works on
   uint64_t raw_size = 0;      // bytes decoded
   uint64_t stored_size = 0;   // payload bytes after the 24-byte header
   uint32_t blocks = 1;
+  uint32_t delta_distance = 0;  // version 1 with the delta filter: samples back (the bands)
   uint64_t checksum = 0;
   struct Block {
     uint32_t stored = 0;      // bytes of the encoded block

@@ -44,6 +44,15 @@ struct CodecSpec {
 TESSERA_API std::string codec_spec_name(const CodecSpec& spec);          // "none", "lz4", "zstd:5"
 TESSERA_API Result<CodecSpec> parse_codec_spec(std::string_view text);   // "none" | "lz4" | "zstd[:LEVEL]"
 
+// What new chunks do to a tile's samples before the codec (spec/FORMAT.md 4.4.3):
+//  kShuffle: byte shuffle of samples of 2, 4 or 8 bytes (all first bytes, then all second...)
+//  kDelta:   each sample minus the same band's sample of the pixel before it (bit patterns,
+//            wrapping), then the shuffle: for smooth integer data (16-bit scans, spectra).
+//            A file holding such chunks is format 3.0, which 2.x readers refuse.
+enum class Filter : uint8_t { kNone = 0, kShuffle = 1, kDelta = 2 };
+TESSERA_API std::string_view filter_name(Filter filter);  // "none", "shuffle", "delta"
+TESSERA_API Result<Filter> parse_filter(std::string_view text);
+
 // A rectangle of pixels: origin (x, y) anywhere in signed 64-bit space, width and height
 // at least 1 for a valid region. x grows to the right, y grows downwards.
 struct TESSERA_API Region {
@@ -129,7 +138,7 @@ struct ImageSpec {
   std::vector<double> fill = {0.0};   // value of absent pixels: one per band, or one for all
   StorageLayout storage = StorageLayout::kChunky;
   CodecSpec codec = {};               // codec of new chunks (a level only with zstd)
-  bool shuffle = true;                // byte-shuffle 16/32/64-bit samples before the codec
+  Filter filter = Filter::kShuffle;   // what new chunks do to the samples before the codec
 };
 
 // An image as a snapshot sees it.
