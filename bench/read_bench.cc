@@ -1,7 +1,8 @@
 // tessera-bench-read — Tessera beside its bounds and its peers, in one run, one table (issue 6).
 //
-// Usage: tessera-bench-read [--quick] [--regions N] [--only NAME,...] [DIR]   (DIR: files, /tmp)
+// Usage: tessera-bench-read [--quick] [--regions N] [--only NAME,...] [--ms-only] [DIR]   (DIR: files, /tmp)
 //   --only: measure only the peers whose names start with one of NAME (bounds always run)
+//   --ms-only: only the multispectral image (e.g. the delta filter beside libtiff's predictor)
 //
 // Two images, generated deterministically strip by strip (memory stays bounded):
 //  - scan: the demo's synthetic slide scan (tools/synthetic_scan.h), 16384 x 16384 RGB u8;
@@ -123,6 +124,7 @@ struct Config {
   int regions = 2000;
   std::string dir = "/tmp";
   std::vector<std::string> only;  // --only: peers whose names start with one of these
+  bool scan = true;               // false: --ms-only
   bool wanted(const std::string& name) const {
     if (only.empty()) return true;
     for (const std::string& o : only)
@@ -142,6 +144,9 @@ std::vector<std::unique_ptr<Peer>> peers_for(const Config& cfg, bool multispectr
   for (Layout l : layouts)
     for (TiffCodec c : {TiffCodec::kNone, TiffCodec::kDeflate, TiffCodec::kZstd})
       if (!(multispectral && c == TiffCodec::kDeflate)) add(make_tiff_peer(c, l));  // deflate: scan only (time)
+  // Smooth 16-bit data: libtiff's horizontal predictor beside Tessera's delta filter.
+  if (multispectral)
+    for (Layout l : layouts) add(make_tiff_peer(TiffCodec::kZstd, l, /*predictor=*/true));
 #endif
 #ifdef TESSERA_BENCH_HAVE_HDF5
   for (Layout l : layouts) add(make_hdf5_peer(true, l));
@@ -150,6 +155,10 @@ std::vector<std::unique_ptr<Peer>> peers_for(const Config& cfg, bool multispectr
   for (Layout l : layouts)
     for (CodecSpec c : {CodecSpec{Codec::kNone, 0}, CodecSpec{Codec::kLz4, 0}, CodecSpec{Codec::kZstd, 1}})
       add(make_tessera_peer(c, l));
+  if (multispectral)
+    for (Layout l : layouts)
+      for (CodecSpec c : {CodecSpec{Codec::kLz4, 0}, CodecSpec{Codec::kZstd, 1}})
+        add(make_tessera_peer(c, l, Filter::kDelta));
   return p;
 }
 
@@ -542,8 +551,10 @@ int main(int argc, char** argv) {
         cfg.only.push_back(rest.substr(0, comma));
         rest = comma == std::string::npos ? "" : rest.substr(comma + 1);
       }
+    } else if (a == "--ms-only") {
+      cfg.scan = false;
     } else if (a.rfind("--", 0) == 0) {
-      std::fprintf(stderr, "usage: tessera-bench-read [--quick] [--regions N] [--only NAME,...] [DIR]\n");
+      std::fprintf(stderr, "usage: tessera-bench-read [--quick] [--regions N] [--only NAME,...] [--ms-only] [DIR]\n");
       return 2;
     } else {
       cfg.dir = a;
@@ -552,7 +563,7 @@ int main(int argc, char** argv) {
   const auto t0 = Clock::now();
   Table table;
   for (const char* m : {"memcpy", "raw lz4", "raw zstd:1"}) table.order.push_back(m);
-  run_scan(cfg, table);
+  if (cfg.scan) run_scan(cfg, table);
   run_ms(cfg, table);
 
   std::printf("tessera-bench-read%s: %d regions of 512 x 512; MB = 10^6 bytes of raw pixels\n",

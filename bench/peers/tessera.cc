@@ -75,9 +75,10 @@ class TesseraReader : public PeerReader {
 
 class TesseraPeer : public Peer {
  public:
-  TesseraPeer(CodecSpec codec, Layout layout) : codec_(codec), layout_(layout) {}
+  TesseraPeer(CodecSpec codec, Layout layout, Filter filter) : codec_(codec), layout_(layout), filter_(filter) {}
   std::string name() const override {
-    return "tessera " + codec_spec_name(codec_) + (layout_ == Layout::kPlanar ? " planar" : "");
+    return "tessera " + codec_spec_name(codec_) + (filter_ == Filter::kDelta ? " delta" : "") +
+           (layout_ == Layout::kPlanar ? " planar" : "");
   }
   std::string suffix() const override { return ".tsr"; }
   Layout layout() const override { return layout_; }
@@ -95,6 +96,7 @@ class TesseraPeer : public Peer {
     spec.tile_size = shape.tile;
     spec.storage = layout_ == Layout::kPlanar ? StorageLayout::kPlanar : StorageLayout::kChunky;
     spec.codec = codec_;
+    spec.filter = filter_;
     TESSERA_RETURN_IF_ERROR(c->write([&](WriteTxn& txn) { return txn.create_image(kImage, spec); }));
     return std::unique_ptr<PeerWriter>(new TesseraWriter(std::move(c).value(), shape));
   }
@@ -119,12 +121,13 @@ class TesseraPeer : public Peer {
  private:
   CodecSpec codec_;
   Layout layout_;
+  Filter filter_;
 };
 
 }  // namespace
 
-std::unique_ptr<Peer> make_tessera_peer(const CodecSpec& codec, Layout layout) {
-  return std::make_unique<TesseraPeer>(codec, layout);
+std::unique_ptr<Peer> make_tessera_peer(const CodecSpec& codec, Layout layout, Filter filter) {
+  return std::make_unique<TesseraPeer>(codec, layout, filter);
 }
 
 }  // namespace tessera::bench

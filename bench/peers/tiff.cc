@@ -1,7 +1,8 @@
 // tiff.cc — libtiff peer: a tiled BigTIFF, 256 x 256 tiles, written and read tile by tile with
 // TIFFWriteEncodedTile / TIFFReadEncodedTile as libtiff's users do. Compression none, deflate
-// (libtiff's default level) or zstd at level 1; no predictor (libtiff's default); chunky
-// (PLANARCONFIG_CONTIG) or planar (PLANARCONFIG_SEPARATE).
+// (libtiff's default level) or zstd at level 1; no predictor (libtiff's default) or the
+// horizontal predictor (PREDICTOR_HORIZONTAL: differences along rows, libtiff's answer to
+// smooth integer data); chunky (PLANARCONFIG_CONTIG) or planar (PLANARCONFIG_SEPARATE).
 #include <tiffio.h>
 
 #include <algorithm>
@@ -164,10 +165,11 @@ class TiffReader : public PeerReader {
 
 class TiffPeer : public Peer {
  public:
-  TiffPeer(TiffCodec codec, Layout layout) : codec_(codec), layout_(layout) {}
+  TiffPeer(TiffCodec codec, Layout layout, bool predictor)
+      : codec_(codec), layout_(layout), predictor_(predictor) {}
   std::string name() const override {
     const char* c = codec_ == TiffCodec::kNone ? "none" : codec_ == TiffCodec::kDeflate ? "deflate" : "zstd:1";
-    return std::string("tiff ") + c + (layout_ == Layout::kPlanar ? " planar" : "");
+    return std::string("tiff ") + c + (predictor_ ? " pred" : "") + (layout_ == Layout::kPlanar ? " planar" : "");
   }
   std::string suffix() const override { return ".tif"; }
   Layout layout() const override { return layout_; }
@@ -197,6 +199,7 @@ class TiffPeer : public Peer {
     TIFFSetField(tif, TIFFTAG_TILELENGTH, sh.tile);
     TIFFSetField(tif, TIFFTAG_COMPRESSION, compression);
     if (codec_ == TiffCodec::kZstd) TIFFSetField(tif, TIFFTAG_ZSTD_LEVEL, 1);
+    if (predictor_) TIFFSetField(tif, TIFFTAG_PREDICTOR, PREDICTOR_HORIZONTAL);
     guard.tif = nullptr;
     return std::unique_ptr<PeerWriter>(new TiffWriter(tif, path, sh, layout_ == Layout::kPlanar));
   }
@@ -212,12 +215,13 @@ class TiffPeer : public Peer {
  private:
   TiffCodec codec_;
   Layout layout_;
+  bool predictor_;
 };
 
 }  // namespace
 
-std::unique_ptr<Peer> make_tiff_peer(TiffCodec codec, Layout layout) {
-  return std::make_unique<TiffPeer>(codec, layout);
+std::unique_ptr<Peer> make_tiff_peer(TiffCodec codec, Layout layout, bool predictor) {
+  return std::make_unique<TiffPeer>(codec, layout, predictor);
 }
 
 }  // namespace tessera::bench

@@ -5,6 +5,7 @@
 #include <zstd.h>
 
 #include <algorithm>
+#include <bit>
 #include <cstring>
 #include <memory>
 
@@ -38,39 +39,78 @@ template <> struct Word<8> { using type = uint64_t; };
 template <size_t S>
 typename Word<S>::type load_sample(const uint8_t* p) {
   typename Word<S>::type v = 0;
-  for (size_t b = 0; b < S; ++b) v |= typename Word<S>::type(p[b]) << (8 * b);
+  if constexpr (std::endian::native == std::endian::little) {
+    std::memcpy(&v, p, S);
+  } else {
+    for (size_t b = 0; b < S; ++b) v |= typename Word<S>::type(p[b]) << (8 * b);
+  }
   return v;
 }
+template <size_t S>
+void store_sample(uint8_t* p, typename Word<S>::type v) {
+  if constexpr (std::endian::native == std::endian::little) {
+    std::memcpy(p, &v, S);
+  } else {
+    for (size_t b = 0; b < S; ++b) p[b] = uint8_t(v >> (8 * b));
+  }
+}
 
-// Filtered sample i goes to bytes dst[b*n + i]: with S = 1 that is dst[i].
-template <size_t S, bool kDelta>
-void filter_fixed(const uint8_t* src, uint8_t* dst, size_t n, size_t distance) {
+// Shuffle: byte b of sample i goes to dst[b*n + i].
+template <size_t S>
+void shuffle_fixed(const uint8_t* src, uint8_t* dst, size_t n) {
+  for (size_t i = 0; i < n; ++i)
+    for (size_t b = 0; b < S; ++b) dst[b * n + i] = src[i * S + b];
+}
+template <size_t S>
+void unshuffle_fixed(const uint8_t* src, uint8_t* dst, size_t n) {
+  for (size_t i = 0; i < n; ++i)
+    for (size_t b = 0; b < S; ++b) dst[i * S + b] = src[b * n + i];
+}
+// Delta then shuffle in one pass: the differences need the unfiltered samples before them,
+// which src still holds.
+template <size_t S>
+void delta_shuffle_fixed(const uint8_t* src, uint8_t* dst, size_t n, size_t distance) {
   using T = typename Word<S>::type;
   for (size_t i = 0; i < n; ++i) {
     T v = load_sample<S>(src + i * S);
-    if (kDelta && i >= distance) v = T(v - load_sample<S>(src + (i - distance) * S));
+    if (i >= distance) v = T(v - load_sample<S>(src + (i - distance) * S));
     for (size_t b = 0; b < S; ++b) dst[b * n + i] = uint8_t(v >> (8 * b));
   }
 }
-template <size_t S, bool kDelta>
-void unfilter_fixed(const uint8_t* src, uint8_t* dst, size_t n, size_t distance) {
+template <size_t S>
+void add_run(uint8_t* __restrict out, const uint8_t* __restrict before, size_t count) {
   using T = typename Word<S>::type;
-  for (size_t i = 0; i < n; ++i) {
-    T v = 0;
-    for (size_t b = 0; b < S; ++b) v |= T(src[b * n + i]) << (8 * b);
-    if (kDelta && i >= distance) v = T(v + load_sample<S>(dst + (i - distance) * S));
-    for (size_t b = 0; b < S; ++b) dst[i * S + b] = uint8_t(v >> (8 * b));
+  for (size_t j = 0; j < count; ++j)
+    store_sample<S>(out + j * S, T(load_sample<S>(out + j * S) + load_sample<S>(before + j * S)));
+}
+// The inverse: unshuffle, then add each sample's predecessor, in order (in place). With
+// distance 1 the running sum stays in a register: a loop through memory would wait on the
+// store of the sample before at every step.
+template <size_t S>
+void unshuffle_undelta_fixed(const uint8_t* src, uint8_t* dst, size_t n, size_t distance) {
+  using T = typename Word<S>::type;
+  if constexpr (S == 1) std::memcpy(dst, src, n);
+  else unshuffle_fixed<S>(src, dst, n);
+  if (distance == 1) {
+    T sum = n ? load_sample<S>(dst) : T(0);
+    for (size_t i = 1; i < n; ++i) {
+      sum = T(sum + load_sample<S>(dst + i * S));
+      store_sample<S>(dst + i * S, sum);
+    }
+    return;
   }
+  // Otherwise a run of `distance` samples at a time from the run before it, which it does not
+  // overlap: the compiler vectorizes the run.
+  for (size_t i = distance; i < n; i += distance)
+    add_run<S>(dst + i * S, dst + (i - distance) * S, std::min(distance, n - i));
 }
 
-template <bool kDelta, bool kInverse>
-void filter_sized(const uint8_t* src, uint8_t* dst, size_t n, size_t s, size_t distance) {
-  switch (s) {
-    case 1: return (kInverse ? unfilter_fixed<1, kDelta> : filter_fixed<1, kDelta>)(src, dst, n, distance);
-    case 2: return (kInverse ? unfilter_fixed<2, kDelta> : filter_fixed<2, kDelta>)(src, dst, n, distance);
-    case 4: return (kInverse ? unfilter_fixed<4, kDelta> : filter_fixed<4, kDelta>)(src, dst, n, distance);
-    case 8: return (kInverse ? unfilter_fixed<8, kDelta> : filter_fixed<8, kDelta>)(src, dst, n, distance);
-  }
+template <bool kInverse, size_t S>
+void filter_fixed(const uint8_t* src, uint8_t* dst, size_t n, Filter filter, size_t distance) {
+  if (filter == Filter::kDelta)
+    (kInverse ? unshuffle_undelta_fixed<S> : delta_shuffle_fixed<S>)(src, dst, n, distance);
+  else if constexpr (S > 1)
+    (kInverse ? unshuffle_fixed<S> : shuffle_fixed<S>)(src, dst, n);
 }
 
 template <bool kInverse>
@@ -81,10 +121,12 @@ void filter_any(const uint8_t* src, uint8_t* dst, size_t size, size_t s, Filter 
     return;
   }
   const size_t n = size / s;
-  if (filter == Filter::kDelta)
-    filter_sized<true, kInverse>(src, dst, n, s, distance);
-  else
-    filter_sized<false, kInverse>(src, dst, n, s, distance);
+  switch (s) {
+    case 1: filter_fixed<kInverse, 1>(src, dst, n, filter, distance); break;
+    case 2: filter_fixed<kInverse, 2>(src, dst, n, filter, distance); break;
+    case 4: filter_fixed<kInverse, 4>(src, dst, n, filter, distance); break;
+    case 8: filter_fixed<kInverse, 8>(src, dst, n, filter, distance); break;
+  }
   std::memcpy(dst + n * s, src + n * s, size - n * s);
 }
 
