@@ -778,6 +778,46 @@ TEST_F(CliTest, PyramidLsDumpAndLevelExport) {
   expect_failure({"dump", file}, 2, {"--tile", "--chunk"});
 }
 
+// --filter delta on import: the chunks record it (and their distance, the bands), the file
+// becomes 3.0; recompress takes the filter too, and a filter it does not know is a usage error.
+TEST_F(CliTest, DeltaFilterOnImportAndRecompress) {
+  Raster raster(2, 64, 48, 3);  // a smooth u16 ramp per band
+  for (uint32_t b = 0; b < 3; ++b)
+    for (int64_t y = 0; y < raster.height; ++y)
+      for (int64_t x = 0; x < raster.width; ++x) {
+        const uint16_t v = uint16_t(1000 * (b + 1) + 3 * x + 2 * y);
+        std::memcpy(raster.at(b, x, y), &v, 2);
+      }
+  const std::string file = path("d.tsr"), src = path("ramp.raw");
+  write_file(src, encode(raster, "bip"));
+  write_file(src + ".hdr", envi_header(raster, 12, "bip"));
+  expect_failure({"import", file, src, "--filter", "predictor"}, 2, {"unknown filter 'predictor'"});
+  expect_success({"import", file, src, "--codec", "zstd:1", "--filter", "delta", "--tile", "16", "--quiet"});
+  const auto info = nlohmann::json::parse(expect_success({"info", file, "--json"}).out);
+  EXPECT_EQ(info["format"], "3.0");
+  EXPECT_EQ(info["images"][0]["filter"], "delta");
+  std::istringstream lines(expect_success({"ls", file, "--json"}).out);
+  std::string line, chunk;
+  while (std::getline(lines, line) && chunk.empty()) {
+    const auto j = nlohmann::json::parse(line);
+    if (j["kind"] == "chunk") {
+      EXPECT_EQ(j["filter"], "delta") << j;
+      chunk = j["chunk"];
+    }
+  }
+  ASSERT_FALSE(chunk.empty());
+  const auto dumped = nlohmann::json::parse(expect_success({"dump", file, "--chunk", chunk, "--json"}).out);
+  EXPECT_EQ(dumped["filter"], "delta");
+  EXPECT_EQ(dumped["delta_distance"], 3);
+  EXPECT_NE(expect_success({"dump", file, "--chunk", chunk}).out.find("delta_distance: 3\n"), std::string::npos);
+  expect_success({"export", file, path("back.raw"), "--quiet"});
+  EXPECT_EQ(read_file(path("back.raw")), encode(raster, "bip"));
+  const RunResult again = expect_success({"recompress", file, "--codec", "lz4", "--filter", "shuffle", "--quiet"});
+  EXPECT_NE(again.out.find("as lz4 (shuffle)"), std::string::npos) << again.out;
+  expect_success({"verify", file, "--deep", "--quiet"});
+  expect_failure({"recompress", file, "--codec", "lz4", "--filter", "bitshuffle"}, 2, {"unknown filter"});
+}
+
 TEST_F(CliTest, HelpGoesToStdout) {
   const RunResult r = tessera({"--help"});
   EXPECT_EQ(r.code, 0) << r;

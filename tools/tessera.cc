@@ -396,6 +396,7 @@ std::string format_info(const Json& report, const std::vector<Attributes>& attri
     line("tile_size:", image["tile_size"].dump());
     line("interleave:", image["interleave"].get<std::string>());
     line("codec:", image["codec"].get<std::string>());
+    line("filter:", image["filter"].get<std::string>());
     line("frames:", image["frames"].dump());
     line("bounds:", b.is_null() ? std::string("empty")
                                 : to_string(Region{b["x"].get<int64_t>(), b["y"].get<int64_t>(),
