@@ -12,6 +12,8 @@ packages=(
   clang libclang-rt-14-dev llvm         # libFuzzer targets in fuzz/
   libtiff-dev libopenslide-dev          # TIFF and whole-slide import and export (lib/io)
   libhdf5-dev                           # a peer of bench/tessera-bench-read; optional
+  python3-dev pybind11-dev python3-numpy python3-pytest python3-dask python3-distributed
+                                        # the Python package (python/) and its tests
   libtiff-tools gdal-bin python3-gdal python3-spectral python3-tifffile libvips-tools
                                         # independent readers and writers the io tests compare with
 )
