@@ -14,6 +14,7 @@
 #include "raster/region_write.h"
 #include "raster/request.h"
 #include "raster/runtime.h"
+#include "raster/tile_merge.h"
 #include "store/attribute_table.h"
 #include "store/chunk_pool.h"
 #include "store/compact.h"
@@ -280,6 +281,27 @@ Status WriteTxn::write(std::string_view image, const Region& region, const Selec
     std::vector<detail::TileCoord> changed;
     TESSERA_RETURN_IF_ERROR(detail::write_region(*txn_, *runtime_, updated, region, sel, buffer, &changed));
     return detail::update_pyramid(*txn_, *runtime_, updated, sel.frame, std::move(changed));
+  });
+}
+
+Status WriteTxn::merge(const View& source, std::string_view source_image, std::string_view image,
+                       uint32_t frame, uint32_t source_frame) {
+  if (!txn_ || !txn_->active()) return finished(env_.get());
+  if (!source.txn_ || !source.txn_->active()) return finished(source.env_.get());
+  if (source.env_ == env_)
+    return env_->error(Code::kInvalidArgument, "merge: the source is this container");
+  auto info = txn_->find_image(image);
+  if (!info) return info.status();
+  auto from = source.txn_->find_image(source_image);
+  if (!from) return from.status();
+  TESSERA_RETURN_IF_ERROR(detail::check_level(*txn_, **info, Selection{frame, 0, {}}, Access::kWrite));
+  ImageInfo updated = **info;
+  std::lock_guard source_lock(source.txn_->lmdb_mutex());
+  return txn_->nested([&] {
+    std::vector<detail::TileCoord> changed;
+    TESSERA_RETURN_IF_ERROR(
+        detail::merge_tiles(*txn_, *runtime_, updated, frame, *source.txn_, **from, source_frame, &changed));
+    return detail::update_pyramid(*txn_, *runtime_, updated, frame, std::move(changed));
   });
 }
 

@@ -19,19 +19,6 @@ namespace {
 // only inside one write call), large enough to keep every worker busy.
 constexpr size_t kWriteBatchBytes = size_t(4) << 20;
 
-struct WriteJob {
-  TileCoord tile;
-  Region part;
-  std::optional<TileVersion> visible;  // what the frame showed before this write
-  bool partial = false;                // the write leaves some of the tile's samples as they were
-  LocatedTile old;                     // the old chunk tile, when partial (a copy of it)
-  TileValue next;                      // what it shows after
-  ContentHash hash;
-  AlignedBuffer raw;
-  AlignedBuffer encoded;
-  Status status;
-};
-
 bool same_content(const std::optional<TileVersion>& before, const TileValue& after) {
   const bool was_absent = !before || before->value.kind == TileKind::kTombstone;
   if (after.kind == TileKind::kTombstone) return was_absent;
@@ -210,6 +197,34 @@ Status collapse_block(Txn& txn, ChunkPool& chunks, const ImageInfo& image, uint3
   return Status::ok();
 }
 
+// The tiles of a region, in rows; each made from the caller's buffer.
+class RegionProducer : public TileProducer {
+ public:
+  RegionProducer(const TileFetcher& fetcher, const ImageInfo& image, const std::vector<uint32_t>& bands,
+                 const Region& region, const CallerBuffer& src)
+      : fetcher_(fetcher), image_(image), bands_(bands), region_(region), src_(src),
+        range_(tiles_of(fetcher.layout(), region)), tx_(range_.x0), ty_(range_.y0) {}
+  Result<bool> next(WriteJob& job) override {
+    if (ty_ > range_.y1) return false;
+    const TileLayout& t = fetcher_.layout();
+    job.tile = {tx_, ty_};
+    job.part = t.tile_region(job.tile).intersect(region_);
+    job.partial = job.part != t.tile_region(job.tile) || bands_.size() != t.bands;
+    if (++tx_ > range_.x1) tx_ = range_.x0, ++ty_;
+    return true;
+  }
+  void prepare(WriteJob& job) const override { prepare_tile(fetcher_, image_, bands_, region_, src_, job); }
+
+ private:
+  const TileFetcher& fetcher_;
+  const ImageInfo& image_;
+  const std::vector<uint32_t>& bands_;
+  const Region region_;
+  const CallerBuffer src_;
+  const TileRange range_;
+  int64_t tx_, ty_;
+};
+
 }  // namespace
 
 Status write_region(Txn& txn, Runtime& runtime, ImageInfo& image, const Region& region,
@@ -218,12 +233,18 @@ Status write_region(Txn& txn, Runtime& runtime, ImageInfo& image, const Region& 
   if (!txn.writable()) return env.error(Code::kReadOnly, "write outside a write transaction");
   auto checked = check_request(env.path(), image, region, sel, Access::kWrite, src);
   if (!checked) return checked.status();
-  const std::vector<uint32_t>* bands = &*checked;
   // The tiles a write rewrites in part are fetched whole (every band).
   const TileFetcher fetcher(txn, runtime, image);
+  RegionProducer producer(fetcher, image, *checked, region, src);
+  return write_tiles(txn, runtime, image, sel, fetcher, producer, changed_tiles);
+}
+
+Status write_tiles(Txn& txn, Runtime& runtime, ImageInfo& image, const Selection& sel, const TileFetcher& fetcher,
+                   TileProducer& producer, std::vector<TileCoord>* changed_tiles) {
+  Env& env = txn.env();
+  if (!txn.writable()) return env.error(Code::kReadOnly, "write outside a write transaction");
   const TileLayout& t = fetcher.layout();
   const uint32_t frames_before = image.frames;
-  const TileRange range = tiles_of(t, region);
   // Each batch holds raw tiles and their encoded chunks; two batches are in flight.
   WorkerPool& pool = runtime.pool();
   const size_t per_batch = std::max<size_t>(2 * pool.size(), kWriteBatchBytes / t.tile_bytes());
@@ -248,29 +269,26 @@ Status write_region(Txn& txn, Runtime& runtime, ImageInfo& image, const Region& 
   for (auto& batch : batches)
     if (batch.size() < per_batch) batch.resize(per_batch);  // grows only: kept buffers stay
   size_t sizes[2] = {0, 0};
-  int64_t tx = range.x0, ty = range.y0;
   // Looks up what the next batch's tiles show now. The old chunk of a partly covered tile is
   // located and copied: the workers decode it while this thread applies the previous batch,
   // which may change or spill the page it lives on (an address inside the map proves nothing).
   auto collect = [&](std::vector<WriteJob>& jobs) -> Result<size_t> {
     size_t n = 0;
-    for (; n < per_batch && ty <= range.y1; ++n) {
+    for (; n < per_batch; ++n) {
       WriteJob& job = jobs[n];
-      job.tile = {tx, ty};
-      job.part = t.tile_region(job.tile).intersect(region);
+      TESSERA_ASSIGN_OR_RETURN(const bool more, producer.next(job));
+      if (!more) break;
       job.next = TileValue{};
       job.status = Status::ok();
       TESSERA_ASSIGN_OR_RETURN(job.visible, here.find(job.tile));
-      job.partial = job.part != t.tile_region(job.tile) || bands->size() != t.bands;
       if (job.partial && job.visible && job.visible->value.kind == TileKind::kChunk)
         TESSERA_RETURN_IF_ERROR(fetcher.locate(job.tile, *job.visible, true, job.old));
-      if (++tx > range.x1) tx = range.x0, ++ty;
     }
     return n;
   };
   std::function<void(size_t)> prepare[2];
   for (int b = 0; b < 2; ++b)
-    prepare[b] = [&, b](size_t i) { prepare_tile(fetcher, image, *bands, region, src, batches[b][i]); };
+    prepare[b] = [&, b](size_t i) { producer.prepare(batches[b][i]); };
 
   auto first = collect(batches[0]);
   if (!first) return first.status();

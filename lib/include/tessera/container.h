@@ -225,6 +225,7 @@ class TESSERA_API View {
   std::shared_ptr<detail::Env> env_;
   std::shared_ptr<detail::Runtime> runtime_;
   std::unique_ptr<detail::Txn> txn_;
+  friend class WriteTxn;  // WriteTxn::merge reads another container's view
 };
 
 // A consistent read-only view of the container as of the moment it was taken.
@@ -263,6 +264,18 @@ class TESSERA_API WriteTxn : public View {
                const void* src, size_t src_size, Interleave interleave = Interleave::kBIP);
   Status write(std::string_view image, const Region& region, const Selection& sel,
                const void* src, size_t src_size, const Strides& strides);
+
+  // Adopts the tiles that frame `source_frame` of `source_image` in `source` (a view of another
+  // container, e.g. a shard a worker process wrote) shows into frame `frame` of `image`, at the
+  // same tile coordinates, keeping their stored encoding: nothing is compressed again (each
+  // chunk is decoded once, its checksums and content hash checked, and deduplicated like any
+  // write). Tiles the source does not show stay as they are. Both images must have the same
+  // sample type, bands, tile size, storage layout and fill. Like write(): frame == frames
+  // appends a frame, the frame's pyramid levels follow, and a failure changes nothing.
+  // Errors: kInvalidArgument (the images differ: the message names how), kNotFound, kCorrupt
+  // (a source chunk failed its check), as write().
+  Status merge(const View& source, std::string_view source_image, std::string_view image, uint32_t frame = 0,
+               uint32_t source_frame = 0);
 
   // Records where an import into frame progress.frame of `image` stands (see ImportProgress):
   // call it in the transaction of each batch, so the record and the pixels commit together.
