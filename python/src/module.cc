@@ -272,6 +272,24 @@ class PyWriteTxn : public PyView {
     check(s);
   }
 
+  // Merges image `source_image` of the container at `source` (opened read-only without its lock
+  // file: a shard nobody writes) into `image` (WriteTxn::merge).
+  void merge(const std::string& source, const std::string& source_image, const std::string& image, uint32_t frame,
+             uint32_t source_frame) {
+    WriteTxn& t = get();
+    OpenOptions o;
+    o.read_only = true;
+    o.no_lock = true;
+    Status s;
+    {
+      py::gil_scoped_release release;
+      auto c = Container::open(source, o);
+      auto snapshot = c ? c->snapshot() : Result<Snapshot>(c.status());
+      s = snapshot ? t.merge(*snapshot, source_image, image, frame, source_frame) : snapshot.status();
+    }
+    check(s);
+  }
+
   void set_attribute(const std::string& image, const std::string& name, const AttributeValue& v,
                      std::optional<uint32_t> frame) {
     check(get().set_attribute(image, name, v, frame));
@@ -457,6 +475,7 @@ PYBIND11_MODULE(_tessera, m) {
       .def("create_image", &PyWriteTxn::create_image)
       .def("write", &PyWriteTxn::write)
       .def("set_attribute", &PyWriteTxn::set_attribute)
+      .def("merge", &PyWriteTxn::merge)
       .def("commit", &PyWriteTxn::commit)
       .def("abort", &PyWriteTxn::abort);
 

@@ -144,6 +144,15 @@ class Container:
             with self.transaction() as t:
                 yield t._txn
 
+    def merge(self, source, source_image, image=None, *, frame=0, source_frame=0):
+        """Adopts the tiles image `source_image` (frame source_frame) of the container file
+        `source` shows into `image` (default: the same name; frame == frames appends one), with
+        their stored encoding: nothing is compressed again. The images must agree in dtype,
+        bands, tile size, storage and fill. In the open transaction, else in one of its own."""
+        with self._in_transaction() as txn:
+            txn.merge(str(source), source_image, source_image if image is None else image, int(frame),
+                      int(source_frame))
+
     # -- long operations (the GIL is released while they run)
     def build_pyramid(self, image, *, levels=None, resampling="mean", frame=0, progress=None):
         """Builds pyramid levels 1..levels (None: until the data fits one tile) of a frame
