@@ -329,7 +329,10 @@ class Image:
         if len(key) > 3:
             raise _errors.InvalidArgument(f"an image has 3 axes (rows, columns, bands), not {len(key)}")
         key = key + (slice(None),) * (3 - len(key))
-        box = self.bounds()
+        # Open slice ends stand for the data's bounds (looked up only when needed: writing a new
+        # frame has none yet).
+        open_ends = any(isinstance(k, slice) and (k.start is None or k.stop is None) for k in key[:2])
+        box = self.bounds() if open_ends else None
         starts = (0, 0) if box is None else (box.y, box.x)
         sizes = (0, 0) if box is None else (box.height, box.width)
         spans, drop = [], []

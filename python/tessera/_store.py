@@ -7,9 +7,9 @@ shards into the target one transaction per shard (WriteTxn::merge: the shards' c
 adopted as they are encoded, decoded once to be checked, never compressed again) and deletes
 each shard once its merge has committed. docs/PYTHON.md says why and what it costs.
 
-Resumable: a shard is renamed into place only once complete, so a store run again after an
-interruption merges the shards it finds rather than computing them again, and merging a
-shard a second time changes nothing.
+Resumable: a shard is renamed into place only once complete, and the shards are deleted only
+once every one is merged, so a store run again after an interruption computes only the blocks
+without a shard and merges them all again (merging a shard a second time changes nothing).
 """
 
 import os
@@ -32,21 +32,18 @@ def _remove(path):
             pass
 
 
-def _write_shard(block, shard_dir, token, name, spec, origin, block_info=None):
-    """One task: block (rows, columns, bands) into shard container <token>-<i>-<j>.tsr."""
-    i, j, _ = block_info[0]["chunk-location"]
-    (y0, _), (x0, _), _ = block_info[0]["array-location"]
-    final = os.path.join(shard_dir, _shard_name(token, i, j))
-    if not os.path.exists(final):
-        part = f"{final}.part-{os.getpid()}"
-        _remove(part)
-        with _container.open(part, "w", threads=1) as c:
-            img = c.create_image(name, **spec)
-            with c.transaction():
-                img[origin[0] + y0:origin[0] + y0 + block.shape[0], origin[1] + x0:origin[1] + x0 + block.shape[1]] = block
-        os.replace(part, final)
-        _remove(part)  # its lock file
-    return np.zeros((1, 1, 1), dtype=np.int8)
+def _write_shard(block, final, name, spec, y, x):
+    """One task: `block` (rows, columns, bands) at (y, x) into a new shard container `final`,
+    renamed into place once complete."""
+    part = f"{final}.part-{os.getpid()}"
+    _remove(part)
+    with _container.open(part, "w", threads=1) as c:
+        img = c.create_image(name, **spec)
+        with c.transaction():
+            img[y:y + block.shape[0], x:x + block.shape[1]] = block
+    os.replace(part, final)
+    _remove(part)  # its lock file
+    return final
 
 
 def store(array, path, name, *, origin=(0, 0), frame=0, codec="lz4", filter="shuffle", tile_size=256, fill=0,
@@ -59,8 +56,11 @@ def store(array, path, name, *, origin=(0, 0), frame=0, codec="lz4", filter="shu
     each block is compressed by the dask worker that computes it (into a shard container
     beside the target) and merged into the target by this process. Tiles are written whole:
     where the array does not cover an edge tile, that tile shows the fill value afterwards.
-    progress(done, total) is called after each merged shard. Returns {"blocks", "merged"}.
+    progress(done, total) is called after each merged shard. Returns {"blocks": blocks in all,
+    "computed": blocks computed in this run (the others' shards were there from an interrupted
+    run)}.
     """
+    import dask
     import dask.array as da
     from dask.base import tokenize
 
@@ -88,23 +88,30 @@ def store(array, path, name, *, origin=(0, 0), frame=0, codec="lz4", filter="shu
     token = tokenize(arr.name, path, name, frame, oy, ox, spec)
     shard_dir = path + ".shards"
     os.makedirs(shard_dir, exist_ok=True)
-    written = arr.map_blocks(_write_shard, shard_dir, token, name, spec, (oy, ox), dtype=np.int8,
-                             chunks=((1,) * len(chunks[0]), (1,) * len(chunks[1]), (1,)))
-    written.compute()
+    # Only the blocks without a shard are computed: a run after an interruption skips the rest
+    # (and whatever computes their pixels).
+    starts = [np.cumsum((0,) + c[:-1]) for c in chunks[:2]]
+    blocks, tasks = [], []
+    for (i, j), block in np.ndenumerate(arr.to_delayed()[:, :, 0]):
+        shard = os.path.join(shard_dir, _shard_name(token, i, j))
+        blocks.append(shard)
+        if not os.path.exists(shard):
+            tasks.append(dask.delayed(_write_shard)(block, shard, name, spec, oy + int(starts[0][i]),
+                                                    ox + int(starts[1][j])))
+    dask.compute(*tasks)
 
-    blocks = [(i, j) for i in range(len(chunks[0])) for j in range(len(chunks[1]))]
-    merged = 0
+    # Merged in order, a transaction each; the shards are deleted only once all are in, so an
+    # interrupted merge is run again from the shards (merging one twice changes nothing).
     with _container.open(path, "r+") as c:
-        for n, (i, j) in enumerate(blocks):
-            shard = os.path.join(shard_dir, _shard_name(token, i, j))
-            if os.path.exists(shard):
-                c.merge(shard, name, frame=frame)
-                _remove(shard)
-                merged += 1
+        for n, shard in enumerate(blocks):
+            c.merge(shard, name, frame=frame)
             if progress:
                 progress(n + 1, len(blocks))
+    for shard in blocks:
+        _remove(shard)
     try:
         os.rmdir(shard_dir)
     except OSError:
         pass  # another store's shards are still there
-    return {"blocks": len(blocks), "merged": merged}
+    return {"blocks": len(blocks), "computed": len(tasks)}
+
