@@ -409,10 +409,12 @@ class Image:
             txn.write(self.name, x, y, self._frame, band_list, array)
 
     # -- dask
-    def to_dask(self, frame=None, level=None, bands=None, *, lock=True):
-        """A dask.array of this frame's data (its bounds) at `level`, chunked on the tile grid.
-        Its tasks open the file read-only in the worker (lock=False: without the lock file, for
-        a file on shared storage that nobody writes); nothing but the path is pickled."""
+    def to_dask(self, frame=None, level=None, bands=None, *, chunk_tiles=None, lock=True):
+        """A dask.array of this frame's data (its bounds) at `level`, chunked on the tile grid:
+        chunks of chunk_tiles x chunk_tiles tiles (default: about 1024 pixels square), cut at
+        tile boundaries. Its tasks open the file read-only in the worker (lock=False: without
+        the lock file, for a file on shared storage that nobody writes); nothing but the path
+        is pickled."""
         from . import _dask
         return _dask.to_dask(self, self._frame if frame is None else int(frame),
-                             self._level if level is None else int(level), bands, lock)
+                             self._level if level is None else int(level), bands, chunk_tiles, lock)

@@ -37,7 +37,7 @@ def _axis_chunks(start, size, tile):
     return tuple(chunks)
 
 
-def to_dask(img, frame, level, bands, lock):
+def to_dask(img, frame, level, bands, chunk_tiles, lock):
     import dask.array as da
     from dask.base import tokenize
 
@@ -45,13 +45,14 @@ def to_dask(img, frame, level, bands, lock):
     box = view.bounds()
     band_list = list(range(img.bands)) if bands is None else [int(b) for b in bands]
     tile = img.chunks[0]
+    step = tile * (max(1, 1024 // tile) if chunk_tiles is None else int(chunk_tiles))
     dtype = img.dtype
     if box is None:
         return da.zeros((0, 0, len(band_list)), dtype=dtype)
-    ychunks = _axis_chunks(box.y, box.height, tile)
-    xchunks = _axis_chunks(box.x, box.width, tile)
+    ychunks = _axis_chunks(box.y, box.height, step)
+    xchunks = _axis_chunks(box.x, box.width, step)
     path = img._c.path
-    name = "tessera-read-" + tokenize(path, img.name, frame, level, band_list, box)
+    name = "tessera-read-" + tokenize(path, img.name, frame, level, band_list, box, step)
     graph = {}
     y = box.y
     for i, h in enumerate(ychunks):

@@ -30,10 +30,12 @@ def test_to_dask_reads_in_the_workers(client, tmp_path):
         img = c.create_image("img", np.int32, 3, tile_size=16)
         with c.transaction():
             img[-13:57, -40:50] = ref
-        arr = img.to_dask()
+        arr = img.to_dask(chunk_tiles=1)
         assert arr.shape == (70, 90, 3)
         # chunks cut at the tile grid: -13 .. 0 is the first row of chunks
         assert arr.chunks[0][:2] == (13, 16) and arr.chunks[1][:2] == (8, 16)
+        assert img.to_dask(chunk_tiles=2).chunks[1] == (8, 32, 32, 18)
+        assert img.to_dask().chunks[0] == (13, 57)  # default: about 1024 pixels
         assert np.array_equal(arr.compute(), ref)
         assert np.array_equal(img.to_dask(bands=[2, 0]).compute(), ref[:, :, [2, 0]])
         # Another commit shows up in the next computation (each task takes its own snapshot).
