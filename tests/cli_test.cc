@@ -818,6 +818,28 @@ TEST_F(CliTest, DeltaFilterOnImportAndRecompress) {
   expect_failure({"recompress", file, "--codec", "lz4", "--filter", "bitshuffle"}, 2, {"unknown filter"});
 }
 
+// tessera merge: an image of one container into another, with its chunks as they are.
+TEST_F(CliTest, MergeCombinesContainers) {
+  const Raster raster = random_raster(kEnviTypes[5], 40, 30, 2, 31);  // u16
+  const std::string src = path("img.raw"), a = path("a.tsr"), b = path("b.tsr");
+  write_file(src, encode(raster, "bip"));
+  write_file(src + ".hdr", envi_header(raster, 12, "bip"));
+  expect_success({"import", a, src, "--tile", "16", "--codec", "zstd", "--quiet"});
+  expect_success({"create", b});
+  const RunResult merged = expect_success({"merge", b, a});
+  EXPECT_EQ(merged.out, "image 'img' -> 'img': 1 frame merged\n");
+  expect_success({"export", b, path("back.raw"), "--quiet"});
+  EXPECT_EQ(read_file(path("back.raw")), encode(raster, "bip"));
+  const auto info = nlohmann::json::parse(expect_success({"info", b, "--json"}).out);
+  EXPECT_EQ(info["images"][0]["codec"], "zstd");  // the source's spec
+  expect_success({"merge", b, a, "--image", "img", "--into", "again"});
+  const auto pool = nlohmann::json::parse(expect_success({"info", b, "--json"}).out);
+  EXPECT_EQ(pool["images"].size(), 2u);
+  expect_success({"verify", b, "--deep", "--quiet"});
+  expect_failure({"merge", b, a, "--into", "x", "--image", "nope"}, 1, {"no image named 'nope'"});
+  expect_failure({"merge", b, path("missing.tsr")}, 1, {"missing.tsr"});
+}
+
 TEST_F(CliTest, HelpGoesToStdout) {
   const RunResult r = tessera({"--help"});
   EXPECT_EQ(r.code, 0) << r;

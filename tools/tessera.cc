@@ -887,6 +887,45 @@ int run_recompress(const cli::Args& args) {
                std::to_string(report->bytes_after) + " bytes\n");
 }
 
+int run_merge(const cli::Args& args) {
+  const std::string& file = args.positional(0);
+  const std::string& src = args.positional(1);
+  OpenOptions read_only;
+  read_only.read_only = true;
+  auto source = Container::open(src, read_only);
+  if (!source) return fail(source.status());
+  auto from = source->snapshot();
+  if (!from) return fail(from.status());
+  std::vector<ImageInfo> images;
+  if (auto name = args.value("--image")) {
+    auto info = from->image(*name);
+    if (!info) return fail(info.status());
+    images.push_back(*info);
+  } else {
+    images = from->images();
+  }
+  const auto into = args.value("--into");
+  if (into && images.size() != 1) throw UsageError{"--into: name one image of SRC with --image"};
+  auto container = Container::open(file);
+  if (!container) return fail(container.status());
+  std::string report;
+  for (const ImageInfo& image : images) {
+    const std::string target = into ? *into : image.name;
+    // Every frame of the source image, frame by frame, one transaction each; a new image gets
+    // the source's spec (its codec too).
+    for (uint32_t frame = 0; frame < image.frames; ++frame) {
+      Status s = container->write([&](WriteTxn& txn) -> Status {
+        if (frame == 0 && !txn.image(target)) TESSERA_RETURN_IF_ERROR(txn.create_image(target, image.spec));
+        return txn.merge(*from, image.name, target, frame, frame);
+      });
+      if (!s.is_ok()) return fail(s);
+    }
+    report += "image '" + image.name + "' -> '" + target + "': " + std::to_string(image.frames) +
+              (image.frames == 1 ? " frame" : " frames") + " merged\n";
+  }
+  return print(report);
+}
+
 int run_compact(const cli::Args& args) {
   const std::string& file = args.positional(0);
   const std::string out = args.positional_count() > 1 ? args.positional(1) : std::string();
@@ -1121,6 +1160,16 @@ const cli::Program kProgram{
          "interruption, it skips what is done. New writes still use the image's codec. Prints how "
          "many chunks were encoded anew and their stored bytes before and after.",
          run_recompress},
+        {"merge", {"FILE", "SRC"}, 0,
+         {{"--image", "NAME", "only this image of SRC (default: every image)"},
+          {"--into", "NAME", "the image of FILE it goes into (default: the same name)"}},
+         "Merge the images of container SRC into FILE, their chunks as they are encoded.",
+         "Each frame of each image of SRC goes into the frame of the same number of the image of the "
+         "same name in FILE (created with SRC's spec when absent), one transaction per frame: the "
+         "tiles SRC shows replace FILE's, the others stay. Chunks are not compressed again, and are "
+         "stored once whatever number of images and files show them (deduplicated by content). The "
+         "images must agree in sample type, bands, tile size, storage and fill.",
+         run_merge},
         {"compact", {"FILE", "OUT"}, 1, {{"--quiet", "", "no progress line"}},
          "Rewrite FILE without free pages or unreferenced chunks, into the new file OUT or in "
          "place.",
