@@ -24,19 +24,17 @@ import time
 import numpy as np
 
 
+def box3(a):
+    """Sums over every 3 x 3 window (separable: rows, then columns): 2 pixels smaller each way."""
+    rows = a[:-2] + a[1:-1] + a[2:]
+    return rows[:, :-2] + rows[:, 1:-1] + rows[:, 2:]
+
+
 def local_std(block):
     """3 x 3 standard deviation of each band of a block that carries a 1-pixel border."""
     x = block.astype(np.float64)
-    h, w = x.shape[0] - 2, x.shape[1] - 2
-    s = np.zeros((h, w, x.shape[2]))
-    s2 = np.zeros_like(s)
-    for dy in range(3):
-        for dx in range(3):
-            v = x[dy:dy + h, dx:dx + w]
-            s += v
-            s2 += v * v
-    mean = s / 9
-    var = np.maximum(s2 / 9 - mean * mean, 0)
+    mean = box3(x) / 9
+    var = np.maximum(box3(x * x) / 9 - mean * mean, 0)
     out = np.zeros(block.shape, dtype=np.float32)
     out[1:-1, 1:-1] = np.sqrt(var)
     return out
