@@ -288,8 +288,12 @@ Status WriteTxn::merge(const View& source, std::string_view source_image, std::s
                        uint32_t frame, uint32_t source_frame) {
   if (!txn_ || !txn_->active()) return finished(env_.get());
   if (!source.txn_ || !source.txn_->active()) return finished(source.env_.get());
-  if (source.env_ == env_)
-    return env_->error(Code::kInvalidArgument, "merge: the source is this container");
+  auto here = env_->file_id();
+  auto there = source.env_->file_id();
+  if (!here) return here.status();
+  if (!there) return there.status();
+  if (here->device == there->device && here->inode == there->inode)
+    return env_->error(Code::kInvalidArgument, "merge: the source " + source.env_->path() + " is this container");
   auto info = txn_->find_image(image);
   if (!info) return info.status();
   auto from = source.txn_->find_image(source_image);
