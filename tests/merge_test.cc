@@ -40,6 +40,17 @@ class MergeTest : public TempDirTest {
         }
     return out;
   }
+  // A new container `file` holding image `image` with pixels(area, seed) written into it.
+  Container with_image(const char* file, const char* image, Codec codec, const Region& area, uint64_t seed) {
+    auto c = Container::create(path(file));
+    EXPECT_OK(c);
+    const auto p = pixels(area, seed);
+    EXPECT_OK(c->write([&](WriteTxn& t) {
+      TESSERA_RETURN_IF_ERROR(t.create_image(image, spec(codec)));
+      return t.write(image, area, {}, p.data(), p.size() * 2);
+    }));
+    return std::move(c).value();
+  }
   static std::vector<uint8_t> read(const View& v, const char* image, const Region& r, uint32_t frame = 0,
                                    uint32_t level = 0) {
     std::vector<uint8_t> out(r.pixel_count() * 4);
@@ -51,44 +62,25 @@ class MergeTest : public TempDirTest {
 TEST_F(MergeTest, AdoptsTheShardsTilesWithTheirEncoding) {
   const Region shard_area{-32, -16, 96, 64};  // tile-aligned: 6 x 4 tiles
   const Region before_area{-64, -64, 64, 48};
-  auto shard = Container::create(path("shard.tsr"));
-  ASSERT_OK(shard);
-  const auto shard_pixels = pixels(shard_area, 1);
-  ASSERT_OK(shard->write([&](WriteTxn& t) {
-    TESSERA_RETURN_IF_ERROR(t.create_image("s", spec(Codec::kZstd)));
-    return t.write("s", shard_area, {}, shard_pixels.data(), shard_pixels.size() * 2);
-  }));
-  // The target: data of its own in part of the shard's area, a pyramid, LZ4.
-  auto target = Container::create(path("target.tsr"));
-  ASSERT_OK(target);
-  const auto own = pixels(before_area, 2);
-  ASSERT_OK(target->write([&](WriteTxn& t) {
-    TESSERA_RETURN_IF_ERROR(t.create_image("img", spec(Codec::kLz4)));
-    return t.write("img", before_area, {}, own.data(), own.size() * 2);
-  }));
-  ASSERT_OK(target->build_pyramid("img", PyramidOptions{0, 3, Resampling::kMean, {}}));
-
-  // The reference: the same writes made directly, in the same order.
-  auto direct = Container::create(path("direct.tsr"));
-  ASSERT_OK(direct);
-  ASSERT_OK(direct->write([&](WriteTxn& t) {
-    TESSERA_RETURN_IF_ERROR(t.create_image("img", spec(Codec::kLz4)));
-    TESSERA_RETURN_IF_ERROR(t.write("img", before_area, {}, own.data(), own.size() * 2));
-    return Status::ok();
-  }));
-  ASSERT_OK(direct->build_pyramid("img", PyramidOptions{0, 3, Resampling::kMean, {}}));
+  Container shard = with_image("shard.tsr", "s", Codec::kZstd, shard_area, 1);
+  // The target: data of its own in part of the shard's area, a pyramid, LZ4; and the
+  // reference, the same writes made directly, in the same order.
+  Container target = with_image("target.tsr", "img", Codec::kLz4, before_area, 2);
+  Container reference = with_image("direct.tsr", "img", Codec::kLz4, before_area, 2);
+  ASSERT_OK(target.build_pyramid("img", PyramidOptions{0, 3, Resampling::kMean, {}}));
+  ASSERT_OK(reference.build_pyramid("img", PyramidOptions{0, 3, Resampling::kMean, {}}));
   // The shard replaces whole tiles: what it shows as fill (absent) leaves the target's tiles.
-  ASSERT_OK(direct->write([&](WriteTxn& t) {
+  ASSERT_OK(reference.write([&](WriteTxn& t) {
     const Region shown{-32, -16, 96, 48};  // rows of fill at y >= 32 are absent in the shard
     const auto p = pixels(shown, 1);
     return t.write("img", shown, {}, p.data(), p.size() * 2);
   }));
 
-  ASSERT_OK_AND_ASSIGN(auto source, shard->snapshot());
+  ASSERT_OK_AND_ASSIGN(auto source, shard.snapshot());
   for (int round = 0; round < 2; ++round) {  // a second merge changes nothing
-    ASSERT_OK(target->write([&](WriteTxn& t) { return t.merge(source, "s", "img"); }));
-    ASSERT_OK_AND_ASSIGN(auto got, target->snapshot());
-    ASSERT_OK_AND_ASSIGN(auto want, direct->snapshot());
+    ASSERT_OK(target.write([&](WriteTxn& t) { return t.merge(source, "s", "img"); }));
+    ASSERT_OK_AND_ASSIGN(auto got, target.snapshot());
+    ASSERT_OK_AND_ASSIGN(auto want, reference.snapshot());
     const Region all{-80, -80, 176, 176};
     for (uint32_t level = 0; level <= 3; ++level)
       EXPECT_EQ(read(got, "img", level_region(all, level), 0, level), read(want, "img", level_region(all, level), 0, level))
@@ -96,7 +88,7 @@ TEST_F(MergeTest, AdoptsTheShardsTilesWithTheirEncoding) {
     EXPECT_EQ(got.bounds("img").value(), want.bounds("img").value());
   }
   // The shard's chunks kept their codec (zstd) in the LZ4 image.
-  ASSERT_OK_AND_ASSIGN(auto got, target->snapshot());
+  ASSERT_OK_AND_ASSIGN(auto got, target.snapshot());
   int zstd = 0;
   ASSERT_OK(got.list_tiles("img", TileListOptions{}, [&](const TileEntry& e) {
     if (e.chunk && e.chunk->codec == Codec::kZstd) ++zstd;
@@ -107,10 +99,10 @@ TEST_F(MergeTest, AdoptsTheShardsTilesWithTheirEncoding) {
   EXPECT_TRUE(report.clean()) << report.faults[0].invariant << ": " << report.faults[0].message;
 
   // Another frame: frame == frames appends one; frame > frames is refused.
-  ASSERT_OK(target->write([&](WriteTxn& t) { return t.merge(source, "s", "img", 1); }));
-  ASSERT_OK_AND_ASSIGN(auto two, target->snapshot());
+  ASSERT_OK(target.write([&](WriteTxn& t) { return t.merge(source, "s", "img", 1); }));
+  ASSERT_OK_AND_ASSIGN(auto two, target.snapshot());
   EXPECT_EQ(two.image("img")->frames, 2u);
-  EXPECT_CODE(target->write([&](WriteTxn& t) { return t.merge(source, "s", "img", 5); }), Code::kNotFound);
+  EXPECT_CODE(target.write([&](WriteTxn& t) { return t.merge(source, "s", "img", 5); }), Code::kNotFound);
 }
 
 TEST_F(MergeTest, RefusesImagesThatDiffer) {
@@ -134,18 +126,12 @@ TEST_F(MergeTest, RefusesImagesThatDiffer) {
 // A damaged chunk in the shard: the merge fails with kCorrupt naming the shard, and the target
 // is as it was.
 TEST_F(MergeTest, DamagedShardChangesNothing) {
-  const Region area{0, 0, 32, 32};
-  const auto p = pixels(area, 3);
-  auto shard = Container::create(path("shard.tsr"));
+  {
+    Container shard = with_image("shard.tsr", "s", Codec::kLz4, Region{0, 0, 32, 32}, 3);
+  }  // closed: its file is damaged below
   auto target = Container::create(path("target.tsr"));
-  ASSERT_OK(shard);
   ASSERT_OK(target);
-  ASSERT_OK(shard->write([&](WriteTxn& t) {
-    TESSERA_RETURN_IF_ERROR(t.create_image("s", spec(Codec::kLz4)));
-    return t.write("s", area, {}, p.data(), p.size() * 2);
-  }));
   ASSERT_OK(target->write([&](WriteTxn& t) { return t.create_image("img", spec(Codec::kLz4)); }));
-  shard.value() = Container::create(path("unused.tsr")).value();  // close the shard's file
   std::vector<std::pair<std::string, std::string>> chunks;
   ASSERT_TRUE(lmdb_entries(path("shard.tsr"), "chunks", &chunks));
   ASSERT_FALSE(chunks.empty());

@@ -12,6 +12,7 @@
 
 #include <memory>
 #include <optional>
+#include <type_traits>
 #include <string>
 #include <vector>
 
@@ -42,6 +43,23 @@ template <typename T>
 T value(Result<T> result) {
   if (!result) raise(result.status());
   return std::move(result).value();
+}
+
+// Runs `work` with the GIL released (it must not touch Python objects) and returns what it
+// returns: a Status is raised when not OK, a Result's value returned or its error raised.
+template <typename Work>
+auto released(Work&& work) {
+  using R = decltype(work());
+  std::optional<R> result;
+  {
+    py::gil_scoped_release release;
+    result.emplace(work());
+  }
+  if constexpr (std::is_same_v<R, Status>) {
+    check(*result);
+  } else {
+    return value(std::move(*result));
+  }
 }
 
 // A closed container, or a finished transaction, used again.
@@ -177,21 +195,12 @@ class PyView {
     void* data = out.mutable_data();
     const size_t bytes = size_t(required_bytes(strides, width, height, request.bands.size(),
                                                sample_size(request.image.spec.type)));
-    Status s;
-    {
-      py::gil_scoped_release release;
-      s = v.read(image, region, sel, data, bytes, strides);
-    }
-    check(s);
+    released([&] { return v.read(image, region, sel, data, bytes, strides); });
   }
 
   py::object bounds(const std::string& image, uint32_t frame, const std::string& precision) const {
     const Precision p = value(parse_precision(precision));
-    std::optional<Region> box;
-    {
-      py::gil_scoped_release release;
-      box = value(view().bounds(image, frame, p));
-    }
+    const std::optional<Region> box = released([&] { return view().bounds(image, frame, p); });
     if (!box) return py::none();
     return py::make_tuple(box->x, box->y, box->width, box->height);
   }
@@ -206,11 +215,7 @@ class PyView {
   uint32_t levels(const std::string& image, uint32_t frame) const { return value(view().pyramid(image, frame)).levels; }
 
   py::dict stats(const std::string& image, uint32_t frame, uint32_t level) const {
-    ImageStats st;
-    {
-      py::gil_scoped_release release;
-      st = value(view().stats(image, frame, level));
-    }
+    const ImageStats st = released([&] { return view().stats(image, frame, level); });
     py::dict d;
     d["tiles_uniform"] = st.tiles_uniform;
     d["tiles_chunk"] = st.tiles_chunk;
@@ -264,12 +269,8 @@ class PyWriteTxn : public PyView {
     const Strides strides = checked_strides(src, request.image, region, request.bands.size(), Interleave::kBIP, false);
     const size_t bytes = size_t(required_bytes(strides, region.width, region.height, request.bands.size(),
                                                sample_size(request.image.spec.type)));
-    Status s;
-    {
-      py::gil_scoped_release release;
-      s = t.write(image, region, sel, src.data(), bytes, strides);
-    }
-    check(s);
+    const void* data = src.data();
+    released([&] { return t.write(image, region, sel, data, bytes, strides); });
   }
 
   // Merges image `source_image` of the container at `source` (opened read-only without its lock
@@ -280,14 +281,13 @@ class PyWriteTxn : public PyView {
     OpenOptions o;
     o.read_only = true;
     o.no_lock = true;
-    Status s;
-    {
-      py::gil_scoped_release release;
+    released([&]() -> Status {
       auto c = Container::open(source, o);
-      auto snapshot = c ? c->snapshot() : Result<Snapshot>(c.status());
-      s = snapshot ? t.merge(*snapshot, source_image, image, frame, source_frame) : snapshot.status();
-    }
-    check(s);
+      if (!c) return c.status();
+      auto snapshot = c->snapshot();
+      if (!snapshot) return snapshot.status();
+      return t.merge(*snapshot, source_image, image, frame, source_frame);
+    });
   }
 
   void set_attribute(const std::string& image, const std::string& name, const AttributeValue& v,
@@ -302,7 +302,7 @@ class PyWriteTxn : public PyView {
       py::gil_scoped_release release;
       s = t.commit();
     }
-    txn_.reset();
+    txn_.reset();  // finished whatever the outcome
     check(s);
   }
   void abort() {
@@ -321,12 +321,8 @@ std::shared_ptr<PyContainer> open_container(const std::string& path, bool create
   o.no_lock = no_lock;
   o.threads = threads;
   o.tile_cache_bytes = tile_cache_bytes;
-  Result<Container> c = Status(Code::kInternal, "not opened");
-  {
-    py::gil_scoped_release release;
-    c = create ? Container::create(path, o) : Container::open(path, o);
-  }
-  return std::make_shared<PyContainer>(value(std::move(c)));
+  return std::make_shared<PyContainer>(
+      released([&] { return create ? Container::create(path, o) : Container::open(path, o); }));
 }
 
 // A progress callback for the library, which calls it on the calling thread (GIL released):
@@ -347,23 +343,13 @@ void build_pyramid(PyContainer& c, const std::string& image, std::optional<uint3
   o.resampling = value(parse_resampling(resampling));
   o.progress = progress_of(progress);
   Container& container = c.get();
-  Status s;
-  {
-    py::gil_scoped_release release;
-    s = container.build_pyramid(image, o);
-  }
-  check(s);
+  released([&] { return container.build_pyramid(image, o); });
 }
 
 py::dict run_verify(const std::string& path, bool deep) {
   VerifyOptions o;
   o.deep = deep;
-  Result<VerifyReport> r = Status(Code::kInternal, "not run");
-  {
-    py::gil_scoped_release release;
-    r = verify(path, o);
-  }
-  const VerifyReport report = value(std::move(r));
+  const VerifyReport report = released([&] { return verify(path, o); });
   py::dict d;
   d["clean"] = report.clean();
   py::list faults;
@@ -385,24 +371,15 @@ void import_file(PyContainer& c, const std::string& src, const std::string& imag
   o.import.origin_y = origin_y;
   o.import.progress = progress_of(progress);
   Container& container = c.get();
-  Status s;
-  {
-    py::gil_scoped_release release;
+  released([&]() -> Status {
     auto plan = plan_import(src, o);
-    if (!plan) {
-      s = plan.status();
-    } else {
-      for (ImportJob& job : plan->jobs) {
-        job.options.progress = o.import.progress;
-        auto done = import_raster(container, *job.source, job.options);
-        if (!done) {
-          s = done.status();
-          break;
-        }
-      }
+    if (!plan) return plan.status();
+    for (ImportJob& job : plan->jobs) {
+      job.options.progress = o.import.progress;
+      TESSERA_RETURN_IF_ERROR(import_raster(container, *job.source, job.options).status());
     }
-  }
-  check(s);
+    return Status::ok();
+  });
 }
 
 void export_file_py(PyContainer& c, const std::string& out, const std::string& image, uint32_t frame,
@@ -413,12 +390,7 @@ void export_file_py(PyContainer& c, const std::string& out, const std::string& i
   o.export_options.level = level;
   o.export_options.progress = progress_of(progress);
   Container& container = c.get();
-  Status s;
-  {
-    py::gil_scoped_release release;
-    s = export_file(container, out, o);
-  }
-  check(s);
+  released([&] { return export_file(container, out, o); });
 }
 
 }  // namespace
@@ -436,22 +408,12 @@ PYBIND11_MODULE(_tessera, m) {
       .def("snapshot",
            [](PyContainer& c) {
              Container& container = c.get();
-             Result<Snapshot> s = Status(Code::kInternal, "not taken");
-             {
-               py::gil_scoped_release release;
-               s = container.snapshot();
-             }
-             return std::make_unique<PySnapshot>(value(std::move(s)));
+             return std::make_unique<PySnapshot>(released([&] { return container.snapshot(); }));
            })
       .def("begin_write",
            [](PyContainer& c) {
-             Container& container = c.get();
-             Result<WriteTxn> t = Status(Code::kInternal, "not begun");
-             {
-               py::gil_scoped_release release;  // waits for the write lock
-               t = container.begin_write();
-             }
-             return std::make_unique<PyWriteTxn>(value(std::move(t)));
+             Container& container = c.get();  // begin_write waits for the write lock
+             return std::make_unique<PyWriteTxn>(released([&] { return container.begin_write(); }));
            })
       .def("build_pyramid", &build_pyramid, py::arg("image"), py::arg("frame"), py::arg("levels"),
            py::arg("resampling"), py::arg("progress"))
