@@ -197,6 +197,11 @@ Status WriteTxn::create_image(std::string_view name, const ImageSpec& spec) {
   if (name.empty() || name.size() > detail::kMaxImageNameBytes)
     return env_->error(Code::kInvalidArgument, "image name must be 1 to " +
                                                    std::to_string(detail::kMaxImageNameBytes) + " bytes long");
+  // A newline or another control character would break every line a tool prints about it.
+  for (unsigned char c : name)
+    if (c < 0x20 || c == 0x7F)
+      return env_->error(Code::kInvalidArgument, "image name has a control character (byte " + std::to_string(c) +
+                                                     "): names are printable text");
   Status valid = detail::validate_image_spec(spec);
   if (!valid.is_ok())
     return valid.with_context(env_->path() + ": image '" + std::string(name) + "'");

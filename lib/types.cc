@@ -6,6 +6,8 @@
 #include <charconv>
 #include <limits>
 
+#include "util/text.h"
+
 namespace tessera {
 namespace {
 
@@ -43,9 +45,12 @@ std::string_view data_type_name(DataType type) {
   return "?";
 }
 
+// Every parse_* below ignores ASCII case: "BSQ" is bsq, as in an ENVI header.
+using detail::ascii_lower;
+
 Result<DataType> parse_data_type(std::string_view name) {
   for (const auto& t : kTypes)
-    if (t.name == name) return t.type;
+    if (t.name == ascii_lower(name)) return t.type;
   return Status(Code::kInvalidArgument, "unknown sample type '" + std::string(name) +
                                             "' (expected u8, u16, u32, u64, i8, i16, i32, i64, f32 or f64)");
 }
@@ -56,7 +61,7 @@ std::string_view interleave_name(Interleave interleave) {
 
 Result<Interleave> parse_interleave(std::string_view name) {
   for (size_t i = 0; i < kInterleaves.size(); ++i)
-    if (kInterleaves[i] == name) return static_cast<Interleave>(i);
+    if (kInterleaves[i] == ascii_lower(name)) return static_cast<Interleave>(i);
   return Status(Code::kInvalidArgument,
                 "unknown interleave '" + std::string(name) + "' (expected bip, bil or bsq)");
 }
@@ -67,7 +72,7 @@ std::string_view storage_layout_name(StorageLayout layout) {
 
 Result<StorageLayout> parse_storage_layout(std::string_view name) {
   for (size_t i = 0; i < kLayouts.size(); ++i)
-    if (kLayouts[i] == name) return static_cast<StorageLayout>(i);
+    if (kLayouts[i] == ascii_lower(name)) return static_cast<StorageLayout>(i);
   return Status(Code::kInvalidArgument,
                 "unknown storage layout '" + std::string(name) + "' (expected chunky or planar)");
 }
@@ -81,7 +86,9 @@ std::string codec_spec_name(const CodecSpec& spec) {
   return "?";
 }
 
-Result<CodecSpec> parse_codec_spec(std::string_view text) {
+Result<CodecSpec> parse_codec_spec(std::string_view typed) {
+  const std::string lower = ascii_lower(typed);
+  const std::string_view text = lower;
   if (text == "none") return CodecSpec{Codec::kNone, 0};
   if (text == "lz4") return CodecSpec{Codec::kLz4, 0};
   if (text == "zstd") return CodecSpec{Codec::kZstd, 0};
@@ -95,7 +102,7 @@ Result<CodecSpec> parse_codec_spec(std::string_view text) {
                   "zstd level '" + std::string(digits) + "' is not a whole number from 1 to 22");
   }
   return Status(Code::kInvalidArgument,
-                "unknown codec '" + std::string(text) + "' (expected none, lz4 or zstd[:LEVEL])");
+                "unknown codec '" + std::string(typed) + "' (expected none, lz4 or zstd[:LEVEL])");
 }
 
 std::string_view filter_name(Filter filter) {
@@ -109,7 +116,7 @@ std::string_view filter_name(Filter filter) {
 
 Result<Filter> parse_filter(std::string_view text) {
   for (Filter f : {Filter::kNone, Filter::kShuffle, Filter::kDelta})
-    if (filter_name(f) == text) return f;
+    if (filter_name(f) == ascii_lower(text)) return f;
   return Status(Code::kInvalidArgument,
                 "unknown filter '" + std::string(text) + "' (expected none, shuffle or delta)");
 }
@@ -137,7 +144,7 @@ std::string_view resampling_name(Resampling resampling) {
 Result<Resampling> parse_resampling(std::string_view text) {
   for (Resampling r : {Resampling::kMean, Resampling::kNearest, Resampling::kMode, Resampling::kMin,
                        Resampling::kMax})
-    if (resampling_name(r) == text) return r;
+    if (resampling_name(r) == ascii_lower(text)) return r;
   return Status(Code::kInvalidArgument,
                 "unknown resampling '" + std::string(text) + "' (mean, nearest, mode, min or max)");
 }
@@ -154,7 +161,7 @@ std::string_view precision_name(Precision precision) {
 
 Result<Precision> parse_precision(std::string_view text) {
   for (Precision p : {Precision::kOperative, Precision::kRoot, Precision::kLeaf, Precision::kExact})
-    if (precision_name(p) == text) return p;
+    if (precision_name(p) == ascii_lower(text)) return p;
   return Status(Code::kInvalidArgument, "unknown precision '" + std::string(text) +
                                             "' (expected operative, root, leaf or exact)");
 }

@@ -1,7 +1,16 @@
 #include "tessera/version.h"
 
+#include "format/records.h"
+
 namespace tessera {
 
 std::string_view version() { return TESSERA_VERSION; }
+
+std::string format_versions() {
+  using namespace detail;
+  return "writes " + to_string(kBaseFormatVersion) + " (" + to_string(kDeltaFormatVersion) +
+         " once the delta filter is stored); reads " + std::to_string(kOldestFormatMajor) + ".0 to " +
+         std::to_string(kFormatMajor) + ".x";
+}
 
 }  // namespace tessera

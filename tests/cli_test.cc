@@ -551,7 +551,7 @@ TEST_F(CliTest, InfoCountsTilesChunksAndBytes) {
   EXPECT_EQ(json["format"], "2.2");
   ASSERT_EQ(json["images"].size(), 1u);
   const auto& image = json["images"][0];
-  for (const char* key : {"name", "dtype", "bands", "tile_size", "interleave", "frames", "bounds",
+  for (const char* key : {"name", "dtype", "bands", "tile_size", "storage", "frames", "bounds",
                           "codec", "tiles_uniform", "tiles_chunk", "chunks_unique", "bytes_raw",
                           "bytes_stored", "compression_ratio", "dedup_ratio"})
     EXPECT_TRUE(image.contains(key)) << key << " missing from " << image.dump();
@@ -884,6 +884,48 @@ TEST_F(CliTest, UsageErrors) {
   expect_failure({"import", file, src, "--origin", "5,y"}, 2, {"--origin"});
   expect_failure({"import", file, src, "--codec", "gzip"}, 2, {"gzip"});
   expect_failure({"import", file, src, "--codec", "zstd:99"}, 2, {"99"});
+  const RunResult tile = expect_failure({"import", file, src, "--tile", "100"}, 2, {"--tile: 100 is not a power of two"});
+  EXPECT_EQ(tile.err.find(src), std::string::npos) << tile.err;  // a usage error, before any file
+  expect_failure({"import", file, src, "--storage", "banded"}, 2, {"--storage", "banded"});
+}
+
+// What people type: enum values in any case, a header given for its raster, the version,
+// names with control characters, planar storage, singular counts, exact fill values.
+TEST_F(CliTest, ForgivesWhatPeopleType) {
+  const Raster raster = random_raster(kEnviTypes[0], 20, 10, 2, 41);  // u8
+  const std::string file = path("f.tsr"), src = path("SCAN.RAW");
+  write_file(src, encode(raster, "bip"));
+  write_file(path("SCAN.HDR"), envi_header(raster, 1, "bip"));
+  expect_failure({"import", file, path("SCAN.HDR")}, 1, {"is an ENVI header: pass the raster file it describes (SCAN.RAW)"});
+  expect_failure({"import", file, src, "--image", "two\nlines", "--quiet"}, 1, {"control character"});
+  expect_success({"import", file, src, "--codec", "LZ4", "--filter", "Shuffle", "--storage", "Planar", "--quiet"});
+  const RunResult info = expect_success({"info", file});
+  EXPECT_NE(info.out.find("storage:      planar"), std::string::npos) << info.out;
+  EXPECT_EQ(expect_success({"frames", file}).out.substr(0, 23), "image 'SCAN': 1 frame\n ");
+  expect_success({"export", file, path("o.raw"), "--interleave", "BSQ", "--quiet"});
+  EXPECT_EQ(read_file(path("o.raw")), encode(raster, "bsq"));
+  for (const char* command : {"--version", "version"}) {
+    const RunResult v = expect_success({command});
+    EXPECT_TRUE(v.out.starts_with("tessera 0.")) << v.out;
+    EXPECT_NE(v.out.find("file format: writes 2.2"), std::string::npos) << v.out;
+  }
+  // Fills exactly as stored: a u64 above 2^53 and a negative i8.
+  {
+    auto c = tessera::Container::create(path("fill.tsr"));
+    ASSERT_TRUE(c.is_ok());
+    tessera::ImageSpec wide, small;
+    wide.type = tessera::DataType::kU64;
+    wide.fill = {18446744073709549568.0};  // 2^64 - 2048, a double that is a u64
+    small.type = tessera::DataType::kI8;
+    small.fill = {-7};
+    ASSERT_TRUE(c->write([&](tessera::WriteTxn& t) -> tessera::Status {
+                   TESSERA_RETURN_IF_ERROR(t.create_image("wide", wide));
+                   return t.create_image("small", small);
+                 }).is_ok());
+  }
+  const auto json = nlohmann::json::parse(expect_success({"info", path("fill.tsr"), "--json"}).out);
+  EXPECT_EQ(json["images"][0]["fill"][0].get<uint64_t>(), 18446744073709549568ull) << json.dump();
+  EXPECT_EQ(json["images"][1]["fill"][0].get<int64_t>(), -7) << json.dump();
 }
 
 TEST_F(CliTest, CreateRefusesAnExistingFile) {
@@ -968,8 +1010,9 @@ TEST_F(CliTest, ImportThatCannotFitTheImageChangesNothing) {
   expect_failure({"import", file, b, "--image", "same"}, 1, {"same", "u16", "u8"});
   expect_failure({"import", file, a, "--image", "same", "--frame", "5"}, 1, {"same", "5"});
   expect_failure({"import", file, a, "--image", "same", "--codec", "zstd"}, 1, {"same", "zstd"});
-  // A new image with an impossible tile size: the file created for it is removed again.
-  expect_failure({"import", path("new.tsr"), a, "--tile", "100"}, 1, {"100"});
+  // An impossible tile size is a usage error: no file is created for it.
+  expect_failure({"import", path("new.tsr"), a, "--tile", "100"}, 2, {"100"});
+  EXPECT_FALSE(std::filesystem::exists(path("new.tsr")));
 }
 
 TEST_F(CliTest, ExportErrorsWriteNoOutput) {

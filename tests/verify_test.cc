@@ -481,6 +481,20 @@ TEST_F(VerifyTest, ImageUnderAnotherIdAndDuplicateName) {
   EXPECT_FAULTS(run(), "IMAGE_KEY_MATCHES_ID", "IMAGE_NAME_VALID");
 }
 
+// A record written by hand with a newline in its name (writers refuse such names).
+TEST_F(VerifyTest, ImageNameWithAControlCharacter) {
+  std::vector<std::pair<std::string, std::string>> images;
+  ASSERT_TRUE(lmdb_entries(file(), "images", &images));
+  ASSERT_EQ(images.size(), 1u);
+  auto info = detail::parse_image_record(reinterpret_cast<const uint8_t*>(images[0].second.data()),
+                                         images[0].second.size());
+  ASSERT_OK(info);
+  info->name = "two\nlines";
+  const auto record = detail::build_image_record(*info);
+  ASSERT_TRUE(lmdb_put(file(), "images", images[0].first, std::string(record.begin(), record.end())));
+  EXPECT_FAULTS(run(), "IMAGE_NAME_VALID");
+}
+
 TEST_F(VerifyTest, MetaRecordFaults) {
   auto header_with = [&](const std::string& magic, uint16_t major, uint16_t minor) {
     detail::FormatHeader h;

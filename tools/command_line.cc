@@ -75,7 +75,7 @@ int dispatch(const Program& program, int argc, char** argv) {
     std::fflush(stdout);
     throw UsageError{"no command given (see " + name + " --help)"};
   }
-  const std::string_view wanted = argv[1];
+  const std::string_view wanted = std::string_view(argv[1]) == "--version" ? "version" : argv[1];
   if (wanted == "--help" || wanted == "-h" || wanted == "help") {
     const std::string text = usage(program);
     std::fwrite(text.data(), 1, text.size(), stdout);

@@ -16,7 +16,9 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
+#include <bit>
 #include <cmath>
+#include <cstring>
 #include <cstdint>
 #include <cstdio>
 #include <optional>
@@ -102,7 +104,16 @@ int run_import(const cli::Args& args) {
   ImportOptions& import = options.import;
   import.image = cli::required_text(args, "--image");
   if (auto frame = args.value("--frame")) import.frame = cli::parse_number<uint32_t>(*frame, "--frame");
-  if (auto tile = args.value("--tile")) import.tile_size = cli::parse_number<uint32_t>(*tile, "--tile");
+  if (auto tile = args.value("--tile")) {
+    import.tile_size = cli::parse_number<uint32_t>(*tile, "--tile");
+    if (!std::has_single_bit(import.tile_size) || import.tile_size < 16 || import.tile_size > 4096)
+      throw UsageError{"--tile: " + *tile + " is not a power of two from 16 to 4096"};
+  }
+  if (auto storage = args.value("--storage")) {
+    auto layout = parse_storage_layout(*storage);
+    if (!layout) throw UsageError{"--storage: " + layout.status().message()};
+    import.storage = *layout;
+  }
   if (auto batch = args.value("--batch")) {
     import.batch_bytes = cli::parse_number<uint64_t>(*batch, "--batch");
     if (import.batch_bytes == 0) throw UsageError{"--batch: a batch of 0 bytes"};
@@ -273,6 +284,41 @@ Json ratio(uint64_t numerator, uint64_t denominator) {
   return double(numerator) / double(denominator);
 }
 
+// The fill value of each band exactly as stored: integers as JSON integers (a 64-bit fill above
+// 2^53 would not survive a double), floats as numbers (null for NaN, which JSON lacks).
+Json fill_json(const ImageInfo& info) {
+  Json out = Json::array();
+  const size_t s = sample_size(info.spec.type);
+  for (uint32_t b = 0; b < info.spec.bands; ++b) {
+    const uint8_t* p = info.fill_pixel.data() + size_t(b) * s;
+    uint64_t bits = 0;
+    for (size_t i = 0; i < s; ++i) bits |= uint64_t(p[i]) << (8 * i);
+    const unsigned shift = unsigned(64 - 8 * s);
+    switch (info.spec.type) {
+      case DataType::kU8: case DataType::kU16: case DataType::kU32: case DataType::kU64:
+        out.push_back(bits);
+        break;
+      case DataType::kI8: case DataType::kI16: case DataType::kI32: case DataType::kI64:
+        out.push_back(int64_t(bits << shift) >> shift);  // sign-extended
+        break;
+      case DataType::kF32: {
+        float f;
+        const uint32_t b32 = uint32_t(bits);
+        std::memcpy(&f, &b32, 4);
+        out.push_back(double(f));
+        break;
+      }
+      case DataType::kF64: {
+        double d;
+        std::memcpy(&d, &bits, 8);
+        out.push_back(d);
+        break;
+      }
+    }
+  }
+  return out;
+}
+
 // Everything info reports about one image. Tile and byte counts describe the image's last
 // frame (the one a viewer shows), named by "stats_frame" (null when the image has no frame).
 //  compression_ratio = bytes_raw / bytes_stored: what the frame's stored tiles would take
@@ -291,10 +337,10 @@ Result<Json> describe_image(const View& view, const ImageInfo& info) {
       {"bands", spec.bands},
       {"tile_size", spec.tile_size},
       {"macro_tiles", spec.macro_tiles},
-      {"interleave", storage_layout_name(spec.storage)},
+      {"storage", storage_layout_name(spec.storage)},
       {"codec", codec_spec_name(spec.codec)},
       {"filter", std::string(filter_name(spec.filter))},
-      {"fill", spec.fill},
+      {"fill", fill_json(info)},
       {"frames", info.frames},
   };
   ImageStats stats;
@@ -394,7 +440,7 @@ std::string format_info(const Json& report, const std::vector<Attributes>& attri
     line("dtype:", image["dtype"].get<std::string>());
     line("bands:", image["bands"].dump());
     line("tile_size:", image["tile_size"].dump());
-    line("interleave:", image["interleave"].get<std::string>());
+    line("storage:", image["storage"].get<std::string>());
     line("codec:", image["codec"].get<std::string>());
     line("filter:", image["filter"].get<std::string>());
     line("frames:", image["frames"].dump());
@@ -505,7 +551,7 @@ int run_frames(const cli::Args& args) {
     auto frames = snapshot.frames(info.name);
     if (!frames) return fail(frames.status());
     Json list = Json::array();
-    text += "image '" + info.name + "': " + std::to_string(frames->size()) + " frames\n";
+    text += "image '" + info.name + "': " + std::to_string(frames->size()) + (frames->size() == 1 ? " frame\n" : " frames\n");
     text += "  frame      tiles   macro  tombstones   bytes_stored\n";
     for (const FrameInfo& f : *frames) {
       list.push_back({{"frame", f.frame},
@@ -926,6 +972,10 @@ int run_merge(const cli::Args& args) {
   return print(report);
 }
 
+int run_version(const cli::Args&) {
+  return print("tessera " + std::string(version()) + "\nfile format: " + format_versions() + "\n");
+}
+
 int run_compact(const cli::Args& args) {
   const std::string& file = args.positional(0);
   const std::string out = args.positional_count() > 1 ? args.positional(1) : std::string();
@@ -1028,6 +1078,9 @@ const cli::Program kProgram{
            "2, 4 or 8 bytes byte-shuffled; delta: differences along rows, then shuffled, for "
            "smooth integer data, makes the file format 3.0); if given for an existing image, its own"},
           {"--tile", "N", "the tile size of a new image (default 256); an existing image keeps its own"},
+          {"--storage", "chunky|planar",
+           "how a new image stores its tiles (default chunky; planar: a block per band, so one band "
+           "reads alone: for hyperspectral cubes read band by band)"},
           {"--origin", "X,Y", "where SRC's pixel (0,0) lands (default 0,0)"},
           {"--batch", "BYTES", "commit every BYTES of raw pixels (default 67108864)"},
           {"--resume", "",
@@ -1170,6 +1223,8 @@ const cli::Program kProgram{
          "stored once whatever number of images and files show them (deduplicated by content). The "
          "images must agree in sample type, bands, tile size, storage and fill.",
          run_merge},
+        {"version", {}, 0, {}, "Print the library's version and the file format versions it writes and reads.",
+         "Also tessera --version.", run_version},
         {"compact", {"FILE", "OUT"}, 1, {{"--quiet", "", "no progress line"}},
          "Rewrite FILE without free pages or unreferenced chunks, into the new file OUT or in "
          "place.",

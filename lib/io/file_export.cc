@@ -1,20 +1,17 @@
 // export_file (tessera/convert.h): an export into the sink of the output's format.
-#include <algorithm>
-#include <cctype>
 #include <filesystem>
 #include <string>
 
 #include "tessera/convert.h"
 #include "tessera/envi.h"
 #include "tessera/tiff.h"
+#include "util/text.h"
 
 namespace tessera {
 
 RasterFormat export_format(const std::string& out, RasterFormat requested) {
   if (requested != RasterFormat::kAuto) return requested;
-  std::string extension = std::filesystem::path(out).extension().string();
-  std::transform(extension.begin(), extension.end(), extension.begin(),
-                 [](unsigned char c) { return char(std::tolower(c)); });
+  const std::string extension = detail::ascii_lower(std::filesystem::path(out).extension().string());
   return extension == ".tif" || extension == ".tiff" ? RasterFormat::kTiff : RasterFormat::kEnvi;
 }
 

@@ -2,6 +2,7 @@
 // every source it holds opened and checked before anything is written.
 #include <sys/stat.h>
 
+#include <filesystem>
 #include <string>
 #include <utility>
 
@@ -9,6 +10,7 @@
 #include "tessera/envi.h"
 #include "tessera/openslide.h"
 #include "tessera/tiff.h"
+#include "util/text.h"
 
 namespace tessera {
 namespace {
@@ -126,7 +128,7 @@ std::string_view raster_format_name(RasterFormat format) {
 
 Result<RasterFormat> parse_raster_format(std::string_view text) {
   for (RasterFormat f : {RasterFormat::kAuto, RasterFormat::kEnvi, RasterFormat::kTiff, RasterFormat::kOpenSlide})
-    if (text == raster_format_name(f)) return f;
+    if (detail::ascii_lower(text) == raster_format_name(f)) return f;
   return Status(Code::kInvalidArgument,
                 "unknown format '" + std::string(text) + "' (expected auto, envi, tiff or openslide)");
 }
@@ -145,6 +147,19 @@ Result<RasterFormat> detect_raster_format(const std::string& path) {
     return slide && slide->vendor != "generic-tiff" ? RasterFormat::kOpenSlide : RasterFormat::kTiff;
   }
   if (looks_like_slide(path)) return RasterFormat::kOpenSlide;
+  if (detail::ascii_lower(std::filesystem::path(path).extension().string()) == ".hdr") {
+    // An ENVI header given for its raster: name the files beside it that it may describe.
+    const std::filesystem::path header(path);
+    std::string rasters;
+    std::error_code ec;
+    for (const auto& entry : std::filesystem::directory_iterator(header.parent_path().empty() ? "." : header.parent_path(), ec))
+      if (entry.path().stem() == header.stem() &&
+          detail::ascii_lower(entry.path().extension().string()) != ".hdr" && entry.is_regular_file(ec))
+        rasters += (rasters.empty() ? "" : " or ") + entry.path().filename().string();
+    return Status(Code::kInvalidArgument,
+                  path + ": is an ENVI header: pass the raster file it describes" +
+                      (rasters.empty() ? std::string(" (none is beside it)") : " (" + rasters + ")"));
+  }
   auto header = find_envi_header(path);
   if (header) return RasterFormat::kEnvi;
   return Status(Code::kInvalidArgument,

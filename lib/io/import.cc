@@ -34,6 +34,11 @@ Status check_existing_image(const ImageInfo& info, const RasterSource& source,
                   source.name() + ": " + image + " stores chunks with codec " +
                       codec_spec_name(info.spec.codec) + "; an import cannot change it to " +
                       codec_spec_name(*options.codec));
+  if (options.storage && *options.storage != info.spec.storage)
+    return Status(Code::kInvalidArgument,
+                  source.name() + ": " + image + " stores its tiles " +
+                      std::string(storage_layout_name(info.spec.storage)) + "; an import cannot change it to " +
+                      std::string(storage_layout_name(*options.storage)));
   if (options.filter && *options.filter != info.spec.filter)
     return Status(Code::kInvalidArgument,
                   source.name() + ": " + image + " stores chunks with filter " +
@@ -50,6 +55,7 @@ ImageSpec new_image_spec(const RasterShape& shape, const ImportOptions& options)
   spec.fill = {0.0};
   if (options.codec) spec.codec = *options.codec;
   if (options.filter) spec.filter = *options.filter;
+  if (options.storage) spec.storage = *options.storage;
   return spec;
 }
 

@@ -237,6 +237,9 @@ class RecordChecker {
       if (info->name.empty() || info->name.size() > kMaxImageNameBytes)
         image_fault(label, "", "IMAGE_NAME_VALID",
                     "a name of " + std::to_string(info->name.size()) + " bytes (1.." + std::to_string(kMaxImageNameBytes) + " allowed)");
+      else if (std::any_of(info->name.begin(), info->name.end(),
+                           [](char c) { return static_cast<unsigned char>(c) < 0x20 || c == 0x7F; }))
+        image_fault(label, "", "IMAGE_NAME_VALID", "the name has a control character");
       else if (!names.insert(info->name).second)
         image_fault(label, "", "IMAGE_NAME_VALID", "the name is used by another image too");
       if (!format_holds_filter(version_, info->spec.filter))

@@ -117,6 +117,7 @@ struct ImportOptions {
   uint32_t frame = 0;
   std::optional<CodecSpec> codec;     // default: the image's codec (LZ4 for a new image)
   std::optional<Filter> filter;       // default: the image's filter (shuffle for a new image)
+  std::optional<StorageLayout> storage;  // default: the image's (chunky for a new image)
   uint32_t tile_size = 256;           // for a new image
   int64_t origin_x = 0, origin_y = 0; // where the raster's pixel (0,0) lands
   // Raw bytes per committed batch. A write transaction keeps what it wrote in memory until
