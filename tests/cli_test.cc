@@ -60,7 +60,7 @@ std::map<std::string, std::string> directory_state(const std::string& dir) {
   std::map<std::string, std::string> state;
   for (const auto& entry : fs::directory_iterator(dir)) {
     const std::string name = entry.path().filename().string();
-    state[name] = name.ends_with("-lock") ? "" : read_file(entry.path().string());
+    state[name] = name.ends_with("-lock") || entry.is_directory() ? "" : read_file(entry.path().string());
   }
   return state;
 }
@@ -887,6 +887,26 @@ TEST_F(CliTest, UsageErrors) {
   const RunResult tile = expect_failure({"import", file, src, "--tile", "100"}, 2, {"--tile: 100 is not a power of two"});
   EXPECT_EQ(tile.err.find(src), std::string::npos) << tile.err;  // a usage error, before any file
   expect_failure({"import", file, src, "--storage", "banded"}, 2, {"--storage", "banded"});
+}
+
+// Two sources of one base name: the second is refused unless its image is named (or --update).
+TEST_F(CliTest, DefaultNamesNeverCollide) {
+  const Raster one = random_raster(kEnviTypes[0], 16, 8, 1, 51), two = random_raster(kEnviTypes[0], 16, 8, 1, 52);
+  std::filesystem::create_directories(path("slide1"));
+  std::filesystem::create_directories(path("slide2"));
+  const std::string file = path("c.tsr"), a = path("slide1/image.raw"), b = path("slide2/image.raw");
+  write_file(a, encode(one, "bip"));
+  write_file(a + ".hdr", envi_header(one, 1, "bip"));
+  write_file(b, encode(two, "bip"));
+  write_file(b + ".hdr", envi_header(two, 1, "bip"));
+  expect_success({"import", file, a, "--quiet"});
+  expect_failure({"import", file, b, "--quiet"}, 1, {"has an image 'image' already", "imported from " + a, "--image"});
+  expect_success({"export", file, path("o.raw"), "--quiet"});
+  EXPECT_EQ(read_file(path("o.raw")), encode(one, "bip"));  // untouched
+  expect_success({"import", file, b, "--image", "second", "--quiet"});
+  expect_success({"import", file, b, "--update", "--quiet"});
+  expect_success({"export", file, path("o.raw"), "--image", "image", "--quiet"});
+  EXPECT_EQ(read_file(path("o.raw")), encode(two, "bip"));
 }
 
 // What people type: enum values in any case, a header given for its raster, the version,

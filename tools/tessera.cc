@@ -119,6 +119,8 @@ int run_import(const cli::Args& args) {
     if (import.batch_bytes == 0) throw UsageError{"--batch: a batch of 0 bytes"};
   }
   import.resume = args.flag("--resume");
+  // A name the user did not choose must not land in an image another source made.
+  import.new_image_only = !args.value("--image") && !args.flag("--update");
   if (auto codec = args.value("--codec")) {
     auto spec = parse_codec_spec(*codec);
     if (!spec) throw UsageError{"--codec: " + spec.status().message()};
@@ -1083,6 +1085,7 @@ const cli::Program kProgram{
            "reads alone: for hyperspectral cubes read band by band)"},
           {"--origin", "X,Y", "where SRC's pixel (0,0) lands (default 0,0)"},
           {"--batch", "BYTES", "commit every BYTES of raw pixels (default 67108864)"},
+          {"--update", "", "import into the image of SRC's default name when it exists already (else refused)"},
           {"--resume", "",
            "go on from the batches an interrupted import of the same SRC committed (does "
            "nothing, saying so, if it finished)"},

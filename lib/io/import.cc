@@ -227,6 +227,11 @@ Result<ImportResult> import_raster(Container& container, RasterSource& source,
       tile_size = info->spec.tile_size;
       auto imports = snapshot->imports(image);
       if (!imports) return imports.status();
+      if (options.new_image_only && !options.resume)
+        return Status(Code::kAlreadyExists,
+                      src + ": " + container.path() + " has an image '" + image + "' already" +
+                          (imports->empty() ? std::string() : " (imported from " + imports->front().source + ")") +
+                          ": name it with --image to import into it, or choose another name");
       for (const ImportProgress& p : *imports)
         if (p.frame == options.frame) earlier = p;
     } else if (info.status().code() != Code::kNotFound) {

@@ -363,6 +363,7 @@ void import_file(PyContainer& c, const std::string& src, const std::string& imag
                  int64_t origin_x, int64_t origin_y, const py::object& progress) {
   FileImportOptions o;
   o.import.image = image;
+  o.import.new_image_only = image.empty();  // a name Python's caller did not choose
   o.import.frame = frame;
   if (codec) o.import.codec = value(parse_codec_spec(*codec));
   if (filter) o.import.filter = value(parse_filter(*filter));

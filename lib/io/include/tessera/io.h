@@ -118,6 +118,10 @@ struct ImportOptions {
   std::optional<CodecSpec> codec;     // default: the image's codec (LZ4 for a new image)
   std::optional<Filter> filter;       // default: the image's filter (shuffle for a new image)
   std::optional<StorageLayout> storage;  // default: the image's (chunky for a new image)
+  // Refuse to import into an image of that name that exists (kAlreadyExists, naming where its
+  // data came from): for callers whose user did not choose the name (a default name taken from
+  // the source would otherwise write over another source's image of the same base name).
+  bool new_image_only = false;
   uint32_t tile_size = 256;           // for a new image
   int64_t origin_x = 0, origin_y = 0; // where the raster's pixel (0,0) lands
   // Raw bytes per committed batch. A write transaction keeps what it wrote in memory until
