@@ -909,6 +909,37 @@ TEST_F(CliTest, DefaultNamesNeverCollide) {
   EXPECT_EQ(read_file(path("o.raw")), encode(two, "bip"));
 }
 
+// An import that did not finish says so: info names it and the command that completes it,
+// export warns, and export --strict refuses.
+TEST_F(CliTest, UnfinishedImportsSaySo) {
+  const std::string file = path("u.tsr");
+  {
+    auto c = tessera::Container::create(file);
+    ASSERT_TRUE(c.is_ok());
+    tessera::ImportProgress p;
+    p.source = "/data/scan.raw";
+    p.blocks_done = 3;
+    p.blocks_total = 10;
+    std::vector<uint8_t> pixels(16 * 16, 9);
+    ASSERT_TRUE(c->write([&](tessera::WriteTxn& t) -> tessera::Status {
+                   TESSERA_RETURN_IF_ERROR(t.create_image("scan", tessera::ImageSpec{}));
+                   TESSERA_RETURN_IF_ERROR(t.write("scan", tessera::Region{0, 0, 16, 16}, {}, pixels.data(), pixels.size()));
+                   return t.record_import("scan", p);
+                 }).is_ok());
+  }
+  const std::string resume = "tessera import " + file + " /data/scan.raw --image scan --frame 0 --resume";
+  const auto json = nlohmann::json::parse(expect_success({"info", file, "--json"}).out);
+  ASSERT_EQ(json["images"][0]["unfinished_imports"].size(), 1u);
+  EXPECT_EQ(json["images"][0]["unfinished_imports"][0]["blocks_done"], 3);
+  EXPECT_EQ(json["images"][0]["unfinished_imports"][0]["resume"], resume);
+  EXPECT_NE(expect_success({"info", file}).out.find("unfinished:   frame 0 holds an unfinished import of /data/scan.raw (3 of 10 blocks)"),
+            std::string::npos);
+  const RunResult warned = expect_success({"export", file, path("o.raw"), "--quiet"});
+  EXPECT_NE(warned.err.find("warning: image 'scan' frame 0 holds an unfinished import"), std::string::npos) << warned.err;
+  EXPECT_NE(warned.err.find(resume), std::string::npos) << warned.err;
+  expect_failure({"export", file, path("s.raw"), "--strict", "--quiet"}, 1, {"not exported (--strict)"});
+}
+
 // What people type: enum values in any case, a header given for its raster, the version,
 // names with control characters, planar storage, singular counts, exact fill values.
 TEST_F(CliTest, ForgivesWhatPeopleType) {

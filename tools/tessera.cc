@@ -188,6 +188,30 @@ int run_import(const cli::Args& args) {
   return print(report);
 }
 
+// The imports into `image` (one frame, or every frame) that did not finish: what each holds and
+// the command that completes it. An unfinished import looks like data: say so wherever it shows.
+Result<Json> unfinished_imports(const View& view, const std::string& file, const ImageInfo& info,
+                                std::optional<uint32_t> frame = std::nullopt) {
+  auto imports = view.imports(info.name);
+  if (!imports) return imports.status();
+  Json out = Json::array();
+  for (const ImportProgress& p : *imports) {
+    if (p.finished() || (frame && p.frame != *frame)) continue;
+    out.push_back({{"frame", p.frame},
+                   {"source", p.source},
+                   {"blocks_done", p.blocks_done},
+                   {"blocks_total", p.blocks_total},
+                   {"resume", "tessera import " + file + " " + p.source + " --image " + info.name + " --frame " +
+                                  std::to_string(p.frame) + " --resume"}});
+  }
+  return out;
+}
+std::string unfinished_text(const Json& u) {
+  return "frame " + u["frame"].dump() + " holds an unfinished import of " + u["source"].get<std::string>() + " (" +
+         u["blocks_done"].dump() + " of " + u["blocks_total"].dump() + " blocks): " + u["resume"].get<std::string>() +
+         " completes it";
+}
+
 int run_export(const cli::Args& args) {
   FileExportOptions file_options;
   ExportOptions& options = file_options.export_options;
@@ -232,6 +256,21 @@ int run_export(const cli::Args& args) {
   open_options.read_only = true;
   auto container = Container::open(args.positional(0), open_options);
   if (!container) return fail(container.status());
+  {
+    // An unfinished import: the export lacks what did not arrive. A warning, or with --strict
+    // a refusal.
+    auto snapshot = container->snapshot();
+    if (!snapshot) return fail(snapshot.status());
+    auto info = snapshot->image_or_only(options.image);
+    if (!info) return fail(info.status());
+    auto unfinished = unfinished_imports(*snapshot, args.positional(0), *info, options.frame);
+    if (!unfinished) return fail(unfinished.status());
+    for (const Json& u : *unfinished) {
+      const std::string what = "image '" + info->name + "' " + unfinished_text(u);
+      if (args.flag("--strict")) return fail(Status(Code::kInvalidArgument, what + ": not exported (--strict)"));
+      std::fprintf(stderr, "tessera: warning: %s: the export lacks what did not arrive\n", what.c_str());
+    }
+  }
   cli::ProgressLine progress("export " + out, args.flag("--quiet"));
   options.progress = progress.callback();
   const Status status = export_file(*container, out, file_options);
@@ -377,6 +416,9 @@ Result<Json> describe_image(const View& view, const ImageInfo& info) {
   image["bytes_chunk_refs"] = stats.bytes_chunk_refs;
   image["compression_ratio"] = ratio(stats.bytes_raw, stats.bytes_stored);
   image["dedup_ratio"] = ratio(stats.tiles_chunk, stats.chunks_unique);
+  auto unfinished = unfinished_imports(view, view.path(), info);
+  if (!unfinished) return unfinished.status();
+  image["unfinished_imports"] = std::move(*unfinished);
   return image;
 }
 
@@ -460,6 +502,7 @@ std::string format_info(const Json& report, const std::vector<Attributes>& attri
         levels += ", a build to level " + p["unfinished_target"].dump() + " unfinished";
       line("pyramid:", levels + frame);
     }
+    for (const Json& u : image["unfinished_imports"]) line("unfinished:", unfinished_text(u));
     line("tiles:", image["tiles_uniform"].dump() + " uniform, " + image["tiles_chunk"].dump() +
                        " chunk" + frame);
     line("chunks:", image["chunks_unique"].dump() + " unique");
@@ -1111,6 +1154,7 @@ const cli::Program kProgram{
          {{"--image", "NAME", "the image (default: the only one)"},
           {"--frame", "N", "the frame (default 0)"},
           {"--level", "L", "the pyramid level (default 0, full resolution; tessera pyramid builds levels)"},
+          {"--strict", "", "refuse to export a frame whose import did not finish (else a warning)"},
           {"--region", "X,Y,W,H",
            "the region, in the level's coordinates (default: the exact bounding box of the frame's data)"},
           {"--bands", "I,J,...", "the bands, in this order (default: every band in order)"},
