@@ -940,6 +940,37 @@ TEST_F(CliTest, UnfinishedImportsSaySo) {
   expect_failure({"export", file, path("s.raw"), "--strict", "--quiet"}, 1, {"not exported (--strict)"});
 }
 
+// Exports that cannot fit are refused at once, and an interrupted export leaves nothing.
+TEST_F(CliTest, ExportsRefuseWhatCannotFitAndCleanUpWhenInterrupted) {
+  const Raster raster = random_raster(kEnviTypes[0], 40, 30, 1, 61);
+  const std::string file = path("x.tsr"), src = path("x.raw");
+  write_file(src, encode(raster, "bip"));
+  write_file(src + ".hdr", envi_header(raster, 1, "bip"));
+  expect_success({"import", file, src, "--quiet"});
+  expect_failure({"export", file, path("a.raw"), "--region", "0,0,40000,40000", "--quiet"}, 1,
+                 {"1.6 GB, over 4 times the data's bounds (0,0,40x30)", "--force"});
+  expect_failure({"export", file, path("b.raw"), "--region", "0,0,100000000,100000000", "--force", "--quiet"}, 1,
+                 {"needs 10000000000000000 bytes", "free"});
+  expect_failure({"export", file, path("c.raw"), "--region", "0,0,4294967296,4294967296", "--force", "--quiet"}, 1,
+                 {"too large to export"});
+  // SIGINT while the output is being written: OUT.part goes with the process.
+  const std::string out = path("big.raw");
+  std::vector<std::string> all = {TESSERA_CLI_PATH, "export", file, out, "--region", "0,0,30000,30000", "--force", "--quiet"};
+  std::vector<char*> argv;
+  for (std::string& a : all) argv.push_back(a.data());
+  argv.push_back(nullptr);
+  pid_t pid = 0;
+  ASSERT_EQ(::posix_spawn(&pid, TESSERA_CLI_PATH, nullptr, nullptr, argv.data(), environ), 0);
+  for (int i = 0; i < 2000 && !fs::exists(out + ".part"); ++i) ::usleep(5000);
+  ASSERT_TRUE(fs::exists(out + ".part"));
+  ::kill(pid, SIGINT);
+  int status = 0;
+  ::waitpid(pid, &status, 0);
+  EXPECT_TRUE(WIFSIGNALED(status) && WTERMSIG(status) == SIGINT) << status;
+  EXPECT_FALSE(fs::exists(out + ".part"));
+  EXPECT_FALSE(fs::exists(out));
+}
+
 // What people type: enum values in any case, a header given for its raster, the version,
 // names with control characters, planar storage, singular counts, exact fill values.
 TEST_F(CliTest, ForgivesWhatPeopleType) {

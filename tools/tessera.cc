@@ -212,6 +212,36 @@ std::string unfinished_text(const Json& u) {
          " completes it";
 }
 
+// While an export runs, SIGINT and SIGTERM remove the partial outputs (OUT.part, and ENVI's
+// OUT.hdr.part) before the process dies as the signal says: an interrupted export leaves
+// nothing behind, as a failed one does. The handler only unlinks (async-signal-safe).
+class RemovePartsOnSignal {
+ public:
+  explicit RemovePartsOnSignal(const std::string& out) {
+    std::snprintf(parts_[0], sizeof parts_[0], "%s.part", out.c_str());
+    std::snprintf(parts_[1], sizeof parts_[1], "%s.hdr.part", out.c_str());
+    struct sigaction action {};
+    action.sa_handler = &handle;
+    sigemptyset(&action.sa_mask);
+    for (int i = 0; i < 2; ++i) ::sigaction(kSignals[i], &action, &previous_[i]);
+  }
+  ~RemovePartsOnSignal() {
+    for (int i = 0; i < 2; ++i) ::sigaction(kSignals[i], &previous_[i], nullptr);
+  }
+  RemovePartsOnSignal(const RemovePartsOnSignal&) = delete;
+  RemovePartsOnSignal& operator=(const RemovePartsOnSignal&) = delete;
+
+ private:
+  static void handle(int signal) {
+    for (const char* part : parts_) ::unlink(part);
+    ::signal(signal, SIG_DFL);
+    ::raise(signal);
+  }
+  static constexpr int kSignals[2] = {SIGINT, SIGTERM};
+  static inline char parts_[2][4096] = {};
+  struct sigaction previous_[2] {};
+};
+
 int run_export(const cli::Args& args) {
   FileExportOptions file_options;
   ExportOptions& options = file_options.export_options;
@@ -270,7 +300,24 @@ int run_export(const cli::Args& args) {
       if (args.flag("--strict")) return fail(Status(Code::kInvalidArgument, what + ": not exported (--strict)"));
       std::fprintf(stderr, "tessera: warning: %s: the export lacks what did not arrive\n", what.c_str());
     }
+    // A region far larger than the data (a mistyped size) would write mostly fill.
+    if (options.region && !args.flag("--force")) {
+      auto bounds = snapshot->bounds(info->name, options.frame);
+      if (!bounds) return fail(bounds.status());
+      const uint64_t data = *bounds ? level_region(**bounds, options.level).pixel_count() : 0;
+      const uint64_t asked = options.region->pixel_count();
+      const double bytes = double(asked) * double(info->pixel_bytes());
+      if (bytes > double(uint64_t(1) << 30) && double(asked) > 4.0 * double(data)) {
+        char size[32];
+        std::snprintf(size, sizeof size, "%.1f GB", bytes / 1e9);
+        return fail(Status(Code::kInvalidArgument,
+                           "region " + to_string(*options.region) + " is " + size + ", over 4 times the data's bounds (" +
+                               (*bounds ? to_string(level_region(**bounds, options.level)) : std::string("none")) +
+                               "): mostly fill; pass --force to export it"));
+      }
+    }
   }
+  RemovePartsOnSignal cleanup(out);
   cli::ProgressLine progress("export " + out, args.flag("--quiet"));
   options.progress = progress.callback();
   const Status status = export_file(*container, out, file_options);
@@ -1155,6 +1202,7 @@ const cli::Program kProgram{
           {"--frame", "N", "the frame (default 0)"},
           {"--level", "L", "the pyramid level (default 0, full resolution; tessera pyramid builds levels)"},
           {"--strict", "", "refuse to export a frame whose import did not finish (else a warning)"},
+          {"--force", "", "export a --region over 1 GiB that is more than 4 times the data's bounds"},
           {"--region", "X,Y,W,H",
            "the region, in the level's coordinates (default: the exact bounding box of the frame's data)"},
           {"--bands", "I,J,...", "the bands, in this order (default: every band in order)"},

@@ -22,6 +22,7 @@ namespace tessera {
 namespace {
 
 using io_detail::kEnviPrefix;
+using io_detail::mul_saturated;
 using io_detail::StagedFile;
 
 // What the fields are fitted to: the image bands the output holds, in output order, of how
@@ -182,6 +183,8 @@ class EnviSink final : public RasterSink {
     if (!text) return text.status();
     header_text_ = std::move(text).value();
 
+    const uint64_t bytes = mul_saturated(mul_saturated(shape.width, shape.height), uint64_t(shape.bands) * sample_bytes_);
+    TESSERA_RETURN_IF_ERROR(io_detail::check_free_space(out_, bytes));
     auto data = StagedFile::create(out_);
     if (!data) return data.status();
     data_.emplace(std::move(data).value());

@@ -1,8 +1,24 @@
 #include "io/staged_file.h"
 
+#include <sys/statvfs.h>
+
+#include <cerrno>
+#include <cstring>
+#include <filesystem>
 #include <utility>
 
 namespace tessera::io_detail {
+
+Status check_free_space(const std::string& path, uint64_t bytes) {
+  const std::filesystem::path parent = std::filesystem::path(path).parent_path();
+  const std::string dir = parent.empty() ? "." : parent.string();
+  struct statvfs fs;
+  if (::statvfs(dir.c_str(), &fs) != 0) return Status::ok();  // the create that follows reports it
+  const uint64_t free = uint64_t(fs.f_bavail) * uint64_t(fs.f_frsize);
+  if (bytes <= free) return Status::ok();
+  return Status(Code::kNoSpace, path + ": needs " + std::to_string(bytes) + " bytes, and the file system of '" + dir +
+                                    "' has " + std::to_string(free) + " free");
+}
 
 Result<StagedFile> StagedFile::create(const std::string& path) {
   auto file = detail::File::create_for_writing(path + ".part");

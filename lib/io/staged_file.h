@@ -9,6 +9,10 @@
 
 namespace tessera::io_detail {
 
+// kNoSpace naming `path` when the file system it would be written to has fewer than `bytes`
+// free (for the unprivileged user): an export refused at once rather than when the disk fills.
+Status check_free_space(const std::string& path, uint64_t bytes);
+
 class StagedFile {
  public:
   // Creates PATH.part for writing (truncating one an earlier failure left).

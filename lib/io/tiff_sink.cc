@@ -115,6 +115,10 @@ class TiffSink final : public RasterSink {
     const bool bigtiff = use_bigtiff(*tags);
     if (!bigtiff) TESSERA_RETURN_IF_ERROR(check_classic_fits());
 
+    // Uncompressed, the output is at least its pixels: refused at once when they cannot fit.
+    if (options_.compression == Compression::kNone)
+      TESSERA_RETURN_IF_ERROR(io_detail::check_free_space(
+          out_, mul_saturated(mul_saturated(shape.width, shape.height), pixel_bytes_)));
     auto staged = StagedFile::create(out_);
     if (!staged) return staged.status();
     staged_.emplace(std::move(staged).value());

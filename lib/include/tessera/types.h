@@ -65,7 +65,11 @@ struct TESSERA_API Region {
   int64_t y_end() const { return y + height; }
   // Positive size and x + width, y + height representable without overflow.
   bool is_valid() const;
-  uint64_t pixel_count() const { return uint64_t(width) * uint64_t(height); }
+  // width * height, saturated at UINT64_MAX (a 2^32 x 2^32 region must not count 0 pixels).
+  uint64_t pixel_count() const {
+    uint64_t n;
+    return __builtin_mul_overflow(uint64_t(width), uint64_t(height), &n) ? UINT64_MAX : n;
+  }
   // Intersection; empty Region{} when they do not overlap.
   Region intersect(const Region& other) const;
   bool operator==(const Region&) const = default;
