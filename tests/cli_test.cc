@@ -938,6 +938,15 @@ TEST_F(CliTest, UnfinishedImportsSaySo) {
   EXPECT_NE(warned.err.find("warning: image 'scan' frame 0 holds an unfinished import"), std::string::npos) << warned.err;
   EXPECT_NE(warned.err.find(resume), std::string::npos) << warned.err;
   expect_failure({"export", file, path("s.raw"), "--strict", "--quiet"}, 1, {"not exported (--strict)"});
+  // verify: a notice, not a fault.
+  const RunResult verified = expect_success({"verify", file, "--quiet"});
+  EXPECT_NE(verified.out.find("NOTICE: image 'scan' frame 0: the import of /data/scan.raw stopped at 3 of 10 blocks (" +
+                              resume + " completes it)"),
+            std::string::npos)
+      << verified.out;
+  const auto vj = nlohmann::json::parse(expect_success({"verify", file, "--json", "--quiet"}).out);
+  EXPECT_EQ(vj["clean"], true);
+  EXPECT_EQ(vj["notices"].size(), 1u);
 }
 
 // Exports that cannot fit are refused at once, and an interrupted export leaves nothing.

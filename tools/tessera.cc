@@ -1104,6 +1104,7 @@ Json verify_json(const std::string& file, const VerifyReport& report) {
   return {{"file", file},
           {"clean", report.clean()},
           {"faults", std::move(faults)},
+          {"notices", report.notices},
           {"counts",
            {{"faults", report.faults.size() + report.faults_omitted},
             {"faults_omitted", report.faults_omitted},
@@ -1126,6 +1127,7 @@ std::string verify_text(const std::string& file, const VerifyReport& report) {
   }
   if (report.faults_omitted)
     out += "... and " + std::to_string(report.faults_omitted) + " more faults\n";
+  for (const std::string& notice : report.notices) out += "NOTICE: " + notice + "\n";
   const uint64_t total = report.faults.size() + report.faults_omitted;
   out += file + ": " + (total ? std::to_string(total) + (total == 1 ? " fault" : " faults") : "clean") +
          " (" + std::to_string(report.images) + " images, " + std::to_string(report.tile_records) +

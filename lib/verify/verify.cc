@@ -68,8 +68,8 @@ class LmdbSession {
 
 class RecordChecker {
  public:
-  RecordChecker(MDB_txn* txn, FaultSink& sink, VerifyReport& report, const VerifyOptions& options)
-      : txn_(txn), sink_(sink), report_(report), options_(options),
+  RecordChecker(std::string path, MDB_txn* txn, FaultSink& sink, VerifyReport& report, const VerifyOptions& options)
+      : path_(std::move(path)), txn_(txn), sink_(sink), report_(report), options_(options),
         sorter_(options.sort_memory_bytes) {}
 
   Status run() {
@@ -83,6 +83,7 @@ class RecordChecker {
     check_geometry();
     check_attributes();
     check_pyramids();
+    note_unfinished_imports();
     if (options_.progress) options_.progress(records_total_, records_total_);
     return Status::ok();
   }
@@ -643,12 +644,34 @@ class RecordChecker {
     });
   }
 
+  // Import records (meta "import/" | image | frame) of imports that did not finish: notices,
+  // not faults (the pixels that arrived are as valid as any). Records that do not parse are
+  // left alone: readers may ignore them (spec/FORMAT.md 4.1).
+  void note_unfinished_imports() {
+    (void)for_each(meta_, kMetaDb, [&](const MDB_val& k, const MDB_val& v) {
+      const std::string_view key(static_cast<const char*>(k.mv_data), k.mv_size);
+      if (!key.starts_with(kImportKeyPrefix) || k.mv_size != kImportKeyPrefix.size() + 8) return Status::ok();
+      auto image = images_.find(get_be32(bytes(k) + kImportKeyPrefix.size()));
+      auto progress = parse_import_record(bytes(v), v.mv_size);
+      if (image == images_.end() || !progress || progress->finished()) return Status::ok();
+      const std::string& name = image->second.info.name;
+      const uint32_t frame = get_be32(bytes(k) + kImportKeyPrefix.size() + 4);
+      report_.notices.push_back("image '" + name + "' frame " + std::to_string(frame) + ": the import of " +
+                                progress->source + " stopped at " + std::to_string(progress->blocks_done) + " of " +
+                                std::to_string(progress->blocks_total) + " blocks (tessera import " + path_ + " " +
+                                progress->source + " --image " + name + " --frame " + std::to_string(frame) +
+                                " --resume completes it)");
+      return Status::ok();
+    });
+  }
+
   static constexpr uint32_t kNoLayout = ~uint32_t(0);
   struct ImageFacts {
     ImageInfo info;
     uint32_t layout;
   };
 
+  const std::string path_;
   MDB_txn* txn_;
   FaultSink& sink_;
   VerifyReport& report_;
@@ -682,7 +705,7 @@ Result<VerifyReport> verify(const std::string& path, const VerifyOptions& option
   {
     detail::LmdbSession session;
     TESSERA_RETURN_IF_ERROR(session.open(path));
-    detail::RecordChecker checker(session.txn(), sink, report, options);
+    detail::RecordChecker checker(path, session.txn(), sink, report, options);
     const Status status = checker.run();
     if (!status.is_ok()) return status.with_context(path);
   }

@@ -355,6 +355,7 @@ py::dict run_verify(const std::string& path, bool deep) {
   py::list faults;
   for (const Fault& f : report.faults) faults.append(py::make_tuple(f.invariant, f.message));
   d["faults"] = faults;
+  d["notices"] = report.notices;
   return d;
 }
 

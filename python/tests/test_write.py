@@ -92,7 +92,7 @@ def test_import_export_verify_and_merge(tmp_path):
         c.export_file(tmp_path / "out.raw", image="in")
     assert progress and progress[-1][0] == progress[-1][1]
     assert (tmp_path / "out.raw").read_bytes() == raw.tobytes()
-    assert tessera.verify(tmp_path / "a.tsr", deep=True) == {"clean": True, "faults": []}
+    assert tessera.verify(tmp_path / "a.tsr", deep=True) == {"clean": True, "faults": [], "notices": []}
     with tessera.open(tmp_path / "b.tsr", "w") as b:
         b.create_image("in", np.uint16, 2, tile_size=16)
         b.merge(tmp_path / "a.tsr", "in")

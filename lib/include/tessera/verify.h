@@ -63,6 +63,9 @@ struct VerifyReport {
   uint64_t chunks = 0;          // records in `chunks`
   uint64_t references = 0;      // tile records that reference a chunk
   uint64_t pages = 0;           // LMDB pages reachable from the meta page (meta pages included)
+  // What is not damage but a reader should know: each import that did not finish (its frame
+  // holds only the blocks that arrived), with the command that completes it.
+  std::vector<std::string> notices;
   bool clean() const { return faults.empty() && faults_omitted == 0; }
 };
 
