@@ -141,6 +141,32 @@ Status check_attribute_name(std::string_view name) {
   return Status::ok();
 }
 
+AttributeValue extent_value(const Region& extent) {
+  return std::vector<int64_t>{extent.x, extent.y, extent.width, extent.height};
+}
+
+Result<Region> parse_extent(const AttributeValue& value) {
+  const auto* list = std::get_if<std::vector<int64_t>>(&value);
+  const auto bad = [&] {
+    return Status(Code::kInvalidArgument,
+                  "attribute '" + std::string(kExtentAttribute) + "' is " + format_attribute_value(value) +
+                      ": it must be [x, y, width, height], width and height at least 1, the end "
+                      "within 64-bit coordinates");
+  };
+  if (!list || list->size() != 4) return bad();
+  const Region extent{(*list)[0], (*list)[1], (*list)[2], (*list)[3]};
+  if (!extent.is_valid()) return bad();
+  return extent;
+}
+
+Status check_tessera_attribute(std::string_view name, const AttributeValue& value) {
+  if (!name.starts_with(kTesseraAttributePrefix)) return Status::ok();
+  if (name == kExtentAttribute) return parse_extent(value).status();
+  return Status(Code::kInvalidArgument, "attribute name '" + std::string(name) + "': names beginning '" +
+                                            std::string(kTesseraAttributePrefix) +
+                                            "' are Tessera's, and it knows no such attribute");
+}
+
 Result<AttributeValue> parse_attribute_value(std::string_view text) {
   int64_t integer = 0;
   double real = 0;

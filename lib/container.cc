@@ -165,6 +165,18 @@ Result<Attributes> View::frame_attributes(std::string_view image, uint32_t frame
   return merged;
 }
 
+Result<std::optional<Region>> View::extent(std::string_view image, uint32_t frame) const {
+  auto attributes = frame_attributes(image, frame);
+  if (!attributes) return attributes.status();
+  const AttributeValue* value = find_attribute(*attributes, kExtentAttribute);
+  if (!value) return std::optional<Region>();
+  auto extent = parse_extent(*value);
+  if (!extent)
+    return Status(Code::kCorrupt, env_->path() + ": image '" + std::string(image) + "' frame " +
+                                      std::to_string(frame) + ": " + extent.status().message());
+  return std::optional<Region>(*extent);
+}
+
 Result<PyramidInfo> View::pyramid(std::string_view image, uint32_t frame) const {
   if (!txn_ || !txn_->active()) return finished(env_.get());
   auto info = txn_->find_image(image);

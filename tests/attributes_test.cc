@@ -274,5 +274,70 @@ TEST_F(AttributesTest, DamageIsCaughtByReadsAndVerify) {
       << ::testing::PrintToString(invariants);
 }
 
+// "tessera.extent": View::extent reads the frame's, else the image's; writers take only four
+// integers forming a region, and no other "tessera." name; a record written past the library
+// with a bad extent is a read error and a verify fault, naming it.
+TEST_F(AttributesTest, ExtentIsTesseraAttribute) {
+  {
+    ASSERT_OK_AND_ASSIGN(auto before, container_->snapshot());
+    ASSERT_OK_AND_ASSIGN(auto none, before.extent("seq", 0));
+    EXPECT_FALSE(none.has_value());
+    EXPECT_CODE(before.extent("seq", 1), Code::kNotFound);
+  }
+
+  const Region image{-5, 7, 100, 50}, frame{0, 0, 3, 4};
+  ASSERT_OK(set(std::string(kExtentAttribute), extent_value(image)));
+  ASSERT_OK(container_->write([](WriteTxn& t) { return t.add_frame("seq"); }));
+  ASSERT_OK(set(std::string(kExtentAttribute), extent_value(frame), 1));
+  {
+    ASSERT_OK_AND_ASSIGN(auto s, container_->snapshot());
+    ASSERT_OK_AND_ASSIGN(auto e0, s.extent("seq", 0));
+    EXPECT_EQ(e0, std::optional<Region>(image));
+    ASSERT_OK_AND_ASSIGN(auto e1, s.extent("seq", 1));
+    EXPECT_EQ(e1, std::optional<Region>(frame));
+  }
+  for (const AttributeValue& bad :
+       {AttributeValue(std::vector<int64_t>{0, 0, 0, 5}), AttributeValue(std::vector<int64_t>{0, 0, 5}),
+        AttributeValue(std::vector<int64_t>{INT64_MAX, 0, 2, 2}), AttributeValue(std::string("0,0,4,4")),
+        AttributeValue(std::vector<double>{0, 0, 4, 4})}) {
+    const Status refused = set(std::string(kExtentAttribute), bad);
+    EXPECT_CODE(refused, Code::kInvalidArgument);
+    EXPECT_NE(refused.message().find("[x, y, width, height]"), std::string::npos) << refused.message();
+  }
+  EXPECT_CODE(set("tessera.other", int64_t(1)), Code::kInvalidArgument);
+  ASSERT_OK(set("tesserae", int64_t(1)));  // not the prefix
+  container_.reset();
+  expect_verifies(path("f.tsr"));
+
+  // A bad extent written past the library.
+  {
+    LmdbFile lmdb(path("f.tsr"), true);
+    ASSERT_NE(lmdb.env(), nullptr) << lmdb.error();
+    MDB_txn* txn = nullptr;
+    ASSERT_EQ(mdb_txn_begin(lmdb.env(), nullptr, 0, &txn), 0);
+    MDB_dbi dbi = 0;
+    ASSERT_EQ(mdb_dbi_open(txn, "attributes", 0, &dbi), 0);
+    auto key = detail::attribute_key(0, 1, kExtentAttribute);
+    auto value = detail::build_attribute_record(key, std::vector<int64_t>{0, 0, -1, 4});
+    MDB_val k{key.size(), key.data()}, v{value.size(), value.data()};
+    ASSERT_EQ(mdb_put(txn, dbi, &k, &v, 0), 0);
+    ASSERT_EQ(mdb_txn_commit(txn), 0);
+  }
+  {
+    ASSERT_OK_AND_ASSIGN(auto c, Container::open(path("f.tsr")));
+    ASSERT_OK_AND_ASSIGN(auto s, c.snapshot());
+    auto damaged = s.extent("seq", 1);
+    EXPECT_CODE(damaged, Code::kCorrupt);
+    EXPECT_NE(damaged.status().message().find("image 'seq' frame 1: attribute 'tessera.extent'"),
+              std::string::npos)
+        << damaged.status().message();
+  }
+  ASSERT_OK_AND_ASSIGN(auto report, verify(path("f.tsr")));
+  ASSERT_EQ(report.faults.size(), 1u);
+  EXPECT_EQ(report.faults[0].invariant, "ATTRIBUTE_VALUE_VALID");
+  EXPECT_NE(report.faults[0].message.find("frame 1 attribute 'tessera.extent'"), std::string::npos)
+      << report.faults[0].message;
+}
+
 }  // namespace
 }  // namespace tessera::test

@@ -372,7 +372,8 @@ INSTANTIATE_TEST_SUITE_P(CliEveryEnviType, CliRoundTripTest, ::testing::ValuesIn
                            return std::string(info.param.name);
                          });
 
-// i8 has no ENVI code: "tessera data type = i8" beside code 1, both ways.
+// i8 has no ENVI code: "tessera data type = i8" beside code 1 imports as i8; an export of i8
+// to ENVI, which GDAL and Spectral Python would read unsigned, is refused in favour of TIFF.
 TEST_F(CliTest, SignedBytesUseTheTesseraDataTypeField) {
   const EnviType i8{1, "i8", 1, false};
   const Raster raster = random_raster(i8, 20, 18, 2, 8);
@@ -384,9 +385,15 @@ TEST_F(CliTest, SignedBytesUseTheTesseraDataTypeField) {
   ASSERT_EQ(json["images"].size(), 1u);
   EXPECT_EQ(json["images"][0]["name"], "signed");
   EXPECT_EQ(json["images"][0]["dtype"], "i8");
-  expect_success({"export", file, out});
-  EXPECT_TRUE(same_bytes(encode(raster, "bip"), read_file(out)));
-  EXPECT_EQ(parse_header(read_file(out + ".hdr"))["tessera data type"], "i8");
+  expect_failure({"export", file, out}, 1, {"ENVI has no signed 8-bit type", "TIFF"});
+  EXPECT_FALSE(fs::exists(out));
+  EXPECT_FALSE(fs::exists(out + ".hdr"));
+  expect_success({"export", file, out + ".tif"});
+  expect_success({"import", file, out + ".tif", "--image", "back"});
+  expect_success({"export", file, path("back.tif"), "--image", "back"});
+  EXPECT_EQ(read_file(out + ".tif").size(), read_file(path("back.tif")).size());
+  const auto back = nlohmann::json::parse(expect_success({"info", file, "--json"}).out);
+  EXPECT_EQ(back["images"][0]["dtype"], "i8");
 }
 
 // Header syntax: the .hdr found by replacing the extension, case-insensitive keys with
@@ -465,8 +472,10 @@ TEST_F(CliTest, ExportRegionBandsAndInterleave) {
   expect_header(out + ".hdr", 50, 40, 4, 12, "bip");
 }
 
-// Without --region the export covers the exact bounding box of the non-fill pixels.
-TEST_F(CliTest, ExportDefaultsToExactBounds) {
+// Without --region the export covers the frame's extent, what the import covered (fill
+// included), and writes where it lies; --region data is the exact bounding box of the non-fill
+// pixels, whose ENVI header says where it lies in the source's grid (x start, y start).
+TEST_F(CliTest, ExportDefaultsToTheExtent) {
   Raster raster(1, 40, 30, 2);
   for (int64_t y = 7; y < 25; ++y)
     for (int64_t x = 5; x < 33; ++x) *raster.at(uint32_t((x + y) % 2), x, y) = uint8_t(1 + (x * y) % 200);
@@ -475,12 +484,28 @@ TEST_F(CliTest, ExportDefaultsToExactBounds) {
   write_file(src + ".hdr", envi_header(raster, 1, "bip"));
   expect_success({"import", file, src, "--tile", "16", "--origin", "1000,-1000"});
   expect_success({"export", file, out, "--interleave", "bsq"});
+  EXPECT_TRUE(same_bytes(encode(raster, "bsq"), read_file(out)));
+  expect_header(out + ".hdr", 40, 30, 2, 1, "bsq");
+  EXPECT_EQ(parse_header(read_file(out + ".hdr")).count("x start"), 0u);
+  expect_success({"export", file, out, "--interleave", "bsq", "--region", "data"});
   EXPECT_TRUE(same_bytes(expected_export(raster, 1000, -1000, 1005, -993, 28, 18, {0, 1}, "bsq"),
                          read_file(out)));
   expect_header(out + ".hdr", 28, 18, 2, 1, "bsq");
+  EXPECT_EQ(parse_header(read_file(out + ".hdr"))["x start"], "5");
+  EXPECT_EQ(parse_header(read_file(out + ".hdr"))["y start"], "7");
   const auto json = nlohmann::json::parse(expect_success({"info", file, "--json"}).out);
   EXPECT_EQ(json["images"][0]["bounds"],
             (nlohmann::json{{"x", 1005}, {"y", -993}, {"width", 28}, {"height", 18}}));
+  EXPECT_EQ(json["images"][0]["extent"],
+            (nlohmann::json{{"x", 1000}, {"y", -1000}, {"width", 40}, {"height", 30}}));
+  const std::string text = expect_success({"info", file}).out;
+  EXPECT_NE(text.find("  extent:       1000,-1000,40x30 (x,y,WxH) (frame 0)\n"), std::string::npos) << text;
+
+  // A second import into the frame elsewhere: the extent grows to hold both.
+  expect_success({"import", file, src, "--image", "sparse", "--origin", "1100,-1000"});
+  const auto both = nlohmann::json::parse(expect_success({"info", file, "--json"}).out);
+  EXPECT_EQ(both["images"][0]["extent"],
+            (nlohmann::json{{"x", 1000}, {"y", -1000}, {"width", 140}, {"height", 30}}));
 }
 
 // Coordinates far from the origin work end to end.
@@ -614,7 +639,11 @@ TEST_F(CliTest, AttrSetsShowsAndDeletesAttributes) {
   expect_failure({"attr", file, "--frame", "1"}, 1, {"frame 1"});
   expect_success({"attr", file, "--delete", "gain", "--delete", "count"});
   expect_success({"attr", file, "--set", "time=t0", "--frame", "0"});
-  EXPECT_EQ(expect_success({"attr", file, "--frame", "0"}).out, "time = t0\n");
+  EXPECT_EQ(expect_success({"attr", file, "--frame", "0"}).out, "tessera.extent = [0, 0, 20, 10]\ntime = t0\n");
+  // Tessera's own names take only what they mean.
+  expect_failure({"attr", file, "--set", "tessera.extent=[0, 0, 0, 5]", "--frame", "0"}, 1,
+                 {"tessera.extent", "[x, y, width, height]"});
+  expect_failure({"attr", file, "--set", "tessera.colour=red"}, 1, {"tessera.colour", "Tessera's"});
   const auto info = nlohmann::json::parse(expect_success({"info", file, "--json"}).out);
   EXPECT_EQ(info["images"][0]["attributes"].size(), 4u);
   EXPECT_EQ(info["images"][0]["attributes"]["unit"], "nm");
@@ -1122,14 +1151,17 @@ TEST_F(CliTest, ExportErrorsWriteNoOutput) {
   write_file(out, "previous contents");
   expect_failure({"export", file, out, "--bands", "9"}, 1, {"band 9"});
 
-  // Two images: the one to export must be named; an image with no data has no bounds.
+  // Two images: the one to export must be named; an image with no data exports as what it is,
+  // the fill over its extent; with --region data it has nothing to export.
   Raster zeros(1, 20, 20, 1);
   const std::string blank = path("blank.raw");
   write_file(blank, encode(zeros, "bsq"));
   write_file(blank + ".hdr", envi_header(zeros, 1, "bsq"));
   expect_success({"import", file, blank, "--tile", "16"});
   expect_failure({"export", file, out}, 1, {"pic", "blank"});
-  expect_failure({"export", file, out, "--image", "blank"}, 1, {"blank"});
+  expect_success({"export", file, out, "--image", "blank"});
+  EXPECT_EQ(read_file(out), std::string(400, '\0'));
+  expect_failure({"export", file, out, "--image", "blank", "--region", "data"}, 1, {"blank", "holds no data"});
   expect_success({"export", file, out, "--image", "blank", "--region", "0,0,4,4"});
   EXPECT_EQ(read_file(out), std::string(16, '\0'));
 }

@@ -248,7 +248,8 @@ int run_export(const cli::Args& args) {
   options.image = cli::required_text(args, "--image");
   if (auto frame = args.value("--frame")) options.frame = cli::parse_number<uint32_t>(*frame, "--frame");
   if (auto level = args.value("--level")) options.level = cli::parse_number<uint32_t>(*level, "--level");
-  options.region = region_option(args);
+  if (args.value("--region") == "data") options.data_bounds = true;
+  else options.region = region_option(args);
   if (auto bands = args.value("--bands"))
     options.bands = cli::parse_number_list<uint32_t>(*bands, 0, "--bands", "band numbers I,J,...");
   if (auto interleave = args.value("--interleave")) {
@@ -300,20 +301,28 @@ int run_export(const cli::Args& args) {
       if (args.flag("--strict")) return fail(Status(Code::kInvalidArgument, what + ": not exported (--strict)"));
       std::fprintf(stderr, "tessera: warning: %s: the export lacks what did not arrive\n", what.c_str());
     }
-    // A region far larger than the data (a mistyped size) would write mostly fill.
+    // A region far larger than the data and the extent (a mistyped size) would write mostly fill.
     if (options.region && !args.flag("--force")) {
       auto bounds = snapshot->bounds(info->name, options.frame);
       if (!bounds) return fail(bounds.status());
-      const uint64_t data = *bounds ? level_region(**bounds, options.level).pixel_count() : 0;
+      auto extent = snapshot->extent(info->name, options.frame);
+      if (!extent) return fail(extent.status());
+      const auto at_level = [&](const std::optional<Region>& r) {
+        return r ? level_region(*r, options.level).pixel_count() : 0;
+      };
+      const uint64_t known = std::max(at_level(*bounds), at_level(*extent));
       const uint64_t asked = options.region->pixel_count();
       const double bytes = double(asked) * double(info->pixel_bytes());
-      if (bytes > double(uint64_t(1) << 30) && double(asked) > 4.0 * double(data)) {
+      if (bytes > double(uint64_t(1) << 30) && double(asked) > 4.0 * double(known)) {
+        const auto text = [&](const std::optional<Region>& r) {
+          return r ? to_string(level_region(*r, options.level)) : std::string("none");
+        };
         char size[32];
         std::snprintf(size, sizeof size, "%.1f GB", bytes / 1e9);
         return fail(Status(Code::kInvalidArgument,
-                           "region " + to_string(*options.region) + " is " + size + ", over 4 times the data's bounds (" +
-                               (*bounds ? to_string(level_region(**bounds, options.level)) : std::string("none")) +
-                               "): mostly fill; pass --force to export it"));
+                           "region " + to_string(*options.region) + " is " + size +
+                               ", over 4 times the data's bounds (" + text(*bounds) + ") and the extent (" +
+                               text(*extent) + "): mostly fill; pass --force to export it"));
       }
     }
   }
@@ -417,6 +426,16 @@ Json fill_json(const ImageInfo& info) {
 //    the raw bytes of the distinct chunks. Counted in tiles rather than from bytes_chunk_refs
 //    because a chunk is always one whole tile, and the tile counts mean the same whatever
 //    bytes_chunk_refs measures (raw or stored bytes per reference).
+Json region_json(const std::optional<Region>& r) {
+  if (!r) return Json(nullptr);
+  return Json{{"x", r->x}, {"y", r->y}, {"width", r->width}, {"height", r->height}};
+}
+
+std::optional<Region> json_region(const Json& r) {
+  if (r.is_null()) return std::nullopt;
+  return Region{r["x"].get<int64_t>(), r["y"].get<int64_t>(), r["width"].get<int64_t>(), r["height"].get<int64_t>()};
+}
+
 Result<Json> describe_image(const View& view, const ImageInfo& info) {
   const ImageSpec& spec = info.spec;
   Json image = {
@@ -432,7 +451,7 @@ Result<Json> describe_image(const View& view, const ImageInfo& info) {
       {"frames", info.frames},
   };
   ImageStats stats;
-  std::optional<Region> bounds;
+  std::optional<Region> bounds, extent;
   if (info.frames > 0) {
     const uint32_t frame = info.frames - 1;
     auto frame_stats = view.stats(info.name, frame);
@@ -441,6 +460,9 @@ Result<Json> describe_image(const View& view, const ImageInfo& info) {
     auto frame_bounds = view.bounds(info.name, frame, Precision::kExact);
     if (!frame_bounds) return frame_bounds.status();
     bounds = *frame_bounds;
+    auto frame_extent = view.extent(info.name, frame);
+    if (!frame_extent) return frame_extent.status();
+    extent = *frame_extent;
     image["stats_frame"] = frame;
     auto pyramid = view.pyramid(info.name, frame);
     if (!pyramid) return pyramid.status();
@@ -450,11 +472,8 @@ Result<Json> describe_image(const View& view, const ImageInfo& info) {
   } else {
     image["stats_frame"] = nullptr;
   }
-  image["bounds"] = bounds ? Json{{"x", bounds->x},
-                                  {"y", bounds->y},
-                                  {"width", bounds->width},
-                                  {"height", bounds->height}}
-                           : Json(nullptr);
+  image["bounds"] = region_json(bounds);
+  image["extent"] = region_json(extent);
   image["tiles_uniform"] = stats.tiles_uniform;
   image["tiles_chunk"] = stats.tiles_chunk;
   image["chunks_unique"] = stats.chunks_unique;
@@ -524,7 +543,6 @@ std::string format_info(const Json& report, const std::vector<Attributes>& attri
       std::snprintf(label, sizeof label, "  %-13s ", key);
       out += label + value + "\n";
     };
-    const Json& b = image["bounds"];
     const std::string frame =
         image["stats_frame"].is_null() ? "" : " (frame " + image["stats_frame"].dump() + ")";
     out += "\nimage '" + image["name"].get<std::string>() + "'\n";
@@ -535,11 +553,12 @@ std::string format_info(const Json& report, const std::vector<Attributes>& attri
     line("codec:", image["codec"].get<std::string>());
     line("filter:", image["filter"].get<std::string>());
     line("frames:", image["frames"].dump());
-    line("bounds:", b.is_null() ? std::string("empty")
-                                : to_string(Region{b["x"].get<int64_t>(), b["y"].get<int64_t>(),
-                                                   b["width"].get<int64_t>(),
-                                                   b["height"].get<int64_t>()}) +
-                                      " (x,y,WxH)" + frame);
+    const auto region_text = [&](const Json& r, const char* none) {
+      const std::optional<Region> region = json_region(r);
+      return region ? to_string(*region) + " (x,y,WxH)" + frame : std::string(none);
+    };
+    line("extent:", region_text(image["extent"], "none declared"));
+    line("bounds:", region_text(image["bounds"], "empty"));
     if (image.contains("pyramid")) {
       const Json& p = image["pyramid"];
       std::string levels = p["levels"].get<uint32_t>() == 0
@@ -1205,8 +1224,9 @@ const cli::Program kProgram{
           {"--level", "L", "the pyramid level (default 0, full resolution; tessera pyramid builds levels)"},
           {"--strict", "", "refuse to export a frame whose import did not finish (else a warning)"},
           {"--force", "", "export a --region over 1 GiB that is more than 4 times the data's bounds"},
-          {"--region", "X,Y,W,H",
-           "the region, in the level's coordinates (default: the exact bounding box of the frame's data)"},
+          {"--region", "X,Y,W,H|data",
+           "the region, in the level's coordinates (default: the frame's extent, what its import "
+           "covered; without one, or with 'data', the exact bounding box of the frame's data)"},
           {"--bands", "I,J,...", "the bands, in this order (default: every band in order)"},
           {"--interleave", "bip|bil|bsq", "the sample order of an ENVI OUT (default bip)"},
           {"--format", "envi|tiff", "the format of OUT (default: tiff for .tif or .tiff, else envi)"},
@@ -1222,7 +1242,7 @@ const cli::Program kProgram{
          run_export},
         {"info", {"FILE"}, 0, {{"--json", "", "print JSON instead of text"}},
          "Describe FILE: its format version, its open snapshots, the chunk pool and every image.",
-         "Per image: data type, bands, tile size, storage interleave, codec, frames, bounds, "
+         "Per image: data type, bands, tile size, storage interleave, codec, frames, extent, bounds, "
          "tiles by kind (uniform, chunk), unique chunks, raw and stored bytes, compression and "
          "dedup ratios. The chunk pool all images share: unique chunks, references, bytes stored "
          "and bytes saved by dedup.",

@@ -142,6 +142,11 @@ Result<Attributes> header_attributes(const std::string& header, const RasterMeta
     if (!fitted) return fitted.status();
     if (*fitted) out.push_back(Attribute{a.name, std::move(**fitted)});
   }
+  // Where the output lies, when the source said nothing: ENVI's "x start" and "y start" are
+  // the file coordinates (from 0) of the output's first pixel. A level's pixels have none.
+  if (place.scale == 1 && (place.x != 0 || place.y != 0))
+    for (const auto& [key, start] : {std::pair{"envi.x start", place.x}, std::pair{"envi.y start", place.y}})
+      if (!find_attribute(out, key)) set_attribute(out, key, start);
   // Best effort: a value ENVI cannot hold is left out.
   const auto from_other = [&](std::string_view key, std::string_view other) {
     const std::string name = std::string(kEnviPrefix) + std::string(key);
@@ -164,6 +169,10 @@ class EnviSink final : public RasterSink {
 
   Status begin(const RasterShape& shape, Interleave interleave,
                const RasterMetadata& metadata) override {
+    if (shape.type == DataType::kI8)
+      return Status(Code::kInvalidArgument,
+                    out_ + ": ENVI has no signed 8-bit type (GDAL and Spectral Python read data type 1 "
+                           "as unsigned): export i8 to TIFF instead (OUT.tif, signed 8-bit samples)");
     shape_ = shape;
     interleave_ = interleave;
     sample_bytes_ = sample_size(shape.type);

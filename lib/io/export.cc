@@ -68,12 +68,15 @@ Result<ExportPlan> plan_export(const View& view, const ExportOptions& options) {
   if (options.region) {
     plan.region = *options.region;
   } else {
-    auto bounds = view.bounds(plan.image, options.frame, Precision::kExact);
-    if (!bounds) return bounds.status();
-    if (!*bounds)
-      return Status(Code::kNotFound,
-                    image + " frame " + std::to_string(options.frame) + " holds no data");
-    plan.region = level_region(**bounds, options.level);
+    auto extent = options.data_bounds ? Result<std::optional<Region>>(std::nullopt)
+                                      : view.extent(plan.image, options.frame);
+    if (!extent) return extent.status();
+    if (!*extent) extent = view.bounds(plan.image, options.frame, Precision::kExact);
+    if (!extent) return extent.status();
+    if (!*extent)
+      return Status(Code::kNotFound, image + " frame " + std::to_string(options.frame) +
+                                         " holds no data and declares no extent");
+    plan.region = level_region(**extent, options.level);
   }
   // Sinks write files: an output no file offset can address is refused before anything starts.
   const uint64_t bytes = mul_saturated(mul_saturated(plan.region.pixel_count(), plan.bands.size()),

@@ -140,14 +140,25 @@ class Importer {
     return Status::ok();
   }
 
-  // What the source says about its pixels, kept with the image (or the frame).
+  // What the source says about its pixels, kept with the image (or the frame); and the region
+  // the raster covers, declared as the frame's extent (with what the frame covered already).
   Status set_attributes(WriteTxn& txn) {
     std::optional<uint32_t> frame;
     if (options_.frame_attributes) frame = options_.frame;
     for (const Attribute& a : source_.attributes())
       TESSERA_RETURN_IF_ERROR(
           txn.set_attribute(image_, a.name, a.value, frame).with_context(source_.name()));
-    return Status::ok();
+    auto declared = txn.extent(image_, options_.frame);
+    if (!declared) return declared.status();
+    Region extent = area_;
+    if (*declared) {
+      const Region& d = **declared;
+      extent.x = std::min(d.x, area_.x);
+      extent.y = std::min(d.y, area_.y);
+      extent.width = std::max(d.x_end(), area_.x_end()) - extent.x;
+      extent.height = std::max(d.y_end(), area_.y_end()) - extent.y;
+    }
+    return txn.set_attribute(image_, kExtentAttribute, extent_value(extent), options_.frame);
   }
 
   // The image exists in this transaction with the right type (created on the first batch).

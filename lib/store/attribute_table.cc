@@ -55,6 +55,8 @@ Status put_attribute(Txn& txn, const ImageInfo& image, uint32_t scope, std::stri
   TESSERA_RETURN_IF_ERROR(writable(txn));
   Status named = check_attribute_name(name);
   if (!named) return named.with_context(where(txn, image, scope));
+  Status known = check_tessera_attribute(name, value);
+  if (!known) return known.with_context(where(txn, image, scope));
   if (attribute_value_bytes(value) > kMaxAttributeValueBytes)
     return Status(Code::kInvalidArgument,
                   where(txn, image, scope) + ": attribute '" + std::string(name) + "' holds " +

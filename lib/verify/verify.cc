@@ -568,7 +568,8 @@ class RecordChecker {
   // ---- attributes (format 2.1)
 
   // ATTRIBUTE_*: every key names an image that exists, the image itself or one of its frames,
-  // and a valid name; every record passes its checks (type, fields, checksum).
+  // and a valid name; every record passes its checks (type, fields, checksum); every name of
+  // Tessera's ("tessera.") is one it knows, holding a value of its form.
   void check_attributes() {
     if (!has_attributes_) return;
     (void)for_each(attributes_, kAttributesDb, [&](const MDB_val& k, const MDB_val& v) {
@@ -600,6 +601,8 @@ class RecordChecker {
       if (!named) fault("ATTRIBUTE_NAME_VALID", named.message());
       auto value = parse_attribute_record({bytes(k), k.mv_size}, bytes(v), v.mv_size);
       if (!value) fault("ATTRIBUTE_RECORD_VALID", value.status().message());
+      else if (Status own = check_tessera_attribute(key->name, *value); !own)
+        fault("ATTRIBUTE_VALUE_VALID", own.message());
       return Status::ok();
     });
   }

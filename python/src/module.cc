@@ -205,6 +205,12 @@ class PyView {
     return py::make_tuple(box->x, box->y, box->width, box->height);
   }
 
+  py::object extent(const std::string& image, uint32_t frame) const {
+    const std::optional<Region> box = value(view().extent(image, frame));
+    if (!box) return py::none();
+    return py::make_tuple(box->x, box->y, box->width, box->height);
+  }
+
   py::dict attributes(const std::string& image, std::optional<uint32_t> frame) const {
     const Attributes attrs = frame ? value(view().frame_attributes(image, *frame)) : value(view().attributes(image));
     py::dict d;
@@ -430,6 +436,7 @@ PYBIND11_MODULE(_tessera, m) {
       .def("read", &PyView::read, py::arg("image"), py::arg("x"), py::arg("y"), py::arg("width"), py::arg("height"),
            py::arg("frame"), py::arg("level"), py::arg("bands"), py::arg("interleave"), py::arg("out"))
       .def("bounds", &PyView::bounds)
+      .def("extent", &PyView::extent)
       .def("attributes", &PyView::attributes)
       .def("levels", &PyView::levels)
       .def("stats", &PyView::stats);

@@ -207,7 +207,7 @@ class Image:
         (Origin(y=0, x=-512), (1024, 2048, 3))
         >>> tile = img[0:256, -512:-256]          # a 256 x 256 x 3 array
         >>> red_blue = img[0:256, -512:-256, [0, 2]]
-        >>> img[:, :].shape                       # the whole data (open ends: its bounds)
+        >>> img[:, :].shape                       # the whole data (open ends: its extent or bounds)
         (1024, 2048, 3)
 
     Only the tiles a slice touches are read; pixels outside the data read as the fill value.
@@ -270,14 +270,26 @@ class Image:
         box = self._c._view().bounds(self.name, self._frame, precision)
         return _level_box(None if box is None else Region(*box), self._level)
 
+    def extent(self):
+        """The region this frame was declared to cover at this level (an import declares the
+        region its raster landed on, fill included) as Region(x, y, width, height), or None."""
+        box = self._c._view().extent(self.name, self._frame)
+        return _level_box(None if box is None else Region(*box), self._level)
+
+    def area(self):
+        """What this frame is as an array: its extent, or without one its data's bounds (None
+        when it has neither)."""
+        box = self.extent()
+        return self.bounds() if box is None else box
+
     @property
     def origin(self):
-        box = self.bounds()
+        box = self.area()
         return Origin(0, 0) if box is None else Origin(box.y, box.x)
 
     @property
     def shape(self):
-        box = self.bounds()
+        box = self.area()
         bands = self.bands
         return (0, 0, bands) if box is None else (box.height, box.width, bands)
 
@@ -302,16 +314,17 @@ class Image:
 
     # -- reading
     def read(self, region=None, *, bands=None, interleave="bip", frame=None, level=None, out=None):
-        """Reads `region` (x, y, width, height; default: the data's bounds) of `bands` (default
-        all, in order) into `out` (or a new array) laid out as interleave: "bip" (rows, columns,
+        """Reads `region` (x, y, width, height; default: area(), the extent or the data's bounds)
+        of `bands` (default all, in order) into `out` (or a new array) laid out as interleave: "bip" (rows, columns,
         bands), "bil" (rows, bands, columns) or "bsq" (bands, rows, columns). `out` may be in C
         or Fortran order (any non-negative strides): the library writes into it directly."""
         frame = self._frame if frame is None else int(frame)
         level = self._level if level is None else int(level)
         if region is None:
-            region = self.frame(frame).level(level).bounds()
+            region = self.frame(frame).level(level).area()
             if region is None:
-                raise _errors.InvalidArgument(f"image '{self.name}' frame {frame} holds no data: name a region")
+                raise _errors.InvalidArgument(
+                    f"image '{self.name}' frame {frame} holds no data and declares no extent: name a region")
         x, y, w, h = (int(v) for v in region)
         band_list = list(range(self.bands)) if bands is None else [int(b) for b in bands]
         if out is None:
@@ -329,10 +342,10 @@ class Image:
         if len(key) > 3:
             raise _errors.InvalidArgument(f"an image has 3 axes (rows, columns, bands), not {len(key)}")
         key = key + (slice(None),) * (3 - len(key))
-        # Open slice ends stand for the data's bounds (looked up only when needed: writing a new
-        # frame has none yet).
+        # Open slice ends stand for area() (looked up only when needed: writing a new frame has
+        # none yet).
         open_ends = any(isinstance(k, slice) and (k.start is None or k.stop is None) for k in key[:2])
-        box = self.bounds() if open_ends else None
+        box = self.area() if open_ends else None
         starts = (0, 0) if box is None else (box.y, box.x)
         sizes = (0, 0) if box is None else (box.height, box.width)
         spans, drop = [], []
@@ -410,7 +423,7 @@ class Image:
 
     # -- dask
     def to_dask(self, frame=None, level=None, bands=None, *, chunk_tiles=None, lock=True):
-        """A dask.array of this frame's data (its bounds) at `level`, chunked on the tile grid:
+        """A dask.array of this frame (its area(): extent or data bounds) at `level`, chunked on the tile grid:
         chunks of chunk_tiles x chunk_tiles tiles (default: about 1024 pixels square), cut at
         tile boundaries. Its tasks open the file read-only in the worker (lock=False: without
         the lock file, for a file on shared storage that nobody writes); nothing but the path

@@ -42,7 +42,7 @@ def to_dask(img, frame, level, bands, chunk_tiles, lock):
     from dask.base import tokenize
 
     view = img.frame(frame).level(level)
-    box = view.bounds()
+    box = view.area()
     band_list = list(range(img.bands)) if bands is None else [int(b) for b in bands]
     tile = img.chunks[0]
     step = tile * (max(1, 1024 // tile) if chunk_tiles is None else int(chunk_tiles))

@@ -100,3 +100,23 @@ def test_import_export_verify_and_merge(tmp_path):
         b.create_image("other", np.uint8, 2, tile_size=16)
         with pytest.raises(tessera.InvalidArgument, match="sample type u16 against u8"):
             b.merge(tmp_path / "a.tsr", "in", "other")
+
+
+def test_an_import_keeps_its_extent(tmp_path):
+    # A scene with a no-data collar (0, the fill): the image is still what was imported.
+    raw = np.zeros((30, 40, 1), dtype=np.uint8)
+    raw[4:20, 6:33] = 200
+    (tmp_path / "scene.raw").write_bytes(raw.tobytes())
+    (tmp_path / "scene.hdr").write_text("ENVI\nsamples = 40\nlines = 30\nbands = 1\nheader offset = 0\n"
+                                        "data type = 1\ninterleave = bsq\nbyte order = 0\n")
+    with tessera.open(tmp_path / "s.tsr", "w") as c:
+        c.import_file(tmp_path / "scene.raw", tile_size=16, origin=(-50, 100))  # (y, x)
+        img = c["scene"]
+        assert img.extent() == (100, -50, 40, 30)
+        assert img.bounds() == (106, -46, 27, 16)
+        assert img.shape == (30, 40, 1)
+        assert np.array_equal(np.asarray(img), raw)
+        assert np.array_equal(img.to_dask().compute(), raw)
+        assert img.level(0).extent() == img.extent()
+        c.export_file(tmp_path / "out.raw", image="scene")
+    assert (tmp_path / "out.raw").read_bytes() == raw.tobytes()

@@ -16,6 +16,7 @@
 
 #include "tessera/export.h"
 #include "tessera/status.h"
+#include "tessera/types.h"
 
 namespace tessera {
 
@@ -45,6 +46,20 @@ inline constexpr size_t kMaxAttributeNameBytes = 255;
 inline constexpr size_t kMaxAttributeValueBytes = size_t(16) << 20;
 // kInvalidArgument naming the fault: empty or too long, invalid UTF-8, a control character.
 TESSERA_API Status check_attribute_name(std::string_view name);
+
+// Tessera's own attributes: names beginning "tessera." mean what spec/FORMAT.md 4.7 says;
+// writers refuse such a name Tessera does not know, or a value not of its form.
+inline constexpr std::string_view kTesseraAttributePrefix = "tessera.";
+// "tessera.extent", integer list [x, y, width, height]: the region of level 0 an image or a
+// frame was declared to cover (an import's raster, where it landed), fill included. What an
+// export writes when asked for no region (View::extent).
+inline constexpr std::string_view kExtentAttribute = "tessera.extent";
+TESSERA_API AttributeValue extent_value(const Region& extent);
+// kInvalidArgument unless `value` is four integers forming a valid Region.
+TESSERA_API Result<Region> parse_extent(const AttributeValue& value);
+// For a name beginning "tessera.": kInvalidArgument unless Tessera knows it and `value` has its
+// form. Any other name passes.
+TESSERA_API Status check_tessera_attribute(std::string_view name, const AttributeValue& value);
 
 // The text syntax of values (the CLI's --set, `tessera info`):
 //   integer  -12          decimal, within int64

@@ -197,6 +197,12 @@ class TESSERA_API View {
   // attribute of the same name, plus the frame's others.
   Result<Attributes> frame_attributes(std::string_view image, uint32_t frame) const;
 
+  // The region frame `frame` of `image` was declared to cover (attribute kExtentAttribute:
+  // the frame's, else the image's), fill included; nullopt when none was declared. An import
+  // declares the region its raster landed on. Errors: kNotFound (image, frame), kCorrupt (the
+  // attribute is not an extent).
+  Result<std::optional<Region>> extent(std::string_view image, uint32_t frame = 0) const;
+
   // The pyramid of frame `frame` of `image` (Container::build_pyramid): PyramidInfo{} when
   // none was built. Errors: kNotFound (image, frame), kCorrupt (the record failed its check).
   Result<PyramidInfo> pyramid(std::string_view image, uint32_t frame = 0) const;

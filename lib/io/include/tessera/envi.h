@@ -70,9 +70,9 @@ struct EnviHeader {
 };
 
 // ENVI "data type" codes: 1 u8, 2 i16, 3 i32, 4 f32, 5 f64, 12 u16, 13 u32, 14 i64, 15 u64.
-// i8 has no ENVI code: it is written as 1 with "tessera data type = i8" beside it. Readers
-// that do not know the extra field (ENVI, GDAL, Spectral Python) read such a file as u8: the
-// same bytes, unsigned.
+// i8 has no ENVI code: a header may say 1 with "tessera data type = i8" beside it (Tessera
+// reads it so), but readers that do not know the extra field (ENVI, GDAL, Spectral Python)
+// read such a file as u8, so make_envi_sink refuses i8.
 TESSERA_API Result<DataType> envi_code_to_type(int code);
 TESSERA_API int envi_type_to_code(DataType type);
 
@@ -98,10 +98,12 @@ TESSERA_API Result<std::unique_ptr<RasterSource>> open_envi_source(const std::st
 // value per image band is refused); default bands are renumbered, and dropped when one of
 // them is not exported; map info's reference pixel and geo points' pixels move by
 // -(metadata.x, metadata.y), x start and y start by +(metadata.x, metadata.y), so a cut
-// stays georeferenced. Without envi.data ignore value a tiff.GDAL_NODATA that is a number
+// stays georeferenced; without x start and y start, an output whose (0,0) is not the grid's
+// gets them (metadata.x, metadata.y: where it lies). Without envi.data ignore value a tiff.GDAL_NODATA that is a number
 // is written as it, without envi.description a tiff.ImageDescription (when it can be).
 // Without envi.file type, "file type = ENVI Standard" (as ENVI writes). A header that cannot be written makes
-// begin() fail, before any file is created.
+// begin() fail, before any file is created; so do i8 samples (kInvalidArgument: export them
+// to TIFF).
 TESSERA_API std::unique_ptr<RasterSink> make_envi_sink(const std::string& out);
 
 // Imports raw file `src` (with its ENVI header) into `container`: import_raster of

@@ -154,7 +154,10 @@ struct ExportOptions {
   std::string image;                  // empty: the only image in the container
   uint32_t frame = 0;
   uint32_t level = 0;                 // a pyramid level (region in its coordinates)
-  std::optional<Region> region;       // default: the exact bounds of the frame's data
+  // Default: the frame's extent (View::extent: what an import declared, fill included), or
+  // without one the exact bounds of the frame's data.
+  std::optional<Region> region;
+  bool data_bounds = false;           // with no region: the data's exact bounds, never the extent
   std::vector<uint32_t> bands;        // default: all, in order
   Interleave interleave = Interleave::kBIP;  // of the blocks the sink gets (and its output)
   Progress progress;                  // raw bytes done and in all, after each block
