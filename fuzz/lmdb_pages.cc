@@ -1,5 +1,5 @@
 // Fuzz target: arbitrary bytes as an LMDB file through verify's page walk
-// (lib/verify/lmdb_pages.cc), which reads it with pread and must never read outside a buffer
+// (lib/store/lmdb_pages.cc), which reads it with pread and must never read outside a buffer
 // or follow a page number it has not checked. Its promise is tested too: when the walk finds
 // the structure sound, liblmdb opens the file read-only and reads every entry of every
 // database without crashing (that is why verify walks the pages before liblmdb sees them).
@@ -15,8 +15,8 @@
 #include <vector>
 
 #include "fuzz_helpers.h"
-#include "verify/faults.h"
-#include "verify/lmdb_pages.h"
+#include "store/faults.h"
+#include "store/lmdb_pages.h"
 
 namespace tessera::fuzz {
 namespace {

@@ -18,6 +18,8 @@
 
 #include "format/keys.h"
 #include "format/records.h"
+#include "store/faults.h"
+#include "store/lmdb_pages.h"
 #include "tessera/version.h"
 #include "util/posix_file.h"
 #include "util/bytes.h"
@@ -63,6 +65,39 @@ Status check_lmdb_signature(const std::string& path) {
   if (magic != kLmdbMagic)
     return Status(Code::kCorrupt, path + ": not a Tessera container (no LMDB meta page at the start)");
   return Status::ok();
+}
+
+// liblmdb trusts every page it maps: a damaged or truncated file would make it crash (SIGBUS,
+// SIGSEGV, an assertion). The structure is walked first with pread (spec/FORMAT.md 7.9), and
+// the first fault found refuses the file.
+Status check_structure(const std::string& path, int fd, bool writer) {
+  VerifyReport report;
+  FaultSink sink(report, 1);
+  if (walk_lmdb_file(fd, sink, /*overflow_headers=*/writer).sound) return Status::ok();
+  const std::string fault = report.faults.empty() ? "unreadable" : report.faults[0].message;
+  return Status(Code::kCorrupt, path + ": damaged: " + fault + " (tessera verify lists every fault)");
+}
+
+// liblmdb extends the lock file to its full size and writes through a map of it: on a full
+// file system the first touch of an unallocated page would be SIGBUS. Its blocks are
+// allocated here first, so that a full disk is an error naming the lock file. The size is
+// liblmdb 0.9's for kMaxReaders slots: (readers - 1) slots of 64 bytes after a 192-byte header.
+constexpr unsigned kMaxReaders = 510;
+constexpr off_t kLockFileBytes = off_t(kMaxReaders - 1) * 64 + 192;
+
+Status reserve_lock_file(const std::string& lock_path) {
+  const bool existed = file_exists(lock_path);
+  int fd = ::open(lock_path.c_str(), O_RDWR | O_CREAT | O_CLOEXEC, 0644);
+  if (fd < 0) return Status::ok();  // read-only storage: liblmdb says what it can do there
+  struct stat st;
+  int rc = ::fstat(fd, &st) == 0 ? 0 : errno;
+  if (rc == 0 && st.st_size < kLockFileBytes) rc = ::posix_fallocate(fd, 0, kLockFileBytes);
+  ::close(fd);
+  if (rc == 0 || rc == EOPNOTSUPP || rc == EINVAL) return Status::ok();
+  if (!existed) remove_file(lock_path);
+  const Code code = rc == ENOSPC || rc == EDQUOT || rc == EFBIG ? Code::kNoSpace : errno_code(rc);
+  return Status(code, lock_path + ": cannot reserve the lock file's " + std::to_string(kLockFileBytes) +
+                          " bytes: " + std::strerror(rc));
 }
 
 // liblmdb reports a short write of its pages as EIO ("short write, filesystem full?"). It
@@ -178,10 +213,14 @@ Result<std::shared_ptr<Env>> Env::open_file(const std::string& path, const OpenO
     if (create) remove_file(path);
     return status;
   };
+  if (!options.no_lock) {
+    Status reserved = reserve_lock_file(lock_path);
+    if (!reserved) return fail(reserved);
+  }
   int rc = mdb_env_create(&env->env_);
   if (rc) return fail(env->lmdb_error(rc, "mdb_env_create"));
   mdb_env_set_maxdbs(env->env_, 8);
-  mdb_env_set_maxreaders(env->env_, 510);
+  mdb_env_set_maxreaders(env->env_, kMaxReaders);
   uint64_t map_size = options.map_size;
   if (options.max_map_size) map_size = std::min(map_size, options.max_map_size);
   rc = mdb_env_set_mapsize(env->env_, map_size);
@@ -194,6 +233,17 @@ Result<std::shared_ptr<Env>> Env::open_file(const std::string& path, const OpenO
   if (!options.sync) flags |= MDB_NOSYNC;
   rc = mdb_env_open(env->env_, path.c_str(), flags, 0644);
   if (rc) return fail(env->lmdb_error(rc, "open"));
+  if (!create && options.check_structure) {
+    // Under a snapshot: a writer of another process cannot reuse the walked pages meanwhile.
+    MDB_txn* pin = nullptr;
+    rc = mdb_txn_begin(env->env_, nullptr, MDB_RDONLY, &pin);
+    if (rc) return fail(env->lmdb_error(rc, "begin snapshot"));
+    mdb_filehandle_t fd = -1;
+    mdb_env_get_fd(env->env_, &fd);
+    Status sound = check_structure(path, fd, !options.read_only);
+    mdb_txn_abort(pin);
+    if (!sound) return fail(sound);
+  }
   int dead = 0;
   if (!options.no_lock) mdb_reader_check(env->env_, &dead);  // clear slots of dead readers
   Status opened = env->open_databases(create);
@@ -211,6 +261,21 @@ Status remove_container(const std::string& path) {
   if (::unlink(path.c_str()) != 0) return os_error(path, "cannot remove", errno);
   if (::unlink(lock_path_of(path).c_str()) != 0 && errno != ENOENT)
     return os_error(lock_path_of(path), "cannot remove", errno);
+  return Status::ok();
+}
+
+Status Env::check_length() const {
+  MDB_envinfo info;
+  MDB_stat stat;
+  mdb_filehandle_t fd = -1;
+  struct stat file;
+  if (mdb_env_info(env_, &info) != 0 || mdb_env_stat(env_, &stat) != 0 || mdb_env_get_fd(env_, &fd) != 0 ||
+      ::fstat(fd, &file) != 0)
+    return os_error(path_, "cannot stat the open file", errno);
+  const uint64_t needed = (uint64_t(info.me_last_pgno) + 1) * stat.ms_psize;
+  if (uint64_t(file.st_size) < needed)
+    return error(Code::kCorrupt, "damaged: truncated: the file has " + std::to_string(file.st_size) +
+                                     " bytes, its last commit needs " + std::to_string(needed));
   return Status::ok();
 }
 
@@ -541,6 +606,9 @@ Result<std::unique_ptr<Txn>> Txn::begin(std::shared_ptr<Env> env, bool write) {
     }
     return env->lmdb_error(rc, write ? "begin write transaction" : "begin snapshot");
   }
+  // The map may not be read past the end of the file (SIGBUS): a file cut short since it was
+  // opened is refused before any page of it is touched.
+  TESSERA_RETURN_IF_ERROR(env->check_length());
   // Checked while holding the write lock: a compaction renames its copy into place while it
   // holds the lock, so every later writer of the old file sees it here.
   if (write && env->replaced())

@@ -6,7 +6,7 @@
 
 #include <string>
 
-#include "verify/faults.h"
+#include "store/faults.h"
 
 namespace tessera::detail {
 

@@ -1,4 +1,4 @@
-// tessera::verify: the LMDB page walk (verify/lmdb_pages.cc) and, once it found the structure
+// tessera::verify: the LMDB page walk (store/lmdb_pages.cc) and, once it found the structure
 // sound, every record checked through liblmdb opened read-only, by the invariants of
 // spec/FORMAT.md section 6. Records are parsed with the functions the library reads them
 // with (format/records.h, format/chunk_codec.h); what only verify checks is here.
@@ -29,8 +29,8 @@
 #include "raster/tile_index.h"
 #include "util/bytes.h"
 #include "util/posix_file.h"
-#include "verify/faults.h"
-#include "verify/lmdb_pages.h"
+#include "store/faults.h"
+#include "store/lmdb_pages.h"
 #include "verify/pyramid_levels.h"
 #include "verify/reference_sort.h"
 

@@ -85,6 +85,12 @@ struct OpenOptions {
   // Open without the lock file: only for a file that no process writes (e.g. a copy on
   // read-only shared storage). Requires read_only.
   bool no_lock = false;
+  // Walk the file's page structure (every branch and leaf page of every database, the free
+  // list, the head and end of every overflow run) with pread before liblmdb follows any page,
+  // refusing a damaged or truncated file with kCorrupt instead of crashing on it
+  // (spec/FORMAT.md 7.9). Off only for a file this process just checked or wrote: it then
+  // trusts the bytes as liblmdb does.
+  bool check_structure = true;
   // Initial map size (address space, not disk). The map grows by itself when full.
   uint64_t map_size = uint64_t(1) << 40;
   // fsync on every commit. Off (LMDB's MDB_NOSYNC) is safe against a crash of the process,

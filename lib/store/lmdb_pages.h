@@ -9,7 +9,7 @@
 
 #include <cstdint>
 
-#include "verify/faults.h"
+#include "store/faults.h"
 
 namespace tessera::detail {
 
@@ -19,7 +19,11 @@ struct LmdbWalk {
   uint64_t free_pages = 0;  // pages listed in the free list
 };
 
-// Walks the file open for reading at `fd`.
-LmdbWalk walk_lmdb_file(int fd, FaultSink& sink);
+// Walks the file open for reading at `fd`. With `overflow_headers` off, a value on overflow
+// pages is checked from its node alone (its pages lie within last_pg and no other page claims
+// them) and the runs' headers are not read: what a reader needs, since liblmdb reads a value
+// by its node; a writer also needs the headers (it frees a run by the count in its header).
+// One pread per value on overflow pages is most of the walk's time on a large file.
+LmdbWalk walk_lmdb_file(int fd, FaultSink& sink, bool overflow_headers = true);
 
 }  // namespace tessera::detail

@@ -1,5 +1,5 @@
 #include "format/names.h"
-#include "verify/lmdb_pages.h"
+#include "store/lmdb_pages.h"
 
 #include <sys/stat.h>
 #include <unistd.h>
@@ -104,17 +104,19 @@ struct Tally {
 
 class PageWalker {
  public:
-  PageWalker(int fd, uint32_t page_size, uint64_t last_page, FaultSink& sink)
-      : fd_(fd), page_size_(page_size), last_page_(last_page), sink_(sink),
+  PageWalker(int fd, uint32_t page_size, uint64_t last_page, bool overflow_headers, FaultSink& sink)
+      : fd_(fd), page_size_(page_size), last_page_(last_page), overflow_headers_(overflow_headers), sink_(sink),
         reached_((last_page + 64) / 64, 0), levels_(kMaxDepth + 2) {}
 
   void fault(const std::string& message) { sink_.add("LMDB_PAGE_VALID", message); }
 
   // Marks pages first .. first+count-1 as reached; false (and a fault) when one lies past
-  // last_pg or was reached before.
-  bool mark(uint64_t first, uint64_t count, const std::string& what, uint64_t* counter) {
+  // last_pg or was reached before. `what()` names them, only for a fault: the walk runs at
+  // every open and must not build strings for pages that pass.
+  template <typename What>
+  bool mark(uint64_t first, uint64_t count, const What& what, uint64_t* counter) {
     if (count == 0 || first > last_page_ || count - 1 > last_page_ - first) {
-      fault(what + ": page " + std::to_string(first) +
+      fault(what() + ": page " + std::to_string(first) +
             (count > 1 ? " (+" + std::to_string(count - 1) + ")" : "") + " lies beyond last_pg " +
             std::to_string(last_page_));
       return false;
@@ -123,7 +125,7 @@ class PageWalker {
       uint64_t& word = reached_[p / 64];
       const uint64_t bit = uint64_t(1) << (p % 64);
       if (word & bit) {
-        fault(what + ": page " + std::to_string(p) +
+        fault(what() + ": page " + std::to_string(p) +
               " is reached twice (or is both in use and on the free list)");
         return false;
       }
@@ -151,7 +153,8 @@ class PageWalker {
     compare("entries", db.entries, tally.entries);
     compare("branch pages", db.branch_pages, tally.branch_pages);
     compare("leaf pages", db.leaf_pages, tally.leaf_pages);
-    compare("overflow pages", db.overflow_pages, tally.overflow_pages);
+    // Without the headers the walk knows the pages each value needs, not the runs it holds.
+    if (overflow_headers_) compare("overflow pages", db.overflow_pages, tally.overflow_pages);
     if (!tally.depth_reported)
       compare("levels", db.depth, tally.leaf_depth < 0 ? 0 : uint64_t(tally.leaf_depth));
   }
@@ -188,31 +191,28 @@ class PageWalker {
 
   // Checks the run of overflow pages holding a value of `size` bytes.
   bool check_overflow(Context& ctx, uint64_t page, uint64_t size) {
-    const std::string what = where(ctx, page) + " (overflow)";
+    const auto what = [&] { return where(ctx, page) + " (overflow)"; };
     uint8_t header[kPageHeaderSize];
     if (page > last_page_) {
-      fault(what + " lies beyond last_pg " + std::to_string(last_page_));
-      return false;
-    }
-    if (!read_exact(fd_, page * page_size_, header, sizeof header)) {
-      fault(what + " lies beyond the end of the file");
+      fault(what() + " lies beyond last_pg " + std::to_string(last_page_));
       return false;
     }
     const uint64_t needed = (kPageHeaderSize - 1 + size) / page_size_ + 1;  // OVPAGES
+    if (!overflow_headers_) return mark(page, needed, what, &tree_pages);
+    if (!read_exact(fd_, page * page_size_, header, sizeof header)) {
+      fault(what() + " lies beyond the end of the file");
+      return false;
+    }
     const uint32_t pages = le32(header + 12);
     if (le64(header) != page || (le16(header + 10) & kPageTypeBits) != kPageOverflow ||
         pages < needed) {
-      fault(what + ": not an overflow page of at least " + std::to_string(needed) +
+      fault(what() + ": not an overflow page of at least " + std::to_string(needed) +
             " pages (header: pgno " + std::to_string(le64(header)) + ", flags " +
             std::to_string(le16(header + 10)) + ", pages " + std::to_string(pages) + ")");
       return false;
     }
+    // Every page up to last_pg lies within the file (checked before the walk began).
     if (!mark(page, pages, what, &tree_pages)) return false;
-    uint8_t last[1];
-    if (!read_exact(fd_, (page + pages) * page_size_ - 1, last, 1)) {
-      fault(what + ": the run of " + std::to_string(pages) + " pages ends beyond the end of the file");
-      return false;
-    }
     ctx.tally.overflow_pages += pages;
     return true;
   }
@@ -222,7 +222,7 @@ class PageWalker {
       fault(where(ctx, page) + ": the tree is deeper than " + std::to_string(kMaxDepth) + " levels");
       return;
     }
-    if (!mark(page, 1, where(ctx, page), &tree_pages)) return;
+    if (!mark(page, 1, [&] { return where(ctx, page); }, &tree_pages)) return;
     std::vector<uint8_t>& buf = levels_[size_t(depth)];
     buf.resize(page_size_);
     if (!read_exact(fd_, page * page_size_, buf.data(), page_size_)) {
@@ -253,26 +253,26 @@ class PageWalker {
     KeyRef previous;
     for (size_t i = 0; i < count; ++i) {
       const size_t at = le16(p + kPageHeaderSize + 2 * i);
-      const std::string node = where(ctx, page) + " node " + std::to_string(i);
+      const auto node = [&] { return where(ctx, page) + " node " + std::to_string(i); };
       if (at < upper || at + kNodeHeaderSize > page_size_) {
-        fault(node + ": offset " + std::to_string(at) + " lies outside the node area");
+        fault(node() + ": offset " + std::to_string(at) + " lies outside the node area");
         return;
       }
       const uint16_t flags = le16(p + at + 4);
       KeyRef key{p + at + kNodeHeaderSize, le16(p + at + 6), true};
       if (at + kNodeHeaderSize + key.size > page_size_) {
-        fault(node + ": its key of " + std::to_string(key.size) + " bytes overruns the page");
+        fault(node() + ": its key of " + std::to_string(key.size) + " bytes overruns the page");
         return;
       }
       if (!branch || i > 0) {  // a branch page's first key is not used
         if (ctx.integer_keys && key.size != 8) {
-          fault(node + ": an integer key of " + std::to_string(key.size) + " bytes");
+          fault(node() + ": an integer key of " + std::to_string(key.size) + " bytes");
           return;
         }
         if ((previous.present && compare_keys(ctx, previous, key) >= 0) ||
             (low.present && compare_keys(ctx, key, low) < 0) ||
             (high.present && compare_keys(ctx, key, high) >= 0)) {
-          fault(node + ": keys out of order");
+          fault(node() + ": keys out of order");
           return;
         }
         previous = key;
@@ -284,19 +284,19 @@ class PageWalker {
       leaf.value_size = uint64_t(le16(p + at)) | (uint64_t(le16(p + at + 2)) << 16);
       const size_t value_at = at + kNodeHeaderSize + key.size;
       if (flags & kNodeDupData) {
-        fault(node + ": duplicate data (MDB_DUPSORT), which Tessera never uses");
+        fault(node() + ": duplicate data (MDB_DUPSORT), which Tessera never uses");
         return;
       }
       if (flags & kNodeBigData) {
         if (value_at + 8 > page_size_) {
-          fault(node + ": its overflow page number overruns the page");
+          fault(node() + ": its overflow page number overruns the page");
           return;
         }
         leaf.overflow_page = le64(p + value_at);
         if (!check_overflow(ctx, leaf.overflow_page, leaf.value_size)) return;
       } else {
         if (value_at + leaf.value_size > page_size_) {
-          fault(node + ": its value of " + std::to_string(leaf.value_size) +
+          fault(node() + ": its value of " + std::to_string(leaf.value_size) +
                 " bytes overruns the page");
           return;
         }
@@ -333,6 +333,7 @@ class PageWalker {
   int fd_;
   uint64_t page_size_;
   uint64_t last_page_;
+  bool overflow_headers_;
   FaultSink& sink_;
   std::vector<uint64_t> reached_;             // one bit per page
   std::vector<std::vector<uint8_t>> levels_;  // one page buffer per tree level
@@ -369,7 +370,7 @@ void mark_free_pages(PageWalker& walker, const LeafNode& leaf) {
         continue;
       }
       if ((offset + i) / 8 > listed) return;
-      if (!walker.mark(item, 1, what, &walker.free_pages)) return;
+      if (!walker.mark(item, 1, [&] { return what; }, &walker.free_pages)) return;
     }
   }
 }
@@ -378,7 +379,7 @@ bool power_of_two(uint64_t v) { return v && !(v & (v - 1)); }
 
 }  // namespace
 
-LmdbWalk walk_lmdb_file(int fd, FaultSink& sink) {
+LmdbWalk walk_lmdb_file(int fd, FaultSink& sink, bool overflow_headers) {
   LmdbWalk result;
   const uint64_t faults_before = sink.count();
   struct stat st;
@@ -425,9 +426,14 @@ LmdbWalk walk_lmdb_file(int fd, FaultSink& sink) {
   const Meta& meta = metas[chosen];
   const std::string name = "meta page " + std::to_string(chosen) + " (txnid " +
                            std::to_string(meta.txnid) + ")";
-  if (meta.last_page < 1 || meta.last_page >= file_size / page_size) {
-    meta_fault(name + ": last_pg " + std::to_string(meta.last_page) + " does not lie within the " +
-               std::to_string(file_size) + "-byte file (truncated?)");
+  if (meta.last_page < 1) {
+    meta_fault(name + ": last_pg " + std::to_string(meta.last_page) + " leaves no page for data");
+    return result;
+  }
+  if (meta.last_page >= file_size / page_size) {
+    const uint64_t needed = meta.last_page > UINT64_MAX / page_size - 1 ? UINT64_MAX : (meta.last_page + 1) * page_size;
+    meta_fault("truncated: the file has " + std::to_string(file_size) + " bytes, its last commit (" + name +
+               ") needs " + std::to_string(needed));
     return result;
   }
   for (const DbRecord* db : {&meta.free_db, &meta.main_db})
@@ -437,8 +443,8 @@ LmdbWalk walk_lmdb_file(int fd, FaultSink& sink) {
       return result;
     }
 
-  PageWalker walker(fd, uint32_t(page_size), meta.last_page, sink);
-  (void)walker.mark(0, 2, "meta pages", &walker.tree_pages);
+  PageWalker walker(fd, uint32_t(page_size), meta.last_page, overflow_headers, sink);
+  (void)walker.mark(0, 2, [] { return std::string("meta pages"); }, &walker.tree_pages);
   // The free list: its tree, and the pages it lists (marked now, so that a page both free
   // and in a tree is reported as reached twice whichever comes second).
   walker.walk_tree("(free list)", meta.free_db, true,
