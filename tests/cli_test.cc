@@ -1009,6 +1009,47 @@ TEST_F(CliTest, ExportsRefuseWhatCannotFitAndCleanUpWhenInterrupted) {
   EXPECT_FALSE(fs::exists(out));
 }
 
+// A failed first import never removes FILE: a second import that opened it meanwhile and
+// waited for the write lock would commit into a removed file and exit 0 (its image lost).
+// A (slow: zstd:19, one batch) creates FILE; B opens it and waits; A's source is cut short
+// under it, so A fails holding nothing committed; B's image must be in FILE afterwards.
+TEST_F(CliTest, FailedFirstImportLeavesTheFileToOthers) {
+  const Raster big = random_raster(kEnviTypes[0], 2048, 2048, 2, 51);
+  const Raster small = random_raster(kEnviTypes[0], 20, 10, 1, 52);
+  const std::string file = path("new.tsr"), a = path("a.raw"), b = path("b.raw");
+  write_file(a, encode(big, "bip"));
+  write_file(a + ".hdr", envi_header(big, 1, "bip"));
+  write_file(b, encode(small, "bip"));
+  write_file(b + ".hdr", envi_header(small, 1, "bip"));
+  const auto spawn = [](std::vector<std::string> args) {
+    args.insert(args.begin(), TESSERA_CLI_PATH);
+    std::vector<char*> argv;
+    for (std::string& arg : args) argv.push_back(arg.data());
+    argv.push_back(nullptr);
+    pid_t pid = 0;
+    EXPECT_EQ(::posix_spawn(&pid, TESSERA_CLI_PATH, nullptr, nullptr, argv.data(), environ), 0);
+    return pid;
+  };
+  const auto wait_exit = [](pid_t pid) {
+    int status = 0;
+    ::waitpid(pid, &status, 0);
+    return WIFEXITED(status) ? WEXITSTATUS(status) : 128 + WTERMSIG(status);
+  };
+  const pid_t first = spawn({"import", file, a, "--codec", "zstd:19", "--batch", "1073741824", "--quiet"});
+  for (int i = 0; i < 4000 && !fs::exists(file); ++i) ::usleep(1000);
+  ASSERT_TRUE(fs::exists(file));
+  const pid_t second = spawn({"import", file, b, "--image", "b", "--quiet"});
+  ::usleep(200 * 1000);  // B opens FILE and waits for A's write lock
+  ASSERT_EQ(::truncate(a.c_str(), 0), 0);
+  const int a_code = wait_exit(first), b_code = wait_exit(second);
+  EXPECT_EQ(b_code, 0);
+  ASSERT_TRUE(fs::exists(file)) << "A (exit " << a_code << ") removed FILE";
+  const auto json = nlohmann::json::parse(expect_success({"info", file, "--json"}).out);
+  ASSERT_GE(json["images"].size(), 1u);
+  EXPECT_EQ(json["images"].back()["name"], "b") << "A exit " << a_code;
+  expect_success({"verify", file});
+}
+
 // What people type: enum values in any case, a header given for its raster, the version,
 // names with control characters, planar storage, singular counts, exact fill values.
 TEST_F(CliTest, ForgivesWhatPeopleType) {

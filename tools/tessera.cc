@@ -163,18 +163,15 @@ int run_import(const cli::Args& args) {
     job.options.progress = progress.callback();
     auto result = import_raster(*container, *job.source, job.options);
     if (!result) {
-      // Leave nothing behind when the container was ours and nothing of the import committed
-      // (committed batches stay: `--resume` goes on from them).
-      bool untouched = false;
-      if (created) {
-        auto snapshot = container->snapshot();
-        untouched = snapshot && snapshot->images().empty();
-      }
-      if (untouched) {
-        container.reset();
-        (void)Container::remove(file);
-      }
-      return fail(result.status());
+      // FILE stays even when this run created it and committed nothing: another process may
+      // have opened it since (an import waiting for the write lock would commit into a removed
+      // file). Committed batches stay too: `--resume` goes on from them.
+      const int code = fail(result.status());
+      auto snapshot = container->snapshot();
+      if (created && snapshot && snapshot->images().empty())
+        std::fprintf(stderr, "tessera: note: %s was created for this import and is left in place, empty\n",
+                     file.c_str());
+      return code;
     }
     const ImportProgress& p = result->progress;
     if (result->already_finished)

@@ -70,10 +70,23 @@ Status check_lmdb_signature(const std::string& path) {
 // liblmdb trusts every page it maps: a damaged or truncated file would make it crash (SIGBUS,
 // SIGSEGV, an assertion). The structure is walked first with pread (spec/FORMAT.md 7.9), and
 // the first fault found refuses the file.
+// Every tile record is checked against the key it is stored under (its checksum covers the
+// key): a damaged key that kept its page's order would otherwise hide the tile from reads,
+// which would show fill where the data is.
 Status check_structure(const std::string& path, int fd, bool writer) {
   VerifyReport report;
   FaultSink sink(report, 1);
-  if (walk_lmdb_file(fd, sink, /*overflow_headers=*/writer).sound) return Status::ok();
+  const EntryCheck tile_records{kTilesDb, "TILE_RECORD_CHECKSUM", [](std::span<const uint8_t> key,
+                                                                     std::span<const uint8_t> value) {
+    if (key.size() != kTileKeySize) return "a key of " + std::to_string(key.size()) + " bytes";
+    auto fields = read_tile_record(value.data(), value.size());
+    TileKeyBytes bytes;
+    std::copy(key.begin(), key.end(), bytes.begin());
+    if (!fields || tile_record_check(bytes, *fields) != fields->check)
+      return "the record under key " + hex_of(key.data(), key.size()) + " does not match its key";
+    return std::string();
+  }};
+  if (walk_lmdb_file(fd, sink, /*overflow_headers=*/writer, &tile_records).sound) return Status::ok();
   const std::string fault = report.faults.empty() ? "unreadable" : report.faults[0].message;
   return Status(Code::kCorrupt, path + ": damaged: " + fault + " (tessera verify lists every fault)");
 }

@@ -379,7 +379,7 @@ bool power_of_two(uint64_t v) { return v && !(v & (v - 1)); }
 
 }  // namespace
 
-LmdbWalk walk_lmdb_file(int fd, FaultSink& sink, bool overflow_headers) {
+LmdbWalk walk_lmdb_file(int fd, FaultSink& sink, bool overflow_headers, const EntryCheck* entry_check) {
   LmdbWalk result;
   const uint64_t faults_before = sink.count();
   struct stat st;
@@ -472,7 +472,13 @@ LmdbWalk walk_lmdb_file(int fd, FaultSink& sink, bool overflow_headers) {
                    " (MDB_DUPSORT, MDB_INTEGERKEY or another key order), which Tessera never uses");
       continue;
     }
-    walker.walk_tree(db_name, db, false, [](const LeafNode&) {});
+    const bool checked = entry_check && db_name == entry_check->database;
+    walker.walk_tree(db_name, db, false, [&](const LeafNode& leaf) {
+      if (!checked || !leaf.inline_value) return;
+      const std::string fault = entry_check->check({leaf.key.data, leaf.key.size},
+                                                   {leaf.inline_value, size_t(leaf.value_size)});
+      if (!fault.empty()) sink.add(std::string(entry_check->invariant), "database '" + db_name + "': " + fault);
+    });
   }
   result.tree_pages = walker.tree_pages;
   result.free_pages = walker.free_pages;

@@ -8,6 +8,10 @@
 #pragma once
 
 #include <cstdint>
+#include <functional>
+#include <span>
+#include <string>
+#include <string_view>
 
 #include "store/faults.h"
 
@@ -24,6 +28,14 @@ struct LmdbWalk {
 // them) and the runs' headers are not read: what a reader needs, since liblmdb reads a value
 // by its node; a writer also needs the headers (it frees a run by the count in its header).
 // One pread per value on overflow pages is most of the walk's time on a large file.
-LmdbWalk walk_lmdb_file(int fd, FaultSink& sink, bool overflow_headers = true);
+//
+// `entry_check`, when given, is run on every entry of one named database whose value lies on
+// its leaf page (read anyway), once the page passed: a message it returns is a fault.
+struct EntryCheck {
+  std::string_view database, invariant;
+  std::function<std::string(std::span<const uint8_t> key, std::span<const uint8_t> value)> check;
+};
+LmdbWalk walk_lmdb_file(int fd, FaultSink& sink, bool overflow_headers = true,
+                        const EntryCheck* entry_check = nullptr);
 
 }  // namespace tessera::detail
