@@ -204,16 +204,21 @@ WriteTxn::WriteTxn(WriteTxn&&) noexcept = default;
 WriteTxn& WriteTxn::operator=(WriteTxn&&) noexcept = default;
 WriteTxn::~WriteTxn() { abort(); }
 
-Status WriteTxn::create_image(std::string_view name, const ImageSpec& spec) {
-  if (!txn_ || !txn_->active()) return finished(env_.get());
+Status check_image_name(std::string_view name) {
   if (name.empty() || name.size() > detail::kMaxImageNameBytes)
-    return env_->error(Code::kInvalidArgument, "image name must be 1 to " +
-                                                   std::to_string(detail::kMaxImageNameBytes) + " bytes long");
+    return Status(Code::kInvalidArgument,
+                  "image name must be 1 to " + std::to_string(detail::kMaxImageNameBytes) + " bytes long");
   // A newline or another control character would break every line a tool prints about it.
   for (unsigned char c : name)
     if (c < 0x20 || c == 0x7F)
-      return env_->error(Code::kInvalidArgument, "image name has a control character (byte " + std::to_string(c) +
-                                                     "): names are printable text");
+      return Status(Code::kInvalidArgument,
+                    "image name has a control character (byte " + std::to_string(c) + "): names are printable text");
+  return Status::ok();
+}
+
+Status WriteTxn::create_image(std::string_view name, const ImageSpec& spec) {
+  if (!txn_ || !txn_->active()) return finished(env_.get());
+  TESSERA_RETURN_IF_ERROR(check_image_name(name).with_context(env_->path()));
   Status valid = detail::validate_image_spec(spec);
   if (!valid.is_ok())
     return valid.with_context(env_->path() + ": image '" + std::string(name) + "'");

@@ -589,6 +589,17 @@ TEST_F(VerifyTest, MissingDatabase) {
   EXPECT_FAULTS(run(), "DATABASES_PRESENT");
 }
 
+// Every fault that makes open refuse the file is one verify reports: a file of a version that
+// has the geometry database, without it.
+TEST_F(VerifyTest, WhatOpenRefusesVerifyReports) {
+  ASSERT_TRUE(lmdb_drop(file(), "geometry"));
+  OpenOptions read_only;
+  read_only.read_only = true;
+  auto refused = Container::open(file(), read_only);
+  EXPECT_CODE(refused, Code::kCorrupt);
+  EXPECT_FAULTS(run(), "DATABASES_PRESENT");
+}
+
 TEST_F(VerifyTest, FaultsBeyondTheLimitAreCounted) {
   for (const TileEntry& e : tile_entries())
     if (e.fields.kind == 2) replace_value("tiles", e.key, "bad");

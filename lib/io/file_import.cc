@@ -27,6 +27,8 @@ std::string image_of(const ImportOptions& options, const RasterSource& source) {
 
 Status add_job(ImportPlan& plan, Result<std::unique_ptr<RasterSource>> source, ImportOptions options) {
   if (!source) return source.status();
+  // The name is checked now, before the container is created or touched.
+  TESSERA_RETURN_IF_ERROR(check_image_name(image_of(options, **source)).with_context((*source)->name()));
   plan.jobs.push_back(ImportJob{std::move(source).value(), std::move(options)});
   return Status::ok();
 }

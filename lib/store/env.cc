@@ -67,6 +67,12 @@ Status check_lmdb_signature(const std::string& path) {
   return Status::ok();
 }
 
+// A check's first fault as the error that refuses the file.
+Status damaged(const std::string& path, const VerifyReport& report) {
+  const std::string fault = report.faults.empty() ? "unreadable" : report.faults[0].message;
+  return Status(Code::kCorrupt, path + ": damaged: " + fault + " (tessera verify lists every fault)");
+}
+
 // liblmdb trusts every page it maps: a damaged or truncated file would make it crash (SIGBUS,
 // SIGSEGV, an assertion). The structure is walked first with pread (spec/FORMAT.md 7.9), and
 // the first fault found refuses the file.
@@ -76,7 +82,8 @@ Status check_lmdb_signature(const std::string& path) {
 Status check_structure(const std::string& path, int fd, bool writer) {
   VerifyReport report;
   FaultSink sink(report, 1);
-  const EntryCheck tile_records{kTilesDb, "TILE_RECORD_CHECKSUM", [](std::span<const uint8_t> key,
+  // A uniform pixel is at most 1024 bands of 8 bytes: a record is never near 64 KiB.
+  const EntryCheck tile_records{kTilesDb, "TILE_RECORD_CHECKSUM", 64 << 10, [](std::span<const uint8_t> key,
                                                                      std::span<const uint8_t> value) {
     if (key.size() != kTileKeySize) return "a key of " + std::to_string(key.size()) + " bytes";
     auto fields = read_tile_record(value.data(), value.size());
@@ -86,9 +93,20 @@ Status check_structure(const std::string& path, int fd, bool writer) {
       return "the record under key " + hex_of(key.data(), key.size()) + " does not match its key";
     return std::string();
   }};
-  if (walk_lmdb_file(fd, sink, /*overflow_headers=*/writer, &tile_records).sound) return Status::ok();
-  const std::string fault = report.faults.empty() ? "unreadable" : report.faults[0].message;
-  return Status(Code::kCorrupt, path + ": damaged: " + fault + " (tessera verify lists every fault)");
+  return walk_lmdb_file(fd, sink, /*overflow_headers=*/writer, &tile_records).sound ? Status::ok()
+                                                                                    : damaged(path, report);
+}
+
+// The meta pages, before liblmdb reads them: it trusts their page size and sizes (a page
+// size of 0 is a division by zero inside mdb_env_open).
+Status check_metas(const std::string& path) {
+  const int fd = ::open(path.c_str(), O_RDONLY | O_CLOEXEC);
+  if (fd < 0) return os_error(path, "cannot open", errno);
+  VerifyReport report;
+  FaultSink sink(report, 1);
+  const bool sound = check_lmdb_metas(fd, sink);
+  ::close(fd);
+  return sound ? Status::ok() : damaged(path, report);
 }
 
 // liblmdb extends the lock file to its full size and writes through a map of it: on a full
@@ -216,6 +234,7 @@ Result<std::shared_ptr<Env>> Env::open_file(const std::string& path, const OpenO
     ::close(fd);
   } else {
     TESSERA_RETURN_IF_ERROR(check_lmdb_signature(path));
+    if (options.check_structure) TESSERA_RETURN_IF_ERROR(check_metas(path));
   }
 
   std::shared_ptr<Env> env(new Env(path, options));

@@ -7,6 +7,7 @@
 #include <cerrno>
 #include <cstring>
 #include <functional>
+#include <optional>
 #include <string>
 #include <vector>
 
@@ -377,21 +378,23 @@ void mark_free_pages(PageWalker& walker, const LeafNode& leaf) {
 
 bool power_of_two(uint64_t v) { return v && !(v & (v - 1)); }
 
-}  // namespace
-
-LmdbWalk walk_lmdb_file(int fd, FaultSink& sink, bool overflow_headers, const EntryCheck* entry_check) {
-  LmdbWalk result;
+// The chosen meta page and the page size, once both meta pages passed; nullopt after a fault.
+struct ChosenMeta {
+  Meta meta;
+  uint64_t page_size = 0;
+};
+std::optional<ChosenMeta> read_metas(int fd, FaultSink& sink) {
   const uint64_t faults_before = sink.count();
   struct stat st;
   if (::fstat(fd, &st) != 0 || !S_ISREG(st.st_mode)) {
     sink.add("LMDB_SIGNATURE", "not a regular file");
-    return result;
+    return std::nullopt;
   }
   const uint64_t file_size = uint64_t(st.st_size);
   uint8_t first[kMetaSize];
   if (!read_exact(fd, 0, first, sizeof first) || le32(first + 16) != kLmdbMagic) {
     sink.add("LMDB_SIGNATURE", "bytes 16..19 are not de c0 ef be: not an LMDB file");
-    return result;
+    return std::nullopt;
   }
 
   // Both meta pages; the page size comes from page 0, as liblmdb reads it.
@@ -399,14 +402,14 @@ LmdbWalk walk_lmdb_file(int fd, FaultSink& sink, bool overflow_headers, const En
   auto meta_fault = [&](const std::string& message) { sink.add("LMDB_META_VALID", message); };
   if (!power_of_two(page_size) || page_size < 512 || page_size > 65536) {
     meta_fault("meta page 0 records a page size of " + std::to_string(page_size));
-    return result;
+    return std::nullopt;
   }
   Meta metas[2];
   for (int i = 0; i < 2; ++i) {
     uint8_t page[kMetaSize];
     if (!read_exact(fd, uint64_t(i) * page_size, page, sizeof page)) {
       meta_fault("meta page " + std::to_string(i) + " lies beyond the end of the file");
-      return result;
+      return std::nullopt;
     }
     const Meta m = parse_meta(page);
     const std::string name = "meta page " + std::to_string(i);
@@ -421,28 +424,42 @@ LmdbWalk walk_lmdb_file(int fd, FaultSink& sink, bool overflow_headers, const En
                  std::to_string(page_size));
     metas[i] = m;
   }
-  if (sink.count() != faults_before) return result;
+  if (sink.count() != faults_before) return std::nullopt;
   const int chosen = metas[1].txnid > metas[0].txnid ? 1 : 0;
   const Meta& meta = metas[chosen];
   const std::string name = "meta page " + std::to_string(chosen) + " (txnid " +
                            std::to_string(meta.txnid) + ")";
   if (meta.last_page < 1) {
     meta_fault(name + ": last_pg " + std::to_string(meta.last_page) + " leaves no page for data");
-    return result;
+    return std::nullopt;
   }
   if (meta.last_page >= file_size / page_size) {
     const uint64_t needed = meta.last_page > UINT64_MAX / page_size - 1 ? UINT64_MAX : (meta.last_page + 1) * page_size;
     meta_fault("truncated: the file has " + std::to_string(file_size) + " bytes, its last commit (" + name +
                ") needs " + std::to_string(needed));
-    return result;
+    return std::nullopt;
   }
   for (const DbRecord* db : {&meta.free_db, &meta.main_db})
     if (db->root != kNoPage && (db->root < 2 || db->root > meta.last_page)) {
       meta_fault(name + ": a database root " + std::to_string(db->root) + " is not a page in 2.." +
                  std::to_string(meta.last_page));
-      return result;
+      return std::nullopt;
     }
 
+  return ChosenMeta{meta, page_size};
+}
+
+}  // namespace
+
+bool check_lmdb_metas(int fd, FaultSink& sink) { return read_metas(fd, sink).has_value(); }
+
+LmdbWalk walk_lmdb_file(int fd, FaultSink& sink, bool overflow_headers, const EntryCheck* entry_check) {
+  LmdbWalk result;
+  const uint64_t faults_before = sink.count();
+  const std::optional<ChosenMeta> chosen = read_metas(fd, sink);
+  if (!chosen) return result;
+  const Meta& meta = chosen->meta;
+  const uint64_t page_size = chosen->page_size;
   PageWalker walker(fd, uint32_t(page_size), meta.last_page, overflow_headers, sink);
   (void)walker.mark(0, 2, [] { return std::string("meta pages"); }, &walker.tree_pages);
   // The free list: its tree, and the pages it lists (marked now, so that a page both free
@@ -473,11 +490,23 @@ LmdbWalk walk_lmdb_file(int fd, FaultSink& sink, bool overflow_headers, const En
       continue;
     }
     const bool checked = entry_check && db_name == entry_check->database;
+    std::vector<uint8_t> value;
     walker.walk_tree(db_name, db, false, [&](const LeafNode& leaf) {
-      if (!checked || !leaf.inline_value) return;
-      const std::string fault = entry_check->check({leaf.key.data, leaf.key.size},
-                                                   {leaf.inline_value, size_t(leaf.value_size)});
-      if (!fault.empty()) sink.add(std::string(entry_check->invariant), "database '" + db_name + "': " + fault);
+      if (!checked) return;
+      const auto fault = [&](const std::string& what) {
+        sink.add(std::string(entry_check->invariant), "database '" + db_name + "': " + what);
+      };
+      std::span<const uint8_t> bytes(leaf.inline_value, size_t(leaf.value_size));
+      if (!leaf.inline_value) {  // rare: a value too large for its leaf page, read here
+        if (leaf.value_size > entry_check->max_value_bytes)
+          return fault("a value of " + std::to_string(leaf.value_size) + " bytes");
+        value.resize(size_t(leaf.value_size));
+        if (!walker.read_overflow(leaf.overflow_page, 0, value.data(), value.size()))
+          return fault("cannot read a value's overflow pages");
+        bytes = value;
+      }
+      const std::string what = entry_check->check({leaf.key.data, leaf.key.size}, bytes);
+      if (!what.empty()) fault(what);
     });
   }
   result.tree_pages = walker.tree_pages;

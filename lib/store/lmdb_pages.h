@@ -23,16 +23,23 @@ struct LmdbWalk {
   uint64_t free_pages = 0;  // pages listed in the free list
 };
 
+// The two meta pages alone, what liblmdb reads (and divides by) before anything else: the
+// signature, the page size, both pages' magic and version, the chosen page's last_pg within
+// the file and its roots within last_pg. True when sound.
+bool check_lmdb_metas(int fd, FaultSink& sink);
+
 // Walks the file open for reading at `fd`. With `overflow_headers` off, a value on overflow
 // pages is checked from its node alone (its pages lie within last_pg and no other page claims
 // them) and the runs' headers are not read: what a reader needs, since liblmdb reads a value
 // by its node; a writer also needs the headers (it frees a run by the count in its header).
 // One pread per value on overflow pages is most of the walk's time on a large file.
 //
-// `entry_check`, when given, is run on every entry of one named database whose value lies on
-// its leaf page (read anyway), once the page passed: a message it returns is a fault.
+// `entry_check`, when given, is run on every entry of one named database once its page passed
+// (a value on overflow pages is read for it, up to max_value_bytes): a message it returns is a
+// fault.
 struct EntryCheck {
   std::string_view database, invariant;
+  uint64_t max_value_bytes = 0;
   std::function<std::string(std::span<const uint8_t> key, std::span<const uint8_t> value)> check;
 };
 LmdbWalk walk_lmdb_file(int fd, FaultSink& sink, bool overflow_headers = true,

@@ -206,6 +206,10 @@ class RecordChecker {
     if (header->magic != kFormatMagic)
       sink_.add("META_MAGIC", "meta[\"format\"] magic is '" + header->magic + "', not 'tessera'");
     version_ = header->version();
+    // What open refuses, verify reports: each database the file's version has.
+    if (!has_geometry_ && version_ > FormatVersion{1, 0})
+      sink_.add("DATABASES_PRESENT", "database 'geometry' is missing (format " +
+                                         to_string(version_) + " has one)");
     if (!has_attributes_ && version_ >= FormatVersion{2, 1})
       sink_.add("DATABASES_PRESENT", "database 'attributes' is missing (format " +
                                          to_string(version_) + " has one)");

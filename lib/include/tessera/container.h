@@ -130,6 +130,9 @@ struct OpenOptions {
   uint32_t shared_cache_slot_bytes = 256 << 10;
 };
 
+// kInvalidArgument unless `name` can name an image: 1 to 255 bytes without control characters.
+TESSERA_API Status check_image_name(std::string_view name);
+
 // What the decoded-tile cache of an open container did so far.
 struct TileCacheStats {
   uint64_t hits = 0, misses = 0, inserts = 0, evictions = 0;

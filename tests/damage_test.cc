@@ -1,0 +1,240 @@
+// A damaged container never crashes a reader (spec/FORMAT.md 7.9): copies of a small container
+// (two images, frames, a planar image, uniform tiles, attributes) are damaged one way each,
+// truncated at a page boundary or anywhere, a page zeroed, one bit flipped, 16 bytes
+// overwritten, and each copy is tried in a child process: open, what `info` asks (images,
+// frames, stats, bounds, extents, attributes, the pool), a read of every frame, an export,
+// verify. Every outcome is classed: right (every answer equals the intact file's), a clean
+// error (a Status; what did answer was right), silently wrong (an answer that is not the
+// intact file's), a signal, a hang. Only the first two may happen.
+//
+// The normal run tries a bounded sample with a fixed seed. TESSERA_DAMAGE_SOAK=1 tries every
+// page boundary, every page zeroed and every byte flipped (scripts/damage-soak.sh), and prints
+// the counts per class either way.
+#include <fcntl.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+#include <gtest/gtest.h>
+
+#include <array>
+#include <chrono>
+#include <cstdio>
+#include <cstdlib>
+#include <functional>
+#include <map>
+#include <string>
+#include <thread>
+#include <vector>
+
+#include "tessera/envi.h"
+#include "tessera/tessera.h"
+#include "test_util.h"
+
+namespace tessera::test {
+namespace {
+
+// What the intact file answers, as bytes: every question the child asks, in order.
+std::string answers(const std::string& file, const std::string& out_dir, bool* failed) {
+  std::string a;
+  *failed = false;
+  const auto fail = [&](const Status& s) {
+    a += "error " + s.to_string() + "\n";
+    *failed = true;
+  };
+  OpenOptions options;
+  options.read_only = true;
+  auto c = Container::open(file, options);
+  if (!c) return fail(c.status()), a;
+  auto s = c->snapshot();
+  if (!s) return fail(s.status()), a;
+  const std::vector<ImageInfo> images = s->images();
+  for (const ImageInfo& info : images) {
+    a += info.name + " " + std::string(data_type_name(info.spec.type)) + " " + std::to_string(info.spec.bands) +
+         " " + std::to_string(info.spec.tile_size) + " " + std::to_string(int(info.spec.storage)) + " " +
+         std::to_string(info.frames) + " fill " + hex(info.fill_pixel.data(), info.fill_pixel.size()) + "\n";
+    auto attrs = s->attributes(info.name);
+    if (!attrs) return fail(attrs.status()), a;
+    for (const Attribute& at : *attrs) a += "  " + at.name + " = " + format_attribute_value(at.value) + "\n";
+    for (uint32_t f = 0; f < info.frames; ++f) {
+      auto stats = s->stats(info.name, f);
+      if (!stats) return fail(stats.status()), a;
+      a += "  frame " + std::to_string(f) + " tiles " + std::to_string(stats->tiles_uniform) + "/" +
+           std::to_string(stats->tiles_chunk) + "\n";
+      auto bounds = s->bounds(info.name, f);
+      if (!bounds) return fail(bounds.status()), a;
+      auto extent = s->extent(info.name, f);
+      if (!extent) return fail(extent.status()), a;
+      const Region region = *extent ? **extent : Region{-40, -40, 120, 120};
+      a += "  bounds " + (*bounds ? to_string(**bounds) : std::string("none")) + " extent " + to_string(region) + "\n";
+      std::string pixels(region.pixel_count() * info.pixel_bytes(), '\0');
+      const Status read = s->read(info.name, region, Selection{f, 0, {}}, pixels.data(), pixels.size());
+      if (!read) return fail(read), a;
+      a += "  pixels " + std::to_string(std::hash<std::string>{}(pixels)) + "\n";
+    }
+  }
+  auto pool = s->pool_stats();
+  if (!pool) return fail(pool.status()), a;
+  a += "pool " + std::to_string(pool->chunks) + " " + std::to_string(pool->references) + "\n";
+  if (!images.empty()) {
+    ExportOptions e;
+    e.image = images.back().name;
+    const std::string out = out_dir + "/export.raw";
+    const Status exported = export_envi(*c, out, e);
+    if (!exported) return fail(exported), a;
+    a += "export " + std::to_string(std::hash<std::string>{}(read_file(out))) + "\n";
+  }
+  VerifyOptions deep;
+  deep.deep = true;
+  auto report = verify(file, deep);
+  if (!report) return fail(report.status()), a;
+  a += std::string("verify ") + (report->clean() ? "clean" : "faults") + "\n";
+  return a;
+}
+
+enum Outcome { kRight, kCleanError, kSilentWrong, kSignal, kHang };
+constexpr const char* kOutcomeNames[] = {"right", "clean errors", "silent wrong", "signals", "hangs"};
+
+// The intact file's answers, up to (not including) its verify line: a damaged file whose
+// answers stop at an error must agree with them until there; verify may then find faults.
+bool agrees(const std::string& got, bool failed, const std::string& intact) {
+  const size_t verify_at = intact.rfind("verify ");
+  if (!failed) return got.substr(0, got.rfind("verify ")) == intact.substr(0, verify_at);
+  const size_t error_at = got.rfind("error ");
+  return intact.compare(0, error_at, got, 0, error_at) == 0;
+}
+
+// Runs `answers` on `file` in a child; its outcome against the intact file's answers.
+Outcome try_in_child(const std::string& file, const std::string& dir, const std::string& intact,
+                     std::string* detail) {
+  int pipe_fds[2];
+  if (::pipe(pipe_fds) != 0) return kHang;
+  const pid_t pid = ::fork();
+  if (pid == 0) {
+    ::close(pipe_fds[0]);
+    ::alarm(30);  // a hang ends as SIGALRM, counted below as a hang
+    bool failed = false;
+    const std::string got = answers(file, dir, &failed);
+    const char code = agrees(got, failed, intact) ? (failed ? kCleanError : kRight) : kSilentWrong;
+    if (code == kSilentWrong) (void)!::write(pipe_fds[1], got.data(), got.size());
+    ::_exit(code);
+  }
+  ::close(pipe_fds[1]);
+  std::string out;
+  char buf[4096];
+  for (ssize_t n; (n = ::read(pipe_fds[0], buf, sizeof buf)) > 0;) out.append(buf, size_t(n));
+  ::close(pipe_fds[0]);
+  int status = 0;
+  ::waitpid(pid, &status, 0);
+  if (WIFSIGNALED(status)) {
+    *detail = "signal " + std::to_string(WTERMSIG(status));
+    return WTERMSIG(status) == SIGALRM ? kHang : kSignal;
+  }
+  if (WEXITSTATUS(status) == kSilentWrong) *detail = out;
+  return Outcome(WEXITSTATUS(status));
+}
+
+// The container the damage is done to: two images, one with two frames, one planar.
+void make_container(const std::string& file) {
+  auto c = Container::create(file);
+  ASSERT_OK(c.status());
+  Rng rng(20261207);
+  ASSERT_OK(c->write([&](WriteTxn& t) {
+    ImageSpec rgb;
+    rgb.bands = 3;
+    rgb.tile_size = 16;
+    TESSERA_RETURN_IF_ERROR(t.create_image("rgb", rgb));
+    std::vector<uint8_t> px(70 * 50 * 3);
+    for (size_t i = 0; i < px.size(); ++i) px[i] = uint8_t((i * 7) % 251 + (rng.chance(0.2) ? 1 : 0));
+    TESSERA_RETURN_IF_ERROR(t.write("rgb", {0, 0, 70, 50}, {}, px.data(), px.size()));
+    std::vector<uint8_t> flat(16 * 16 * 3, 9);  // a uniform tile
+    TESSERA_RETURN_IF_ERROR(t.write("rgb", {80, 0, 16, 16}, {}, flat.data(), flat.size()));
+    TESSERA_RETURN_IF_ERROR(t.set_attribute("rgb", kExtentAttribute, extent_value({0, 0, 96, 50})));
+    TESSERA_RETURN_IF_ERROR(t.set_attribute("rgb", "note", std::string("scan")));
+    std::vector<uint8_t> patch = rng.bytes(20 * 20 * 3);
+    TESSERA_RETURN_IF_ERROR(t.write("rgb", {10, 10, 20, 20}, Selection{1, 0, {}}, patch.data(), patch.size()));
+    ImageSpec cube;
+    cube.type = DataType::kU16;
+    cube.bands = 5;
+    cube.tile_size = 16;
+    cube.storage = StorageLayout::kPlanar;
+    cube.codec = CodecSpec{Codec::kZstd, 3};
+    cube.fill = {7.0};
+    TESSERA_RETURN_IF_ERROR(t.create_image("cube", cube));
+    std::vector<uint8_t> samples(40 * 30 * 5 * 2);
+    for (size_t i = 0; i < samples.size(); i += 2) samples[i] = uint8_t(i / 2 % 97), samples[i + 1] = uint8_t(i % 5);
+    TESSERA_RETURN_IF_ERROR(t.write("cube", {-10, 5, 40, 30}, {}, samples.data(), samples.size()));
+    return t.set_attribute("cube", "wavelength", std::vector<double>{400, 500, 600, 700, 800});
+  }));
+}
+
+struct Damage {
+  std::string what;
+  std::function<void(std::string&)> apply;
+};
+
+TEST(DamagedFileTest, NeverCrashesAReader) {
+  TempDir tmp;
+  const std::string intact_file = tmp.path("intact.tsr");
+  make_container(intact_file);
+  if (HasFatalFailure()) return;
+  const std::string bytes = read_file(intact_file);
+  ASSERT_EQ(bytes.size() % 4096, 0u);
+  const size_t pages = bytes.size() / 4096;
+  bool failed = false;
+  const std::string intact = answers(intact_file, tmp.dir().string(), &failed);
+  ASSERT_FALSE(failed) << intact;
+  ASSERT_NE(intact.find("verify clean"), std::string::npos) << intact;
+
+  const bool soak = std::getenv("TESSERA_DAMAGE_SOAK") != nullptr;
+  Rng rng(7);
+  std::vector<Damage> damages;
+  const auto truncate_to = [&](size_t size, const std::string& kind) {
+    damages.push_back({kind + " to " + std::to_string(size) + " bytes", [size](std::string& b) { b.resize(size); }});
+  };
+  const auto zero_page = [&](size_t page) {
+    damages.push_back({"page " + std::to_string(page) + " zeroed",
+                       [page](std::string& b) { std::fill_n(b.begin() + page * 4096, 4096, '\0'); }});
+  };
+  const auto flip = [&](size_t at, int bit) {
+    damages.push_back({"bit " + std::to_string(bit) + " of byte " + std::to_string(at) + " flipped",
+                       [at, bit](std::string& b) { b[at] = char(b[at] ^ (1 << bit)); }});
+  };
+  for (size_t p = 1; p < pages; ++p) truncate_to(p * 4096, "cut at a page boundary");
+  if (soak) {
+    for (size_t p = 0; p < pages; ++p) zero_page(p);
+    for (size_t at = 0; at < bytes.size(); ++at) flip(at, int(rng.index(8)));
+  } else {
+    for (int i = 0; i < 20; ++i) truncate_to(size_t(rng.index(bytes.size())), "cut anywhere");
+    for (int i = 0; i < 20; ++i) zero_page(rng.index(pages));
+    for (int i = 0; i < 150; ++i) flip(rng.index(bytes.size()), int(rng.index(8)));
+  }
+  for (int i = 0; i < (soak ? 2000 : 40); ++i) {
+    const size_t at = rng.index(bytes.size() - 16);
+    const std::vector<uint8_t> run = rng.bytes(16);
+    damages.push_back({"16 bytes at " + std::to_string(at) + " overwritten",
+                       [at, run](std::string& b) { std::copy(run.begin(), run.end(), b.begin() + at); }});
+  }
+
+  std::array<uint64_t, 5> counts{};
+  for (size_t i = 0; i < damages.size(); ++i) {
+    const std::string dir = tmp.path("case" + std::to_string(i));
+    std::filesystem::create_directory(dir);
+    const std::string file = dir + "/damaged.tsr";
+    std::string damaged = bytes;
+    damages[i].apply(damaged);
+    write_file(file, damaged);
+    std::string detail;
+    const Outcome outcome = try_in_child(file, dir, intact, &detail);
+    ++counts[outcome];
+    EXPECT_LE(outcome, kCleanError) << damages[i].what << ": " << kOutcomeNames[outcome] << "\n"
+                                    << detail << "\nintact:\n" << intact;
+    std::filesystem::remove_all(dir);
+  }
+  std::printf("damage sweep over a %zu-byte container (%s): %zu tried", bytes.size(), soak ? "soak" : "sample",
+              damages.size());
+  for (int o = 0; o < 5; ++o) std::printf(", %llu %s", static_cast<unsigned long long>(counts[o]), kOutcomeNames[o]);
+  std::printf("\n");
+}
+
+}  // namespace
+}  // namespace tessera::test
