@@ -405,13 +405,29 @@ std::optional<ChosenMeta> read_metas(int fd, FaultSink& sink) {
     return std::nullopt;
   }
   Meta metas[2];
-  for (int i = 0; i < 2; ++i) {
-    uint8_t page[kMetaSize];
-    if (!read_exact(fd, uint64_t(i) * page_size, page, sizeof page)) {
-      meta_fault("meta page " + std::to_string(i) + " lies beyond the end of the file");
-      return std::nullopt;
+  // liblmdb writes commit T to meta page T % 2, so the pages hold consecutive commits, the even
+  // one on page 0 (a file never committed to holds 0 and 0). Any other pair is a damaged
+  // transaction id, which would make liblmdb show an older commit than the last, silently. A
+  // writer that commits twice between the two reads below makes a pair that only looks so:
+  // the pages are read again before that is called a fault.
+  const auto consecutive = [&] {
+    const uint64_t t0 = metas[0].txnid, t1 = metas[1].txnid;
+    return (t0 == 0 && t1 == 0) || (t0 % 2 == 0 && t1 % 2 == 1 && (t0 == t1 + 1 || t1 == t0 + 1));
+  };
+  for (int attempt = 0; attempt < 3; ++attempt) {
+    for (int i = 0; i < 2; ++i) {
+      uint8_t page[kMetaSize];
+      if (!read_exact(fd, uint64_t(i) * page_size, page, sizeof page)) {
+        meta_fault("meta page " + std::to_string(i) + " lies beyond the end of the file");
+        return std::nullopt;
+      }
+      metas[i] = parse_meta(page);
     }
-    const Meta m = parse_meta(page);
+    if (consecutive()) break;
+    ::usleep(1000);
+  }
+  for (int i = 0; i < 2; ++i) {
+    const Meta& m = metas[i];
     const std::string name = "meta page " + std::to_string(i);
     if ((m.flags & kPageTypeBits) != kPageMeta)
       meta_fault(name + ": page flags " + std::to_string(m.flags) + " lack the meta flag");
@@ -422,9 +438,14 @@ std::optional<ChosenMeta> read_metas(int fd, FaultSink& sink) {
     else if (m.free_db.pad != page_size)
       meta_fault(name + ": page size " + std::to_string(m.free_db.pad) + " differs from page 0's " +
                  std::to_string(page_size));
-    metas[i] = m;
   }
   if (sink.count() != faults_before) return std::nullopt;
+  if (!consecutive()) {
+    meta_fault("meta pages 0 and 1 hold transactions " + std::to_string(metas[0].txnid) + " and " +
+               std::to_string(metas[1].txnid) + ", not consecutive ones (even on page 0): a damaged "
+               "transaction id would show another commit than the last");
+    return std::nullopt;
+  }
   const int chosen = metas[1].txnid > metas[0].txnid ? 1 : 0;
   const Meta& meta = metas[chosen];
   const std::string name = "meta page " + std::to_string(chosen) + " (txnid " +
