@@ -573,7 +573,7 @@ TEST_F(CliTest, InfoCountsTilesChunksAndBytes) {
   EXPECT_EQ(json_run.err, "");
   const auto json = nlohmann::json::parse(json_run.out);
   EXPECT_EQ(json["file"], file);
-  EXPECT_EQ(json["format"], "2.2");
+  EXPECT_EQ(json["format"], "2.3");
   ASSERT_EQ(json["images"].size(), 1u);
   const auto& image = json["images"][0];
   for (const char* key : {"name", "dtype", "bands", "tile_size", "storage", "frames", "bounds",
@@ -599,7 +599,7 @@ TEST_F(CliTest, InfoCountsTilesChunksAndBytes) {
 
   const RunResult text = expect_success({"info", file});
   EXPECT_EQ(text.err, "");
-  for (const char* needle : {"format: 2.2", "image 'known'", "u8", "4 uniform, 8 chunk", "5 unique",
+  for (const char* needle : {"format: 2.3", "image 'known'", "u8", "4 uniform, 8 chunk", "5 unique",
                              "0,0,64x48", "3072", "1.60"})
     EXPECT_NE(text.out.find(needle), std::string::npos) << needle << " not in:\n" << text.out;
 }
@@ -823,7 +823,7 @@ TEST_F(CliTest, DeltaFilterOnImportAndRecompress) {
   expect_failure({"import", file, src, "--filter", "predictor"}, 2, {"unknown filter 'predictor'"});
   expect_success({"import", file, src, "--codec", "zstd:1", "--filter", "delta", "--tile", "16", "--quiet"});
   const auto info = nlohmann::json::parse(expect_success({"info", file, "--json"}).out);
-  EXPECT_EQ(info["format"], "3.0");
+  EXPECT_EQ(info["format"], "3.1");
   EXPECT_EQ(info["images"][0]["filter"], "delta");
   std::istringstream lines(expect_success({"ls", file, "--json"}).out);
   std::string line, chunk;
@@ -1068,7 +1068,7 @@ TEST_F(CliTest, ForgivesWhatPeopleType) {
   for (const char* command : {"--version", "version"}) {
     const RunResult v = expect_success({command});
     EXPECT_TRUE(v.out.starts_with("tessera 0.")) << v.out;
-    EXPECT_NE(v.out.find("file format: writes 2.2"), std::string::npos) << v.out;
+    EXPECT_NE(v.out.find("file format: writes 2.3"), std::string::npos) << v.out;
   }
   // Fills exactly as stored: a u64 above 2^53 and a negative i8.
   {

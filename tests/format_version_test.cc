@@ -123,10 +123,10 @@ TEST_F(FormatVersionTest, Format20FileGainsAttributesWhenWritten) {
   EXPECT_TRUE(report.clean()) << report.faults.front().message;
   {
     ASSERT_OK_AND_ASSIGN(auto c, Container::open(path("f.tsr")));
-    EXPECT_EQ(c.format_version(), (FormatVersion{2, 2}));
+    EXPECT_EQ(c.format_version(), (FormatVersion{2, 3}));
     ASSERT_OK(c.write([](WriteTxn& t) { return t.set_attribute("seq", "unit", std::string("nm")); }));
   }
-  EXPECT_EQ(to_string(format_header().version()), "2.2");
+  EXPECT_EQ(to_string(format_header().version()), "2.3");
   expect_verifies(path("f.tsr"));
 
   ASSERT_NO_FATAL_FAILURE(drop_database("attributes"));

@@ -485,8 +485,8 @@ TEST_F(SpecReaderTest, MatchesTesseraOnRandomRegions) {
   {
     std::unique_ptr<spec_reader::Reader> reader;
     ASSERT_TRUE(spec_reader::Reader::open(file, &reader).ok());
-    EXPECT_EQ(reader->major(), 3);  // the delta filter made it 3.0
-    EXPECT_EQ(reader->minor(), 0);
+    EXPECT_EQ(reader->major(), 3);  // the delta filter made it 3.1
+    EXPECT_EQ(reader->minor(), 1);
     std::vector<spec_reader::Image> records;
     ASSERT_TRUE(reader->images(&records).ok());
     ASSERT_EQ(records.size(), images.size() + 3);
@@ -847,8 +847,9 @@ TEST_F(SpecReaderTest, CraftedRecordsReadAlike) {
     flatbuffers::FlatBufferBuilder fbb;
     auto n = fbb.CreateString(name);
     auto f = fbb.CreateVector(std::vector<uint8_t>{fill});
+    const uint64_t check = spec_reader::image_record_check(id, name, 0, 1, 4, 1, {fill}, 0, 1, 0, true, frames, false);
     fbb.Finish(fb::CreateImage(fbb, id, n, fb::DataType::u8, 1, 4, 1, f, fb::StorageLayout::chunky,
-                               fb::Codec::lz4, 0, true, frames));
+                               fb::Codec::lz4, 0, true, frames, false, check));
     return std::string(reinterpret_cast<const char*>(fbb.GetBufferPointer()), fbb.GetSize());
   };
   lmdb_put(file, "images", unhex("00 00 00 00"), image_record(0, "dup", 211, 1));
@@ -920,11 +921,15 @@ TEST_F(SpecReaderTest, WorkedExampleBytes) {
   ASSERT_EQ(images.size(), 2u);
   EXPECT_EQ(hex_of(images[0].first), "00000000");
   EXPECT_EQ(hex_of(images[0].second), hex_of(unhex(R"(
-      20 00 00 00 1c 00 18 00 00 00 0c 00 05 00 0a 00
-      06 00 07 00 10 00 00 00 08 00 00 00 09 00 14 00
-      1c 00 00 00 00 01 04 04 01 01 02 00 14 00 00 00
-      08 00 00 00 02 00 00 00 04 00 00 00 00 00 00 00
-      04 00 00 00 73 63 61 6e 00 00 00 00)")));
+      28 00 00 00 00 00 00 00 20 00 24 00 00 00 0c 00
+      05 00 0a 00 06 00 07 00 10 00 00 00 08 00 00 00
+      09 00 14 00 00 00 18 00 20 00 00 00 00 01 04 04
+      01 01 02 00 20 00 00 00 14 00 00 00 02 00 00 00
+      b0 ad 2d 82 88 f1 c2 5b 00 00 00 00 04 00 00 00
+      00 00 00 00 04 00 00 00 73 63 61 6e 00 00 00 00)")));
+  EXPECT_EQ(spec_reader::image_record_check(0, "scan", 1, 2, 4, 4, {0, 0, 0, 0}, 0, 1, 0, true, 2, false),
+            0x5bc2f188822dadb0ull)
+      << "the image's check over its fields";
   // Image 0's four records, in key order, then image 1's one.
   ASSERT_EQ(tiles.size(), 5u);
   const std::string tile_records[4][2] = {

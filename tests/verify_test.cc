@@ -487,7 +487,7 @@ TEST_F(VerifyTest, ImageNameWithAControlCharacter) {
   ASSERT_TRUE(lmdb_entries(file(), "images", &images));
   ASSERT_EQ(images.size(), 1u);
   auto info = detail::parse_image_record(reinterpret_cast<const uint8_t*>(images[0].second.data()),
-                                         images[0].second.size());
+                                         images[0].second.size(), true);
   ASSERT_OK(info);
   info->name = "two\nlines";
   const auto record = detail::build_image_record(*info);

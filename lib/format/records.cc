@@ -169,21 +169,59 @@ Result<std::vector<uint8_t>> fill_pixel(const ImageSpec& spec) {
   return pixel;
 }
 
-std::vector<uint8_t> build_image_record(const ImageInfo& info) {
-  flatbuffers::FlatBufferBuilder fbb(256);
-  const ImageSpec& s = info.spec;
-  auto name = fbb.CreateString(info.name);
-  auto fill = fbb.CreateVector(info.fill_pixel);
-  return finish(fbb, fb::CreateImage(fbb, info.id, name, static_cast<fb::DataType>(s.type),
-                                     uint16_t(s.bands), uint8_t(std::countr_zero(s.tile_size)),
-                                     uint8_t(std::countr_zero(s.macro_tiles)), fill,
-                                     static_cast<fb::StorageLayout>(s.storage),
-                                     static_cast<fb::Codec>(s.codec.codec), int8_t(s.codec.level),
-                                     s.filter == Filter::kShuffle, info.frames,
-                                     s.filter == Filter::kDelta));
+namespace {
+
+// The checksum of an image record (spec/FORMAT.md 4.2): XXH3_64bits of the fields as stored,
+// each in a fixed width, little-endian, strings and vectors after their length.
+uint64_t image_record_check(const fb::Image& r) {
+  std::vector<uint8_t> bytes;
+  const auto put = [&](uint64_t v, int width) {
+    for (int i = 0; i < width; ++i) bytes.push_back(uint8_t(v >> (8 * i)));
+  };
+  const auto put_bytes = [&](const uint8_t* data, size_t size) {
+    put(size, 4);
+    bytes.insert(bytes.end(), data, data + size);
+  };
+  put(r.id(), 4);
+  put_bytes(reinterpret_cast<const uint8_t*>(r.name()->data()), r.name()->size());
+  put(uint8_t(r.dtype()), 1);
+  put(r.bands(), 2);
+  put(r.tile_size_log2(), 1);
+  put(r.macro_tiles_log2(), 1);
+  if (r.fill()) put_bytes(r.fill()->data(), r.fill()->size());
+  else put(0, 4);
+  put(uint8_t(r.storage()), 1);
+  put(uint8_t(r.codec()), 1);
+  put(uint8_t(r.codec_level()), 1);
+  put(r.shuffle(), 1);
+  put(r.frames(), 4);
+  put(r.delta(), 1);
+  return XXH3_64bits(bytes.data(), bytes.size());
 }
 
-Result<ImageInfo> parse_image_record(const uint8_t* data, size_t size) {
+}  // namespace
+
+std::vector<uint8_t> build_image_record(const ImageInfo& info) {
+  const ImageSpec& s = info.spec;
+  const auto build = [&](std::optional<uint64_t> check) {
+    flatbuffers::FlatBufferBuilder fbb(256);
+    auto name = fbb.CreateString(info.name);
+    auto fill = fbb.CreateVector(info.fill_pixel);
+    return finish(fbb, fb::CreateImage(fbb, info.id, name, static_cast<fb::DataType>(s.type),
+                                       uint16_t(s.bands), uint8_t(std::countr_zero(s.tile_size)),
+                                       uint8_t(std::countr_zero(s.macro_tiles)), fill,
+                                       static_cast<fb::StorageLayout>(s.storage),
+                                       static_cast<fb::Codec>(s.codec.codec), int8_t(s.codec.level),
+                                       s.filter == Filter::kShuffle, info.frames,
+                                       s.filter == Filter::kDelta,
+                                       check ? flatbuffers::Optional<uint64_t>(*check) : flatbuffers::nullopt));
+  };
+  // The record without its checksum gives the fields as they will be stored.
+  const std::vector<uint8_t> fields = build(std::nullopt);
+  return build(image_record_check(*flatbuffers::GetRoot<fb::Image>(fields.data())));
+}
+
+Result<ImageInfo> parse_image_record(const uint8_t* data, size_t size, bool check_required) {
   auto& buf = aligned_copy(data, size);
   flatbuffers::Verifier verifier(buf.data(), size);
   if (!verifier.VerifyBuffer<fb::Image>(nullptr)) return corrupt("image record fails verification");
@@ -191,6 +229,13 @@ Result<ImageInfo> parse_image_record(const uint8_t* data, size_t size) {
   ImageInfo info;
   info.id = r->id();
   info.name = r->name()->str();
+  if (r->check().has_value()) {
+    if (*r->check() != image_record_check(*r))
+      return corrupt("image '" + info.name + "' (id " + std::to_string(info.id) + ") record fails its checksum");
+  } else if (check_required) {
+    return corrupt("image '" + info.name + "' (id " + std::to_string(info.id) +
+                   ") record has no checksum, which its file's version requires");
+  }
   info.frames = r->frames();
   ImageSpec& s = info.spec;
   const auto dtype = static_cast<uint8_t>(r->dtype());

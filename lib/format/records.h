@@ -19,12 +19,13 @@ namespace tessera::detail {
 // 2.1 added the attributes database, 2.2 pyramid levels and their records; major 3 the delta
 // filter, which a 2.x reader would refuse.
 constexpr uint16_t kFormatMajor = 3;
-constexpr uint16_t kFormatMinor = 0;
+constexpr uint16_t kFormatMinor = 1;
 constexpr FormatVersion kFormatVersion{kFormatMajor, kFormatMinor};
-// What new files are, and what an older file becomes when opened for writing: a file stays
-// 2.2, readable by every 2.x reader, until a transaction stores what only 3.0 holds (a chunk
-// or an image with the delta filter) and makes it 3.0 (Txn::require_format).
-constexpr FormatVersion kBaseFormatVersion{2, 2};
+// What new files are, and what an older 2.x file becomes when opened for writing: a file stays
+// 2.3, readable by every 2.x reader, until a transaction stores what only 3.x holds (a chunk
+// or an image with the delta filter) and makes it 3.1 (Txn::require_format). A 3.0 file opened
+// for writing becomes 3.1.
+constexpr FormatVersion kBaseFormatVersion{2, 3};
 constexpr uint16_t kOldestFormatMajor = 1;
 // True when this build reads files of that version's major (any minor).
 constexpr bool format_is_known(FormatVersion v) {
@@ -35,10 +36,19 @@ constexpr bool format_is_known(FormatVersion v) {
 constexpr bool format_is_writable(FormatVersion v) {
   return v.major == kFormatMajor ? v <= kFormatVersion : v <= kBaseFormatVersion;
 }
-// True when a file of version `v` may hold chunks and images of `filter`: delta from 3.0 on.
-constexpr FormatVersion kDeltaFormatVersion{3, 0};
+// True when a file of version `v` may hold chunks and images of `filter`: delta from 3.0 on
+// (a file that first stores delta becomes 3.1).
+constexpr FormatVersion kDeltaFormatVersion{3, 1};
 constexpr bool format_holds_filter(FormatVersion v, Filter filter) {
-  return filter != Filter::kDelta || v >= kDeltaFormatVersion;
+  return filter != Filter::kDelta || v >= FormatVersion{3, 0};
+}
+// What an older file becomes when opened for writing: the newest minor of its major.
+constexpr FormatVersion writable_version_of(FormatVersion v) {
+  return v.major == kFormatMajor ? kFormatVersion : kBaseFormatVersion;
+}
+// True when every image record of a file of version `v` carries its checksum: 2.3 and 3.1 on.
+constexpr bool format_checks_images(FormatVersion v) {
+  return v >= FormatVersion{3, 1} || (v.major == 2 && v >= FormatVersion{2, 3});
 }
 constexpr const char* kFormatMagic = "tessera";
 constexpr uint32_t kMaxBands = 1024;
@@ -65,7 +75,9 @@ Status validate_image_spec(const ImageSpec& spec);
 Result<std::vector<uint8_t>> fill_pixel(const ImageSpec& spec);
 
 std::vector<uint8_t> build_image_record(const ImageInfo& info);
-Result<ImageInfo> parse_image_record(const uint8_t* data, size_t size);
+// With `check_required` (format_checks_images), a record without its checksum is corrupt; a
+// checksum that is there is always checked.
+Result<ImageInfo> parse_image_record(const uint8_t* data, size_t size, bool check_required);
 
 enum class TileKind : uint8_t { kTombstone = 0, kUniform = 1, kChunk = 2 };
 struct TileValue {

@@ -279,7 +279,7 @@ Result<std::shared_ptr<Env>> Env::open_file(const std::string& path, const OpenO
   int dead = 0;
   if (!options.no_lock) mdb_reader_check(env->env_, &dead);  // clear slots of dead readers
   Status opened = env->open_databases(create);
-  if (opened.is_ok() && !options.read_only && env->format_version < kBaseFormatVersion)
+  if (opened.is_ok() && !options.read_only && env->format_version < writable_version_of(env->format_version))
     opened = upgrade(env);
   if (!opened.is_ok()) return fail(opened);
   return env;
@@ -447,8 +447,13 @@ Status Env::upgrade(const std::shared_ptr<Env>& env) {
   if (rc) return env->lmdb_error(rc, "create database 'geometry'");
   rc = mdb_dbi_open((*txn)->handle(), kAttributesDb, MDB_CREATE, &env->attributes);
   if (rc) return env->lmdb_error(rc, "create database 'attributes'");
-  TESSERA_RETURN_IF_ERROR((*txn)->require_format(kBaseFormatVersion));
+  const FormatVersion target = writable_version_of(header->version());
+  TESSERA_RETURN_IF_ERROR((*txn)->require_format(target));
+  // Every image record again, with the checksum the new version requires.
+  for (const ImageInfo& image : std::vector<ImageInfo>((*txn)->images()))
+    TESSERA_RETURN_IF_ERROR((*txn)->put_image(image));
   TESSERA_RETURN_IF_ERROR((*txn)->commit());
+  env->format_version = target;
   env->has_geometry = true;
   env->has_attributes = true;
   return Status::ok();
@@ -757,7 +762,7 @@ Status Txn::load_images() {
   for (auto r = cursor.get(&k, &v, MDB_FIRST);; r = cursor.get(&k, &v, MDB_NEXT)) {
     if (!r) return r.status();
     if (!*r) break;
-    auto info = parse_image_record(bytes_of(v), v.mv_size);
+    auto info = parse_image_record(bytes_of(v), v.mv_size, format_checks_images(env_->format_version));
     if (!info) return info.status().with_context(env_->path());
     if (k.mv_size != kImageKeySize || encode_image_key(info->id) !=
                                           std::array<uint8_t, 4>{bytes_of(k)[0], bytes_of(k)[1],

@@ -228,7 +228,7 @@ class RecordChecker {
     (void)for_each(images_db_, kImagesDb, [&](const MDB_val& k, const MDB_val& v) {
       ++report_.images;
       const std::string key_hex = hex_of(bytes(k), k.mv_size);
-      auto info = parse_image_record(bytes(v), v.mv_size);
+      auto info = parse_image_record(bytes(v), v.mv_size, format_checks_images(version_));
       if (!info) {
         image_fault(nullptr, "under key " + key_hex, "IMAGE_RECORD_VALID", info.status().message());
         return Status::ok();

@@ -78,8 +78,8 @@ size_t sample_size_of(uint8_t dtype) {
   return dtype < 10 ? sizes[dtype] : 0;
 }
 
-// Section 4.2: an image record and its key, checked.
-Status parse_image(const MDB_val& k, const MDB_val& v, Image* out) {
+// Section 4.2: an image record and its key, checked; `check_required` from 2.3 and 3.1 on.
+Status parse_image(const MDB_val& k, const MDB_val& v, bool check_required, Image* out) {
   Record<tessera::fb::Image> record(bytes_of(v), v.mv_size);
   if (!record.valid()) return corrupt("an images record fails the FlatBuffers Verifier");
   const tessera::fb::Image* r = record.get();
@@ -87,6 +87,15 @@ Status parse_image(const MDB_val& k, const MDB_val& v, Image* out) {
   image.id = r->id();
   image.name = r->name()->str();  // required: the Verifier refuses a record without it
   const std::string where = "image '" + image.name + "': ";
+  if (r->check().has_value()) {
+    const std::vector<uint8_t> fill = bytes_of(r->fill());
+    if (*r->check() != image_record_check(r->id(), image.name, uint8_t(r->dtype()), r->bands(), r->tile_size_log2(),
+                                          r->macro_tiles_log2(), fill, uint8_t(r->storage()), uint8_t(r->codec()),
+                                          r->codec_level(), r->shuffle(), r->frames(), r->delta()))
+      return corrupt(where + "its check does not match");
+  } else if (check_required) {
+    return corrupt(where + "no check, which 2.3 and 3.1 require");
+  }
   if (k.mv_size != 4 || be32(bytes_of(k)) != image.id)
     return corrupt(where + "its key is not its id, 4 bytes BE");
   image.dtype = static_cast<uint8_t>(r->dtype());
@@ -194,6 +203,33 @@ uint64_t tile_record_check(const std::vector<uint8_t>& key, uint8_t kind,
 }
 
 uint64_t chunk_seed(const uint8_t* header) { return XXH3_64bits(header, 16); }
+
+uint64_t image_record_check(uint32_t id, const std::string& name, uint8_t dtype, uint16_t bands,
+                            uint8_t tile_size_log2, uint8_t macro_tiles_log2, const std::vector<uint8_t>& fill,
+                            uint8_t storage, uint8_t codec, int8_t codec_level, bool shuffle, uint32_t frames,
+                            bool delta) {
+  // Section 4.2: XXH3-64 of the fields in order, fixed widths LE, name and fill after a u32 length.
+  std::vector<uint8_t> b;
+  const auto le = [&](uint64_t v, int n) {
+    for (int i = 0; i < n; ++i) b.push_back(uint8_t(v >> (8 * i)));
+  };
+  le(id, 4);
+  le(name.size(), 4);
+  b.insert(b.end(), name.begin(), name.end());
+  le(dtype, 1);
+  le(bands, 2);
+  le(tile_size_log2, 1);
+  le(macro_tiles_log2, 1);
+  le(fill.size(), 4);
+  b.insert(b.end(), fill.begin(), fill.end());
+  le(storage, 1);
+  le(codec, 1);
+  le(uint8_t(codec_level), 1);
+  le(shuffle, 1);
+  le(frames, 4);
+  le(delta, 1);
+  return XXH3_64bits(b.data(), b.size());
+}
 
 struct Reader::Impl {
   MDB_env* env = nullptr;
@@ -308,7 +344,7 @@ struct ReadTxn {
   }
 };
 
-Status load_images(MDB_txn* txn, MDB_dbi dbi, std::vector<Image>* out) {
+Status load_images(MDB_txn* txn, MDB_dbi dbi, bool check_required, std::vector<Image>* out) {
   out->clear();
   MDB_cursor* cursor = nullptr;
   int rc = mdb_cursor_open(txn, dbi, &cursor);
@@ -317,7 +353,7 @@ Status load_images(MDB_txn* txn, MDB_dbi dbi, std::vector<Image>* out) {
   Status status;
   for (rc = mdb_cursor_get(cursor, &k, &v, MDB_FIRST); rc == 0; rc = mdb_cursor_get(cursor, &k, &v, MDB_NEXT)) {
     Image image;
-    status = parse_image(k, v, &image);
+    status = parse_image(k, v, check_required, &image);
     if (!status.ok()) break;
     out->push_back(std::move(image));
   }
@@ -469,7 +505,7 @@ Status Reader::images(std::vector<Image>* out) const {
   ReadTxn txn;
   const int rc = mdb_txn_begin(impl_->env, nullptr, MDB_RDONLY, &txn.txn);
   if (rc != 0) return lmdb_failure(rc, "begin");
-  return load_images(txn.txn, impl_->images, out);
+  return load_images(txn.txn, impl_->images, image_checks(), out);
 }
 
 // Section 4.1: the levels built for frame `frame` of `image` by its pyramid record (0 when
@@ -508,7 +544,7 @@ Status Reader::read(const std::string& name, int64_t x0, int64_t y0, int64_t wid
   int rc = mdb_txn_begin(impl_->env, nullptr, MDB_RDONLY, &txn.txn);
   if (rc != 0) return lmdb_failure(rc, "begin");
   std::vector<Image> images;
-  Status status = load_images(txn.txn, impl_->images, &images);
+  Status status = load_images(txn.txn, impl_->images, image_checks(), &images);
   if (!status.ok()) return status;
   // Section 4.2: the first record in key order (smallest id) with that name.
   const Image* found = nullptr;

@@ -80,6 +80,8 @@ class Reader {
   Reader& operator=(const Reader&) = delete;
 
   uint16_t major() const { return major_; }
+  // Section 4.2: every image record carries its check from 2.3 and 3.1 on.
+  bool image_checks() const { return major_ == 3 ? minor_ >= 1 : major_ == 2 && minor_ >= 3; }
   uint16_t minor() const { return minor_; }
 
   // Every image record, in key (id) order, each checked (one bad record fails the call).
@@ -116,6 +118,11 @@ std::vector<uint8_t> tile_key(uint32_t image, uint8_t level, int64_t tx, int64_t
 // 4.3.2: the `check` of a tile record stored under `key`.
 uint64_t tile_record_check(const std::vector<uint8_t>& key, uint8_t kind,
                            const std::vector<uint8_t>& uniform, const std::vector<uint8_t>& chunk);
+// 4.2 (2.3, 3.1): an image record's check over its fields.
+uint64_t image_record_check(uint32_t id, const std::string& name, uint8_t dtype, uint16_t bands,
+                            uint8_t tile_size_log2, uint8_t macro_tiles_log2, const std::vector<uint8_t>& fill,
+                            uint8_t storage, uint8_t codec, int8_t codec_level, bool shuffle, uint32_t frames,
+                            bool delta);
 // 4.4.2: seed = XXH3-64 of header bytes 0..15.
 uint64_t chunk_seed(const uint8_t* header);
 
