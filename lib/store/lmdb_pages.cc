@@ -503,7 +503,9 @@ LmdbWalk walk_lmdb_file(int fd, FaultSink& sink, bool overflow_headers, const En
     }
     named.emplace_back(db_name, parse_db_record(leaf.inline_value));
   });
-  for (const auto& [db_name, db] : named) {
+  for (const auto& entry : named) {
+    const std::string& db_name = entry.first;  // named, not bound: lambdas below capture it
+    const DbRecord& db = entry.second;
     if (db.flags & kDbKeyOrderFlags) {
       // liblmdb would compare keys or duplicates differently from what this walk checks.
       walker.fault("database '" + db_name + "' has flags " + std::to_string(db.flags) +
