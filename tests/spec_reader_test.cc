@@ -965,6 +965,13 @@ TEST_F(SpecReaderTest, WorkedExampleBytes) {
   const auto scan_refs = std::find_if(refs.begin(), refs.end(), [&](const auto& e) { return e.first == scan_key; });
   ASSERT_NE(scan_refs, refs.end());
   EXPECT_EQ(hex_of(scan_refs->second), "0200000000000000");
+  std::vector<std::pair<std::string, std::string>> ref_checks;
+  ASSERT_TRUE(lmdb_entries(file, "ref_checks", &ref_checks));
+  const auto scan_check = std::find_if(ref_checks.begin(), ref_checks.end(), [&](const auto& e) { return e.first == scan_key; });
+  ASSERT_NE(scan_check, ref_checks.end());
+  EXPECT_EQ(hex_of(scan_check->second), "e36edb174aa15791");
+  const std::string counted = scan_key + scan_refs->second;
+  EXPECT_EQ(XXH3_64bits(counted.data(), counted.size()), 0x9157a14a17db6ee3ull) << "the count's check: key || count";
   const auto v2_chunk = std::find_if(chunks.begin(), chunks.end(), [&](const auto& e) { return e.first != scan_key; });
   ASSERT_NE(v2_chunk, chunks.end());
   std::string v2_expected = unhex(R"(

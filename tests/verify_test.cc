@@ -24,6 +24,7 @@
 #include "format/records.h"
 #include "tessera/verify.h"
 #include "test_util.h"
+#include "util/bytes.h"
 
 extern char** environ;
 
@@ -180,6 +181,16 @@ class VerifyTest : public TempDirTest {
     ADD_FAILURE() << "no tile record (" << x << "," << y << ") frame " << frame;
     return {};
   }
+  // A count and its check in 'ref_checks', as a writer that miscounted would store them.
+  void set_count(const std::string& key, uint64_t count) {
+    std::string bytes(8, '\0'), check(8, '\0');
+    ChunkKey k;
+    std::copy(key.begin(), key.end(), k.begin());
+    detail::put_le64(reinterpret_cast<uint8_t*>(bytes.data()), count);
+    detail::put_le64(reinterpret_cast<uint8_t*>(check.data()), detail::ref_count_check(k, count));
+    ASSERT_TRUE(lmdb_put(file(), "refs", key, bytes));
+    ASSERT_TRUE(lmdb_put(file(), "ref_checks", key, check));
+  }
   void replace_value(const char* db, const std::string& key, const std::string& value) {
     std::string error;
     ASSERT_TRUE(lmdb_edit_value(
@@ -255,21 +266,41 @@ TEST_F(VerifyTest, MissingChunk) {
 
 TEST_F(VerifyTest, MissingChunkAndCount) {
   const TileEntry e = tile_entry(1, 0, 0);
-  for (const char* db : {"chunks", "refs"})
+  for (const char* db : {"chunks", "refs", "ref_checks"})
     ASSERT_TRUE(lmdb_delete(file(), db, [&](const std::string& k) { return k == as_string(e.fields.chunk); }));
   EXPECT_FAULTS(run(), "CHUNK_EXISTS");
 }
 
 TEST_F(VerifyTest, WrongReferenceCount) {
   const TileEntry e = tile_entry(2, 1, 0);
-  std::string count(8, '\0');
-  count[0] = 2;  // one tile references it
-  replace_value("refs", as_string(e.fields.chunk), count);
+  ASSERT_NO_FATAL_FAILURE(set_count(as_string(e.fields.chunk), 2));  // one tile references it
   const VerifyReport report = run();
   EXPECT_FAULTS(report, "REFCOUNT_MATCHES");
   ASSERT_EQ(report.faults.size(), 1u);
   EXPECT_NE(report.faults[0].message.find("counts 2; 1 tile records"), std::string::npos)
       << report.faults[0].message;
+}
+
+// A damaged count (its check no longer matches) is refused by what reads it, before a write
+// could drop a chunk still in use; a check without a count is a fault too.
+TEST_F(VerifyTest, DamagedReferenceCount) {
+  const TileEntry e = tile_entry(2, 1, 0);
+  std::string count(8, '\0');
+  count[0] = 2;
+  replace_value("refs", as_string(e.fields.chunk), count);
+  EXPECT_FAULTS(run(), "REFCOUNT_CHECKSUM");
+  {
+    OpenOptions read_only;
+    read_only.read_only = true;
+    ASSERT_OK_AND_ASSIGN(Container c, Container::open(file(), read_only));
+    ASSERT_OK_AND_ASSIGN(Snapshot s, c.snapshot());
+    auto pool = s.pool_stats();
+    EXPECT_CODE(pool, Code::kCorrupt);
+    EXPECT_NE(pool.status().message().find("fails its check in 'ref_checks'"), std::string::npos)
+        << pool.status().message();
+  }
+  ASSERT_TRUE(lmdb_put(file(), "ref_checks", std::string(17, '\7'), std::string(8, '\0')));
+  EXPECT_FAULTS(run(), "REFCOUNT_CHECKSUM");
 }
 
 TEST_F(VerifyTest, WrongReferenceCountSize) {
@@ -382,9 +413,7 @@ TEST_F(VerifyTest, UnreferencedChunk) {
   const detail::ContentHash h = detail::content_hash(raw.data(), raw.size());
   const ChunkKey key = detail::make_chunk_key(h.hi, h.lo, 0);
   ASSERT_TRUE(lmdb_put(file(), "chunks", as_string(key), encoded_chunk(raw)));
-  std::string one(8, '\0');
-  one[0] = 1;
-  ASSERT_TRUE(lmdb_put(file(), "refs", as_string(key), one));
+  ASSERT_NO_FATAL_FAILURE(set_count(as_string(key), 1));
   const VerifyReport report = run();
   EXPECT_FAULTS(report, "CHUNK_REFERENCED", "REFCOUNT_MATCHES");
   for (const Fault& f : report.faults) EXPECT_EQ(f.chunk_hex, detail::chunk_key_hex(key));
@@ -698,9 +727,7 @@ TEST_F(VerifyTest, ManyReferencesThroughSpilledRuns) {
   EXPECT_GT(report.references, 256u);
   // A wrong count is still found through the merge.
   const TileEntry e = tile_entry(15, 11, 0);
-  std::string count(8, '\0');
-  count[0] = 5;
-  replace_value("refs", as_string(e.fields.chunk), count);
+  ASSERT_NO_FATAL_FAILURE(set_count(as_string(e.fields.chunk), 5));
   EXPECT_FAULTS(run(options), "REFCOUNT_MATCHES");
 }
 

@@ -9,7 +9,8 @@
 
 namespace tessera::detail {
 
-// The named LMDB databases (section 1). geometry exists from format 1.1 on, attributes from 2.1.
+// The named LMDB databases (section 1). geometry exists from format 1.1 on, attributes from 2.1,
+// ref_checks from 2.3 and 3.1.
 inline constexpr const char* kMetaDb = "meta";
 inline constexpr const char* kImagesDb = "images";
 inline constexpr const char* kTilesDb = "tiles";
@@ -17,6 +18,7 @@ inline constexpr const char* kChunksDb = "chunks";
 inline constexpr const char* kRefsDb = "refs";
 inline constexpr const char* kGeometryDb = "geometry";
 inline constexpr const char* kAttributesDb = "attributes";  // from format 2.1 on
+inline constexpr const char* kRefChecksDb = "ref_checks";  // from format 2.3 and 3.1 on
 
 // Keys of `meta` (section 4.1); import and pyramid records are PREFIX | image | frame.
 inline constexpr std::string_view kFormatKey = "format";

@@ -169,6 +169,13 @@ Result<std::vector<uint8_t>> fill_pixel(const ImageSpec& spec) {
   return pixel;
 }
 
+uint64_t ref_count_check(const ChunkKey& key, uint64_t count) {
+  uint8_t bytes[kChunkKeySize + 8];
+  std::memcpy(bytes, key.data(), kChunkKeySize);
+  put_le64(bytes + kChunkKeySize, count);
+  return XXH3_64bits(bytes, sizeof bytes);
+}
+
 namespace {
 
 // The checksum of an image record (spec/FORMAT.md 4.2): XXH3_64bits of the fields as stored,

@@ -93,6 +93,10 @@ std::vector<uint8_t> build_tile_record(const TileKeyBytes& key, const TileValue&
 Result<TileValue> parse_tile_record(const TileKeyBytes& key, const uint8_t* data, size_t size,
                                     size_t pixel_bytes);
 
+// The check of a chunk's reference count in `ref_checks` (spec/FORMAT.md 4.5, 2.3 and 3.1):
+// XXH3_64bits of the 17-byte chunk key followed by the count, u64 LE.
+uint64_t ref_count_check(const ChunkKey& key, uint64_t count);
+
 // meta key of the import record of one frame of one image: "import/" | id u32 BE | frame u32 BE.
 std::vector<uint8_t> import_record_key(uint32_t image, uint32_t frame);
 constexpr size_t kImportKeyPrefixSize = kImportKeyPrefix.size();

@@ -22,13 +22,48 @@ Result<uint64_t> ChunkPool::ref_count(const ChunkKey& key) const {
     return txn_.env().error(Code::kCorrupt, "reference count of chunk " + chunk_key_hex(key) +
                                                 " is " + std::to_string((*value)->mv_size) +
                                                 " bytes, not 8");
-  return get_le64(bytes_of(**value));
+  const uint64_t count = get_le64(bytes_of(**value));
+  TESSERA_RETURN_IF_ERROR(check_count(key, count));
+  return count;
+}
+
+Status ChunkPool::check_count(const ChunkKey& key, uint64_t count) const {
+  if (!txn_.env().has_ref_checks) return Status::ok();  // a file older than 2.3 (3.1)
+  auto check = txn_.get(txn_.env().ref_checks, key);
+  if (!check) return check.status();
+  if (!*check || (*check)->mv_size != 8 || get_le64(bytes_of(**check)) != ref_count_check(key, count))
+    return txn_.env().error(Code::kCorrupt, "reference count " + std::to_string(count) + " of chunk " +
+                                                chunk_key_hex(key) + " fails its check in 'ref_checks'");
+  return Status::ok();
 }
 
 Status ChunkPool::set_ref_count(const ChunkKey& key, uint64_t count) {
   uint8_t bytes[8];
   put_le64(bytes, count);
-  return txn_.put(txn_.env().refs, key, bytes);
+  TESSERA_RETURN_IF_ERROR(txn_.put(txn_.env().refs, key, bytes));
+  put_le64(bytes, ref_count_check(key, count));
+  return txn_.put(txn_.env().ref_checks, key, bytes);
+}
+
+Status ChunkPool::add_checks() {
+  std::vector<std::pair<ChunkKey, uint64_t>> counts;
+  {
+    Cursor refs(txn_, txn_.env().refs);
+    TESSERA_RETURN_IF_ERROR(refs.status());
+    MDB_val k, v;
+    for (auto r = refs.get(&k, &v, MDB_FIRST);; r = refs.get(&k, &v, MDB_NEXT)) {
+      if (!r) return r.status();
+      if (!*r) break;
+      if (k.mv_size != kChunkKeySize || v.mv_size != 8)
+        return txn_.env().error(Code::kCorrupt, "a reference count of " + std::to_string(v.mv_size) +
+                                                    " bytes under a key of " + std::to_string(k.mv_size));
+      ChunkKey key;
+      std::memcpy(key.data(), k.mv_data, kChunkKeySize);
+      counts.emplace_back(key, get_le64(bytes_of(v)));
+    }
+  }
+  for (const auto& [key, count] : counts) TESSERA_RETURN_IF_ERROR(set_ref_count(key, count));
+  return Status::ok();
 }
 
 Status ChunkPool::put_value(const ChunkKey& key, std::span<const uint8_t> encoded) {
@@ -57,6 +92,7 @@ Status ChunkPool::release(const ChunkKey& key) {
   if (!count) return count.status();
   if (*count <= 1) {
     TESSERA_RETURN_IF_ERROR(txn_.del(txn_.env().chunks, key));
+    TESSERA_RETURN_IF_ERROR(txn_.del(txn_.env().ref_checks, key));
     return txn_.del(txn_.env().refs, key);
   }
   return set_ref_count(key, *count - 1);
@@ -111,6 +147,9 @@ Result<PoolStats> ChunkPool::stats() const {
       return txn_.env().error(Code::kCorrupt, "a chunk of " + std::to_string(cv.mv_size) +
                                                   " bytes has no valid reference count");
     const uint64_t count = get_le64(bytes_of(rv));
+    ChunkKey key;
+    std::memcpy(key.data(), ck.mv_data, std::min(ck.mv_size, kChunkKeySize));
+    TESSERA_RETURN_IF_ERROR(check_count(key, count));
     stats.references += count;
     if (count > 1) stats.bytes_saved += (count - 1) * cv.mv_size;
   }

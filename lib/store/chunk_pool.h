@@ -37,12 +37,16 @@ class ChunkPool {
   Status replace_encoding(const ChunkKey& key, std::span<const uint8_t> encoded);
   // The stored value (header + payload), pointing into the map. kCorrupt when missing.
   Result<MDB_val> get(const ChunkKey& key) const;
+  // The count, checked against 'ref_checks' (2.3, 3.1); 0 when the chunk has none.
   Result<uint64_t> ref_count(const ChunkKey& key) const;
+  // Writes the check of every count (upgrading a file to 2.3 or 3.1).
+  Status add_checks();
   // Counts over the whole pool: one pass over chunks and refs together, in key order.
   Result<PoolStats> stats() const;
 
  private:
-  Status set_ref_count(const ChunkKey& key, uint64_t count);
+  Status set_ref_count(const ChunkKey& key, uint64_t count);  // and its check
+  Status check_count(const ChunkKey& key, uint64_t count) const;
   // Stores a chunk value, making the file the format its filter needs.
   Status put_value(const ChunkKey& key, std::span<const uint8_t> encoded);
   Txn& txn_;

@@ -18,6 +18,7 @@
 
 #include "format/keys.h"
 #include "format/records.h"
+#include "store/chunk_pool.h"
 #include "store/faults.h"
 #include "store/lmdb_pages.h"
 #include "tessera/version.h"
@@ -354,6 +355,12 @@ Status Env::open_databases(bool create) {
       return lmdb_error(rc, "create database 'attributes'");
     }
     has_attributes = true;
+    rc = mdb_dbi_open(txn, kRefChecksDb, MDB_CREATE, &ref_checks);
+    if (rc) {
+      mdb_txn_abort(txn);
+      return lmdb_error(rc, "create database 'ref_checks'");
+    }
+    has_ref_checks = true;
     format_version = kBaseFormatVersion;
     FormatHeader header;
     header.creator = "tessera " + std::string(version());
@@ -374,29 +381,23 @@ Status Env::open_databases(bool create) {
   auto header = parse_format_header(bytes_of(value), value.mv_size);
   const bool known = header && format_is_known(header->version());
   if (known) {
-    rc = mdb_dbi_open(txn, kGeometryDb, 0, &geometry);  // absent in a 1.0 file only
-    has_geometry = rc == 0;
-    if (rc == MDB_NOTFOUND && header->version() != FormatVersion{1, 0}) {
+    // The databases later versions added: absent in older files, required from their version on.
+    const FormatVersion v = header->version();
+    const auto open_added = [&](const char* name, MDB_dbi* dbi, bool required, bool* has) -> Status {
+      rc = mdb_dbi_open(txn, name, 0, dbi);
+      *has = rc == 0;
+      if (rc == MDB_NOTFOUND && !required) return Status::ok();
+      if (rc == MDB_NOTFOUND)
+        return error(Code::kCorrupt, std::string("database '") + name + "' is missing (format " + to_string(v) +
+                                         " has one)");
+      return rc ? lmdb_error(rc, std::string("open database '") + name + "'") : Status::ok();
+    };
+    Status added = open_added(kGeometryDb, &geometry, v != FormatVersion{1, 0}, &has_geometry);
+    if (added) added = open_added(kAttributesDb, &attributes, v >= FormatVersion{2, 1}, &has_attributes);
+    if (added) added = open_added(kRefChecksDb, &ref_checks, format_checks_images(v), &has_ref_checks);
+    if (!added) {
       mdb_txn_abort(txn);
-      return error(Code::kCorrupt, "database 'geometry' is missing (format " +
-                                       to_string(header->version()) + " has one)");
-    }
-    if (rc == MDB_NOTFOUND) rc = 0;
-    if (rc) {
-      mdb_txn_abort(txn);
-      return lmdb_error(rc, "open database 'geometry'");
-    }
-    rc = mdb_dbi_open(txn, kAttributesDb, 0, &attributes);  // absent before 2.1
-    has_attributes = rc == 0;
-    if (rc == MDB_NOTFOUND && header->version() >= FormatVersion{2, 1}) {
-      mdb_txn_abort(txn);
-      return error(Code::kCorrupt, "database 'attributes' is missing (format " +
-                                       to_string(header->version()) + " has one)");
-    }
-    if (rc == MDB_NOTFOUND) rc = 0;
-    if (rc) {
-      mdb_txn_abort(txn);
-      return lmdb_error(rc, "open database 'attributes'");
+      return added;
     }
   }
   // Handles opened in a transaction (read-only ones too) become usable everywhere only
@@ -435,9 +436,10 @@ Result<FormatHeader> Env::writable_format(MDB_txn* txn) const {
 // An older file opened for writing becomes the version this build writes, in one (one-time)
 // write transaction, taken like any other (the write lock, bounded by write_wait; the map's
 // growth followed; the header read again, since another process may have upgraded the file
-// meanwhile): 1.0 gains the geometry database (1.1), 2.0 the attributes database (2.1); every
-// upgrade rewrites the header's version (to 2.2), since new writes may store what older
-// readers cannot read (version 2 chunks, pyramid levels).
+// meanwhile): 1.0 gains the geometry database (1.1), 2.0 the attributes database (2.1), 2.2 and
+// 3.0 the checks of image records and reference counts (2.3, 3.1); every upgrade rewrites the
+// header's version (to 2.3 or 3.1), since new writes may store what older readers cannot read
+// (version 2 chunks, pyramid levels).
 Status Env::upgrade(const std::shared_ptr<Env>& env) {
   auto txn = Txn::begin(env, /*write=*/true);
   if (!txn) return txn.status();
@@ -447,11 +449,15 @@ Status Env::upgrade(const std::shared_ptr<Env>& env) {
   if (rc) return env->lmdb_error(rc, "create database 'geometry'");
   rc = mdb_dbi_open((*txn)->handle(), kAttributesDb, MDB_CREATE, &env->attributes);
   if (rc) return env->lmdb_error(rc, "create database 'attributes'");
+  rc = mdb_dbi_open((*txn)->handle(), kRefChecksDb, MDB_CREATE, &env->ref_checks);
+  if (rc) return env->lmdb_error(rc, "create database 'ref_checks'");
+  env->has_ref_checks = true;
   const FormatVersion target = writable_version_of(header->version());
   TESSERA_RETURN_IF_ERROR((*txn)->require_format(target));
-  // Every image record again, with the checksum the new version requires.
+  // Every image record again, and every reference count's check, which the new version requires.
   for (const ImageInfo& image : std::vector<ImageInfo>((*txn)->images()))
     TESSERA_RETURN_IF_ERROR((*txn)->put_image(image));
+  if (!format_checks_images(header->version())) TESSERA_RETURN_IF_ERROR(ChunkPool(**txn).add_checks());
   TESSERA_RETURN_IF_ERROR((*txn)->commit());
   env->format_version = target;
   env->has_geometry = true;

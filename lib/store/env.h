@@ -44,13 +44,15 @@ class Env {
   // kCorrupt when the file is shorter than its last commit needs (it was cut short).
   Status check_length() const;
 
-  MDB_dbi meta = 0, images = 0, tiles = 0, chunks = 0, refs = 0, geometry = 0, attributes = 0;
+  MDB_dbi meta = 0, images = 0, tiles = 0, chunks = 0, refs = 0, geometry = 0, attributes = 0, ref_checks = 0;
   // False only for a format 1.0 file opened read-only (1.1 added the geometry caches; a
   // writer upgrades a 1.0 file when it opens it).
   bool has_geometry = false;
   // False only for a file older than 2.1 opened read-only (2.1 added the attributes; a
   // writer upgrades the file when it opens it).
   bool has_attributes = false;
+  // False for a file older than 2.3 (3.1) opened read-only: its reference counts have no checks.
+  bool has_ref_checks = false;
   // The file's format version as found at open, or as upgraded.
   FormatVersion format_version;
 

@@ -77,9 +77,11 @@ class RecordChecker {
     for (MDB_dbi dbi : {images_db_, tiles_, chunks_, refs_}) count_entries(dbi);
     if (has_geometry_) count_entries(geometry_);
     if (has_attributes_) count_entries(attributes_);
+    if (has_ref_checks_) count_entries(ref_checks_);
     check_images();
     TESSERA_RETURN_IF_ERROR(check_tiles());
     TESSERA_RETURN_IF_ERROR(check_chunks());
+    check_ref_checks();
     check_geometry();
     check_attributes();
     check_pyramids();
@@ -184,6 +186,7 @@ class RecordChecker {
     }
     has_geometry_ = mdb_dbi_open(txn_, kGeometryDb, 0, &geometry_) == 0;
     has_attributes_ = mdb_dbi_open(txn_, kAttributesDb, 0, &attributes_) == 0;
+    has_ref_checks_ = mdb_dbi_open(txn_, kRefChecksDb, 0, &ref_checks_) == 0;
     return all;  // without all five the records cannot be interpreted
   }
 
@@ -210,6 +213,8 @@ class RecordChecker {
     if (!has_geometry_ && version_ > FormatVersion{1, 0})
       sink_.add("DATABASES_PRESENT", "database 'geometry' is missing (format " +
                                          to_string(version_) + " has one)");
+    if (!has_ref_checks_ && format_checks_images(version_))
+      sink_.add("DATABASES_PRESENT", "database 'ref_checks' is missing (format " + to_string(version_) + " has one)");
     if (!has_attributes_ && version_ >= FormatVersion{2, 1})
       sink_.add("DATABASES_PRESENT", "database 'attributes' is missing (format " +
                                          to_string(version_) + " has one)");
@@ -443,6 +448,9 @@ class RecordChecker {
         if (refs.value.mv_size != 8) {
           chunk_fault(key, "REFCOUNT_SIZE",
                       "its count is " + std::to_string(refs.value.mv_size) + " bytes, not 8");
+        } else if (has_ref_checks_ && !count_checked(key, get_le64(bytes(refs.value)))) {
+          chunk_fault(key, "REFCOUNT_CHECKSUM",
+                      "its count " + std::to_string(get_le64(bytes(refs.value))) + " has no matching check in 'ref_checks'");
         } else if (in_chunks && get_le64(bytes(refs.value)) != referenced) {
           chunk_fault(key, "REFCOUNT_MATCHES",
                       "'refs' counts " + std::to_string(get_le64(bytes(refs.value))) + "; " +
@@ -569,6 +577,28 @@ class RecordChecker {
     });
   }
 
+  // ---- reference count checks (2.3, 3.1)
+
+  // True when 'ref_checks' holds the check of `count` for chunk `key`.
+  bool count_checked(const ChunkKey& key, uint64_t count) {
+    MDB_val k{key.size(), const_cast<uint8_t*>(key.data())}, v;
+    return mdb_get(txn_, ref_checks_, &k, &v) == 0 && v.mv_size == 8 && get_le64(bytes(v)) == ref_count_check(key, count);
+  }
+
+  // REFCOUNT_CHECKSUM: every check is of a count that exists (the counts' own checks are made
+  // with them, in check_chunks).
+  void check_ref_checks() {
+    if (!has_ref_checks_) return;
+    (void)for_each(ref_checks_, kRefChecksDb, [&](const MDB_val& k, const MDB_val&) {
+      MDB_val count;
+      MDB_val key = k;
+      if (mdb_get(txn_, refs_, &key, &count) != 0)
+        sink_.add("REFCOUNT_CHECKSUM", "'ref_checks' holds a check under key " + hex_of(bytes(k), k.mv_size) +
+                                           ", which has no count in 'refs'");
+      return Status::ok();
+    });
+  }
+
   // ---- attributes (format 2.1)
 
   // ATTRIBUTE_*: every key names an image that exists, the image itself or one of its frames,
@@ -686,7 +716,8 @@ class RecordChecker {
   ReferenceSorter sorter_;
   MDB_dbi meta_ = 0, images_db_ = 0, tiles_ = 0, chunks_ = 0, refs_ = 0, geometry_ = 0;
   bool has_geometry_ = false;
-  MDB_dbi attributes_ = 0;
+  MDB_dbi attributes_ = 0, ref_checks_ = 0;
+  bool has_ref_checks_ = false;
   bool has_attributes_ = false;
   uint64_t records_done_ = 0, records_total_ = 0;  // for options_.progress
   FormatVersion version_ = kFormatVersion;
