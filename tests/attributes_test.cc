@@ -310,19 +310,10 @@ TEST_F(AttributesTest, ExtentIsTesseraAttribute) {
   expect_verifies(path("f.tsr"));
 
   // A bad extent written past the library.
-  {
-    LmdbFile lmdb(path("f.tsr"), true);
-    ASSERT_NE(lmdb.env(), nullptr) << lmdb.error();
-    MDB_txn* txn = nullptr;
-    ASSERT_EQ(mdb_txn_begin(lmdb.env(), nullptr, 0, &txn), 0);
-    MDB_dbi dbi = 0;
-    ASSERT_EQ(mdb_dbi_open(txn, "attributes", 0, &dbi), 0);
-    auto key = detail::attribute_key(0, 1, kExtentAttribute);
-    auto value = detail::build_attribute_record(key, std::vector<int64_t>{0, 0, -1, 4});
-    MDB_val k{key.size(), key.data()}, v{value.size(), value.data()};
-    ASSERT_EQ(mdb_put(txn, dbi, &k, &v, 0), 0);
-    ASSERT_EQ(mdb_txn_commit(txn), 0);
-  }
+  const auto key = detail::attribute_key(0, 1, kExtentAttribute);
+  const auto value = detail::build_attribute_record(key, std::vector<int64_t>{0, 0, -1, 4});
+  ASSERT_TRUE(lmdb_put(path("f.tsr"), "attributes", std::string(key.begin(), key.end()),
+                       std::string(value.begin(), value.end())));
   {
     ASSERT_OK_AND_ASSIGN(auto c, Container::open(path("f.tsr")));
     ASSERT_OK_AND_ASSIGN(auto s, c.snapshot());

@@ -53,7 +53,7 @@ std::string hex_of(const std::string& bytes) {
 std::string str(const std::vector<uint8_t>& v) { return std::string(v.begin(), v.end()); }
 
 // Puts (or with an empty value deletes) one entry of a named database of a closed file.
-void lmdb_put(const std::string& file, const char* db, const std::string& key, const std::string& value) {
+void lmdb_set(const std::string& file, const char* db, const std::string& key, const std::string& value) {
   LmdbFile lmdb(file, true);
   ASSERT_EQ(lmdb.error(), "");
   MDB_txn* txn = nullptr;
@@ -766,7 +766,7 @@ TEST_F(SpecReaderTest, CraftedChunksReadAlike) {
   };
   for (const Case& c : cases) {
     SCOPED_TRACE(c.what);
-    lmdb_put(file, "chunks", key, c.value);
+    lmdb_set(file, "chunks", key, c.value);
     const std::vector<Request> requests = {{"img", Region{0, 0, 16, 16}, 0, {}}, {"img", Region{3, 9, 2, 2}, 0, {}}};
     const std::vector<Answer> tessera = tessera_answers(file, requests), mine = spec_answers(file, requests);
     ASSERT_EQ(mine.size(), 2u);
@@ -822,7 +822,7 @@ TEST_F(SpecReaderTest, CraftedRecordsReadAlike) {
       if (kind == 2) c = fbb.CreateVector(chunk);
       fbb.Finish(fb::CreateTileRecord(fbb, static_cast<fb::TileKind>(kind), u, c,
                                       spec_reader::tile_record_check(key, kind, uniform, chunk)));
-      lmdb_put(file, "tiles", str(key), std::string(reinterpret_cast<const char*>(fbb.GetBufferPointer()), fbb.GetSize()));
+      lmdb_set(file, "tiles", str(key), std::string(reinterpret_cast<const char*>(fbb.GetBufferPointer()), fbb.GetSize()));
     }
     const std::vector<Answer> tessera = tessera_answers(file, tiles), mine = spec_answers(file, tiles);
     ASSERT_EQ(mine.size(), tiles.size());
@@ -852,8 +852,8 @@ TEST_F(SpecReaderTest, CraftedRecordsReadAlike) {
                                fb::Codec::lz4, 0, true, frames, false, check));
     return std::string(reinterpret_cast<const char*>(fbb.GetBufferPointer()), fbb.GetSize());
   };
-  lmdb_put(file, "images", unhex("00 00 00 00"), image_record(0, "dup", 211, 1));
-  lmdb_put(file, "images", unhex("00 00 00 07"), image_record(7, "empty", 5, 0));
+  lmdb_set(file, "images", unhex("00 00 00 00"), image_record(0, "dup", 211, 1));
+  lmdb_set(file, "images", unhex("00 00 00 07"), image_record(7, "empty", 5, 0));
   const std::vector<Request> named = {
       {"dup", Region{100, 100, 3, 3}, 0, {}},  // absent: the fill of id 0
       {"x", Region{0, 0, 2, 2}, 0, {}},        // renamed away

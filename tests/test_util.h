@@ -597,6 +597,22 @@ inline bool lmdb_delete(const std::string& file, const char* db,
       file, db, true, [&](const std::string& key, std::string&) { return pick(key); }, error);
 }
 
+// Puts one entry into a named database of a closed file, written past the library.
+inline bool lmdb_put(const std::string& file, const char* db, const std::string& key,
+              const std::string& value, unsigned db_flags = 0) {
+  LmdbFile lmdb(file, true);
+  if (!lmdb.env()) return false;
+  MDB_txn* txn = nullptr;
+  MDB_dbi dbi = 0;
+  int rc = mdb_txn_begin(lmdb.env(), nullptr, 0, &txn);
+  if (rc == 0) rc = mdb_dbi_open(txn, db, db_flags, &dbi);
+  MDB_val k{key.size(), const_cast<char*>(key.data())}, v{value.size(), const_cast<char*>(value.data())};
+  if (rc == 0) rc = mdb_put(txn, dbi, &k, &v, 0);
+  if (rc == 0) return mdb_txn_commit(txn) == 0;
+  if (txn) mdb_txn_abort(txn);
+  return false;
+}
+
 }  // namespace tessera::test
 
 // ---------------------------------------------------------------------------------------------
