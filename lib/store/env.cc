@@ -16,7 +16,9 @@
 #include <ctime>
 #include <thread>
 
+#include "format/attribute_record.h"
 #include "format/keys.h"
+#include "format/pyramid_record.h"
 #include "format/records.h"
 #include "store/chunk_pool.h"
 #include "store/faults.h"
@@ -77,25 +79,37 @@ Status damaged(const std::string& path, const VerifyReport& report) {
 // liblmdb trusts every page it maps: a damaged or truncated file would make it crash (SIGBUS,
 // SIGSEGV, an assertion). The structure is walked first with pread (spec/FORMAT.md 7.9), and
 // the first fault found refuses the file.
-// Every tile record is checked against the key it is stored under (its checksum covers the
-// key): a damaged key that kept its page's order would otherwise hide the tile from reads,
-// which would show fill where the data is.
+// Every record found by a prefix scan is checked against the key it is stored under (the
+// checksums cover the keys): a damaged key that kept its page's order would otherwise hide the
+// record from the scan (a tile would read as fill, an attribute or a pyramid would be gone).
 Status check_structure(const std::string& path, int fd, bool writer) {
   VerifyReport report;
   FaultSink sink(report, 1);
-  // A uniform pixel is at most 1024 bands of 8 bytes: a record is never near 64 KiB.
-  const EntryCheck tile_records{kTilesDb, "TILE_RECORD_CHECKSUM", 64 << 10, [](std::span<const uint8_t> key,
-                                                                     std::span<const uint8_t> value) {
-    if (key.size() != kTileKeySize) return "a key of " + std::to_string(key.size()) + " bytes";
-    auto fields = read_tile_record(value.data(), value.size());
-    TileKeyBytes bytes;
-    std::copy(key.begin(), key.end(), bytes.begin());
-    if (!fields || tile_record_check(bytes, *fields) != fields->check)
-      return "the record under key " + hex_of(key.data(), key.size()) + " does not match its key";
-    return std::string();
-  }};
-  return walk_lmdb_file(fd, sink, /*overflow_headers=*/writer, &tile_records).sound ? Status::ok()
-                                                                                    : damaged(path, report);
+  const auto mismatch = [](std::span<const uint8_t> key) {
+    return "the record under key " + hex_of(key.data(), key.size()) + " does not match its key";
+  };
+  const EntryCheck checks[] = {
+      // A uniform pixel is at most 1024 bands of 8 bytes: a record is never near 64 KiB.
+      {kTilesDb, "TILE_RECORD_CHECKSUM", 64 << 10,
+       [&](std::span<const uint8_t> key, std::span<const uint8_t> value) {
+         if (key.size() != kTileKeySize) return "a key of " + std::to_string(key.size()) + " bytes";
+         auto fields = read_tile_record(value.data(), value.size());
+         TileKeyBytes bytes;
+         std::copy(key.begin(), key.end(), bytes.begin());
+         return fields && tile_record_check(bytes, *fields) == fields->check ? std::string() : mismatch(key);
+       }},
+      {kAttributesDb, "ATTRIBUTE_RECORD_VALID", kMaxAttributeValueBytes + 4096,
+       [&](std::span<const uint8_t> key, std::span<const uint8_t> value) {
+         return parse_attribute_record(key, value.data(), value.size()) ? std::string() : mismatch(key);
+       }},
+      {kMetaDb, "PYRAMID_RECORD_VALID", 4096,
+       [&](std::span<const uint8_t> key, std::span<const uint8_t> value) {
+         const std::string_view name(reinterpret_cast<const char*>(key.data()), key.size());
+         if (!name.starts_with(kPyramidKeyPrefix)) return std::string();
+         return parse_pyramid_record(key, value.data(), value.size()) ? std::string() : mismatch(key);
+       }},
+  };
+  return walk_lmdb_file(fd, sink, /*overflow_headers=*/writer, checks).sound ? Status::ok() : damaged(path, report);
 }
 
 // The meta pages, before liblmdb reads them: it trusts their page size and sizes (a page

@@ -474,7 +474,7 @@ std::optional<ChosenMeta> read_metas(int fd, FaultSink& sink) {
 
 bool check_lmdb_metas(int fd, FaultSink& sink) { return read_metas(fd, sink).has_value(); }
 
-LmdbWalk walk_lmdb_file(int fd, FaultSink& sink, bool overflow_headers, const EntryCheck* entry_check) {
+LmdbWalk walk_lmdb_file(int fd, FaultSink& sink, bool overflow_headers, std::span<const EntryCheck> entry_checks) {
   LmdbWalk result;
   const uint64_t faults_before = sink.count();
   const std::optional<ChosenMeta> chosen = read_metas(fd, sink);
@@ -512,10 +512,12 @@ LmdbWalk walk_lmdb_file(int fd, FaultSink& sink, bool overflow_headers, const En
                    " (MDB_DUPSORT, MDB_INTEGERKEY or another key order), which Tessera never uses");
       continue;
     }
-    const bool checked = entry_check && db_name == entry_check->database;
+    const EntryCheck* entry_check = nullptr;
+    for (const EntryCheck& c : entry_checks)
+      if (db_name == c.database) entry_check = &c;
     std::vector<uint8_t> value;
     walker.walk_tree(db_name, db, false, [&](const LeafNode& leaf) {
-      if (!checked) return;
+      if (!entry_check) return;
       const auto fault = [&](const std::string& what) {
         sink.add(std::string(entry_check->invariant), "database '" + db_name + "': " + what);
       };

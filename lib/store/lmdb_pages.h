@@ -34,15 +34,15 @@ bool check_lmdb_metas(int fd, FaultSink& sink);
 // by its node; a writer also needs the headers (it frees a run by the count in its header).
 // One pread per value on overflow pages is most of the walk's time on a large file.
 //
-// `entry_check`, when given, is run on every entry of one named database once its page passed
-// (a value on overflow pages is read for it, up to max_value_bytes): a message it returns is a
-// fault.
+// `entry_checks` are run on every entry of the named database each names, once its page
+// passed (a value on overflow pages is read for it, up to max_value_bytes): a message one
+// returns is a fault.
 struct EntryCheck {
   std::string_view database, invariant;
   uint64_t max_value_bytes = 0;
   std::function<std::string(std::span<const uint8_t> key, std::span<const uint8_t> value)> check;
 };
 LmdbWalk walk_lmdb_file(int fd, FaultSink& sink, bool overflow_headers = true,
-                        const EntryCheck* entry_check = nullptr);
+                        std::span<const EntryCheck> entry_checks = {});
 
 }  // namespace tessera::detail
