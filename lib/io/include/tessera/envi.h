@@ -99,8 +99,9 @@ TESSERA_API Result<std::unique_ptr<RasterSource>> open_envi_source(const std::st
 // them is not exported; map info's reference pixel and geo points' pixels move by
 // -(metadata.x, metadata.y), x start and y start by +(metadata.x, metadata.y), so a cut
 // stays georeferenced; without x start and y start, an output whose (0,0) is not the grid's
-// gets them (metadata.x, metadata.y: where it lies). Without envi.data ignore value a tiff.GDAL_NODATA that is a number
-// is written as it, without envi.description a tiff.ImageDescription (when it can be).
+// gets them (metadata.x, metadata.y: where it lies). Without envi.data ignore value a
+// tiff.GDAL_NODATA that is a number is written as it, without envi.description a
+// tiff.ImageDescription (when it can be).
 // Without envi.file type, "file type = ENVI Standard" (as ENVI writes). A header that cannot be written makes
 // begin() fail, before any file is created; so do i8 samples (kInvalidArgument: export them
 // to TIFF).
