@@ -147,7 +147,7 @@ Result<PoolStats> ChunkPool::stats() const {
       return txn_.env().error(Code::kCorrupt, "a chunk of " + std::to_string(cv.mv_size) +
                                                   " bytes has no valid reference count");
     const uint64_t count = get_le64(bytes_of(rv));
-    ChunkKey key;
+    ChunkKey key{};
     std::memcpy(key.data(), ck.mv_data, std::min(ck.mv_size, kChunkKeySize));
     TESSERA_RETURN_IF_ERROR(check_count(key, count));
     stats.references += count;
