@@ -241,6 +241,27 @@ TEST(DamagedFileTest, NeverCrashesAReader) {
   std::printf("\n");
 }
 
+// On the full tmpfs at `mnt`: a container copied there, the rest filled to the last block, then
+// opened (its lock file is missing) and another created; what happened, into `report`.
+void full_disk_open(const std::string& mnt, const std::string& container, std::string* report) {
+  const std::string file = mnt + "/small.tsr";
+  write_file(file, container);
+  {
+    std::ofstream filler(mnt + "/filler", std::ios::binary);
+    const std::string block(4096, 'x');
+    while (filler.write(block.data(), block.size()) && filler.flush()) {
+    }
+  }
+  OpenOptions read_only;
+  read_only.read_only = true;
+  auto opened = Container::open(file, read_only);
+  *report += "open: " + (opened ? std::string("ok") : opened.status().to_string()) + "\n";
+  auto created = Container::create(mnt + "/new.tsr");
+  *report += "create: " + (created ? std::string("ok") : created.status().to_string()) + "\n";
+  for (const auto& entry : std::filesystem::directory_iterator(mnt))
+    *report += "left: " + entry.path().filename().string() + "\n";
+}
+
 // A full disk at the first open: liblmdb extends the lock file and writes through a map of it,
 // which on a full file system was SIGBUS. In a child with a mount namespace of its own, on a
 // 64 KiB tmpfs filled to the last block: opening a container whose lock file is missing is
@@ -265,28 +286,27 @@ TEST(DamagedFileTest, FullDiskAtTheFirstOpen) {
       (void)!::write(pipe_fds[1], report.data(), report.size());
       ::_exit(code);
     };
-    if (::unshare(CLONE_NEWNS) != 0 || ::mount(nullptr, "/", nullptr, MS_REC | MS_PRIVATE, nullptr) != 0 ||
-        ::mount("tmpfs", mnt.c_str(), "tmpfs", 0, "size=64k") != 0) {
+    // Mounts made private where "/" is a mount point (not in a chroot, where only the tmpfs can
+    // be had); the tmpfs is unmounted by this process whatever becomes of the one that fills
+    // it, so that it never outlives the test where mounts propagate.
+    if (::unshare(CLONE_NEWNS) != 0) {
+      report = std::string("no mount namespace of our own here: ") + std::strerror(errno);
+      finish(77);
+    }
+    (void)::mount(nullptr, "/", nullptr, MS_REC | MS_PRIVATE, nullptr);
+    if (::mount("tmpfs", mnt.c_str(), "tmpfs", 0, "size=64k") != 0) {
       report = std::string("no tmpfs of our own here: ") + std::strerror(errno);
       finish(77);
     }
-    const std::string file = mnt + "/small.tsr";
-    write_file(file, small);
-    {
-      std::ofstream filler(mnt + "/filler", std::ios::binary);
-      const std::string block(4096, 'x');
-      while (filler.write(block.data(), block.size()) && filler.flush()) {
-      }
+    const pid_t filler_pid = ::fork();
+    if (filler_pid == 0) {
+      full_disk_open(mnt, small, &report);
+      finish(0);
     }
-    OpenOptions read_only;
-    read_only.read_only = true;
-    auto opened = Container::open(file, read_only);
-    report += "open: " + (opened ? std::string("ok") : opened.status().to_string()) + "\n";
-    auto created = Container::create(mnt + "/new.tsr");
-    report += "create: " + (created ? std::string("ok") : created.status().to_string()) + "\n";
-    for (const auto& entry : std::filesystem::directory_iterator(mnt))
-      report += "left: " + entry.path().filename().string() + "\n";
-    finish(0);
+    int filled = 0;
+    ::waitpid(filler_pid, &filled, 0);
+    ::umount2(mnt.c_str(), MNT_DETACH);
+    ::_exit(WIFEXITED(filled) ? WEXITSTATUS(filled) : 128 + WTERMSIG(filled));
   }
   ::close(pipe_fds[1]);
   std::string report;
@@ -295,7 +315,9 @@ TEST(DamagedFileTest, FullDiskAtTheFirstOpen) {
   ::close(pipe_fds[0]);
   int status = 0;
   ::waitpid(pid, &status, 0);
-  ASSERT_TRUE(WIFEXITED(status)) << "the child died of signal " << WTERMSIG(status) << "\n" << report;
+  ASSERT_TRUE(WIFEXITED(status) && WEXITSTATUS(status) < 128)
+      << "the child died of signal " << (WIFEXITED(status) ? WEXITSTATUS(status) - 128 : WTERMSIG(status)) << "\n"
+      << report;
   if (WEXITSTATUS(status) == 77) GTEST_SKIP() << report;
   EXPECT_NE(report.find("open: no space: " + mnt + "/small.tsr-lock: cannot reserve the lock file's 32768 bytes"),
             std::string::npos)
