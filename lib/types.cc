@@ -180,6 +180,14 @@ Region Region::intersect(const Region& o) const {
   return Region{x0, y0, int64_t(x1 - x0), int64_t(y1 - y0)};
 }
 
+Region Region::unite(const Region& o) const {
+  using Wide = __int128;
+  const int64_t x0 = std::min(x, o.x), y0 = std::min(y, o.y);
+  const Wide x1 = std::min<Wide>({std::max(Wide(x) + width, Wide(o.x) + o.width), INT64_MAX, Wide(x0) + INT64_MAX});
+  const Wide y1 = std::min<Wide>({std::max(Wide(y) + height, Wide(o.y) + o.height), INT64_MAX, Wide(y0) + INT64_MAX});
+  return Region{x0, y0, int64_t(x1 - x0), int64_t(y1 - y0)};
+}
+
 std::string to_string(const Region& r) {
   return std::to_string(r.x) + "," + std::to_string(r.y) + "," + std::to_string(r.width) + "x" +
          std::to_string(r.height);

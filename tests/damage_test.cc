@@ -108,6 +108,15 @@ bool agrees(const std::string& got, bool failed, const std::string& intact) {
   return intact.compare(0, error_at, got, 0, error_at) == 0;
 }
 
+// Everything a child wrote to the pipe `fd`, which is closed after.
+std::string read_all(int fd) {
+  std::string out;
+  char buf[4096];
+  for (ssize_t n; (n = ::read(fd, buf, sizeof buf)) > 0;) out.append(buf, size_t(n));
+  ::close(fd);
+  return out;
+}
+
 // Runs `answers` on `file` in a child; its outcome against the intact file's answers.
 Outcome try_in_child(const std::string& file, const std::string& dir, const std::string& intact,
                      std::string* detail) {
@@ -124,10 +133,7 @@ Outcome try_in_child(const std::string& file, const std::string& dir, const std:
     ::_exit(code);
   }
   ::close(pipe_fds[1]);
-  std::string out;
-  char buf[4096];
-  for (ssize_t n; (n = ::read(pipe_fds[0], buf, sizeof buf)) > 0;) out.append(buf, size_t(n));
-  ::close(pipe_fds[0]);
+  const std::string out = read_all(pipe_fds[0]);
   int status = 0;
   ::waitpid(pid, &status, 0);
   if (WIFSIGNALED(status)) {
@@ -309,10 +315,7 @@ TEST(DamagedFileTest, FullDiskAtTheFirstOpen) {
     ::_exit(WIFEXITED(filled) ? WEXITSTATUS(filled) : 128 + WTERMSIG(filled));
   }
   ::close(pipe_fds[1]);
-  std::string report;
-  char buf[4096];
-  for (ssize_t n; (n = ::read(pipe_fds[0], buf, sizeof buf)) > 0;) report.append(buf, size_t(n));
-  ::close(pipe_fds[0]);
+  const std::string report = read_all(pipe_fds[0]);
   int status = 0;
   ::waitpid(pid, &status, 0);
   ASSERT_TRUE(WIFEXITED(status) && WEXITSTATUS(status) < 128)

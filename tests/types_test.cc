@@ -41,5 +41,16 @@ TEST(TypesTest, RegionValidityAndIntersection) {
             (Region{-kHuge + 3, 0, 7, 1}));
 }
 
+// The union of two regions; one spanning more than a Region holds is clipped, still valid.
+TEST(TypesTest, RegionUnion) {
+  const int64_t kMax = std::numeric_limits<int64_t>::max();
+  const int64_t kMin = std::numeric_limits<int64_t>::min();
+  EXPECT_EQ((Region{0, 0, 10, 10}.unite(Region{5, -5, 10, 10})), (Region{0, -5, 15, 15}));
+  EXPECT_EQ((Region{1000, -1000, 40, 30}.unite(Region{1100, -1000, 40, 30})), (Region{1000, -1000, 140, 30}));
+  const Region far = Region{kMin, kMin, 1, 1}.unite(Region{kMax - 1, kMax - 1, 1, 1});
+  EXPECT_TRUE(far.is_valid());
+  EXPECT_EQ(far, (Region{kMin, kMin, kMax, kMax}));
+}
+
 }  // namespace
 }  // namespace tessera::test

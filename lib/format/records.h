@@ -46,8 +46,9 @@ constexpr bool format_holds_filter(FormatVersion v, Filter filter) {
 constexpr FormatVersion writable_version_of(FormatVersion v) {
   return v.major == kFormatMajor ? kFormatVersion : kBaseFormatVersion;
 }
-// True when every image record of a file of version `v` carries its checksum: 2.3 and 3.1 on.
-constexpr bool format_checks_images(FormatVersion v) {
+// True when every image record and reference count of a file of version `v` carries its
+// checksum (the count's in `ref_checks`): 2.3 and 3.1 on.
+constexpr bool format_checks_images_and_counts(FormatVersion v) {
   return v >= FormatVersion{3, 1} || (v.major == 2 && v >= FormatVersion{2, 3});
 }
 constexpr const char* kFormatMagic = "tessera";
@@ -75,7 +76,7 @@ Status validate_image_spec(const ImageSpec& spec);
 Result<std::vector<uint8_t>> fill_pixel(const ImageSpec& spec);
 
 std::vector<uint8_t> build_image_record(const ImageInfo& info);
-// With `check_required` (format_checks_images), a record without its checksum is corrupt; a
+// With `check_required` (format_checks_images_and_counts), a record without its checksum is corrupt; a
 // checksum that is there is always checked.
 Result<ImageInfo> parse_image_record(const uint8_t* data, size_t size, bool check_required);
 

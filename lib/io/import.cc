@@ -150,14 +150,7 @@ class Importer {
           txn.set_attribute(image_, a.name, a.value, frame).with_context(source_.name()));
     auto declared = txn.extent(image_, options_.frame);
     if (!declared) return declared.status();
-    Region extent = area_;
-    if (*declared) {
-      const Region& d = **declared;
-      extent.x = std::min(d.x, area_.x);
-      extent.y = std::min(d.y, area_.y);
-      extent.width = std::max(d.x_end(), area_.x_end()) - extent.x;
-      extent.height = std::max(d.y_end(), area_.y_end()) - extent.y;
-    }
+    const Region extent = *declared ? (*declared)->unite(area_) : area_;
     return txn.set_attribute(image_, kExtentAttribute, extent_value(extent), options_.frame);
   }
 

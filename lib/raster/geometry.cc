@@ -21,15 +21,10 @@ Region box_of(Wide x0, Wide y0, Wide x1, Wide y1) {
   return Region{int64_t(x0), int64_t(y0), int64_t(x1 - x0), int64_t(y1 - y0)};
 }
 
-Region unite(const Region& a, const Region& b) {
-  return box_of(std::min(a.x, b.x), std::min(a.y, b.y),
-                std::max(Wide(a.x) + a.width, Wide(b.x) + b.width),
-                std::max(Wide(a.y) + a.height, Wide(b.y) + b.height));
-}
 std::optional<Region> unite(const std::optional<Region>& a, const std::optional<Region>& b) {
   if (!a) return b;
   if (!b) return a;
-  return unite(*a, *b);
+  return a->unite(*b);
 }
 
 TileRange unite(const TileRange& a, const TileRange& b) {

@@ -86,7 +86,7 @@ Status check_structure(const std::string& path, int fd, bool writer) {
   VerifyReport report;
   FaultSink sink(report, 1);
   const auto mismatch = [](std::span<const uint8_t> key) {
-    return "the record under key " + hex_of(key.data(), key.size()) + " does not match its key";
+    return "the record under key " + hex_of(key.data(), key.size()) + " fails its check (against that key)";
   };
   const EntryCheck checks[] = {
       // A uniform pixel is at most 1024 bands of 8 bytes: a record is never near 64 KiB.
@@ -280,6 +280,10 @@ Result<std::shared_ptr<Env>> Env::open_file(const std::string& path, const OpenO
   if (!options.sync) flags |= MDB_NOSYNC;
   rc = mdb_env_open(env->env_, path.c_str(), flags, 0644);
   if (rc) return fail(env->lmdb_error(rc, "open"));
+  MDB_stat stat;
+  rc = mdb_env_stat(env->env_, &stat);
+  if (rc) return fail(env->lmdb_error(rc, "stat"));
+  env->page_size_ = stat.ms_psize;
   if (!create && options.check_structure) {
     // Under a snapshot: a writer of another process cannot reuse the walked pages meanwhile.
     MDB_txn* pin = nullptr;
@@ -313,13 +317,11 @@ Status remove_container(const std::string& path) {
 
 Status Env::check_length() const {
   MDB_envinfo info;
-  MDB_stat stat;
   mdb_filehandle_t fd = -1;
   struct stat file;
-  if (mdb_env_info(env_, &info) != 0 || mdb_env_stat(env_, &stat) != 0 || mdb_env_get_fd(env_, &fd) != 0 ||
-      ::fstat(fd, &file) != 0)
+  if (mdb_env_info(env_, &info) != 0 || mdb_env_get_fd(env_, &fd) != 0 || ::fstat(fd, &file) != 0)
     return os_error(path_, "cannot stat the open file", errno);
-  const uint64_t needed = (uint64_t(info.me_last_pgno) + 1) * stat.ms_psize;
+  const uint64_t needed = (uint64_t(info.me_last_pgno) + 1) * page_size_;
   if (uint64_t(file.st_size) < needed)
     return error(Code::kCorrupt, "damaged: truncated: the file has " + std::to_string(file.st_size) +
                                      " bytes, its last commit needs " + std::to_string(needed));
@@ -408,7 +410,7 @@ Status Env::open_databases(bool create) {
     };
     Status added = open_added(kGeometryDb, &geometry, v != FormatVersion{1, 0}, &has_geometry);
     if (added) added = open_added(kAttributesDb, &attributes, v >= FormatVersion{2, 1}, &has_attributes);
-    if (added) added = open_added(kRefChecksDb, &ref_checks, format_checks_images(v), &has_ref_checks);
+    if (added) added = open_added(kRefChecksDb, &ref_checks, format_checks_images_and_counts(v), &has_ref_checks);
     if (!added) {
       mdb_txn_abort(txn);
       return added;
@@ -471,7 +473,7 @@ Status Env::upgrade(const std::shared_ptr<Env>& env) {
   // Every image record again, and every reference count's check, which the new version requires.
   for (const ImageInfo& image : std::vector<ImageInfo>((*txn)->images()))
     TESSERA_RETURN_IF_ERROR((*txn)->put_image(image));
-  if (!format_checks_images(header->version())) TESSERA_RETURN_IF_ERROR(ChunkPool(**txn).add_checks());
+  if (!format_checks_images_and_counts(header->version())) TESSERA_RETURN_IF_ERROR(ChunkPool(**txn).add_checks());
   TESSERA_RETURN_IF_ERROR((*txn)->commit());
   env->format_version = target;
   env->has_geometry = true;
@@ -782,7 +784,7 @@ Status Txn::load_images() {
   for (auto r = cursor.get(&k, &v, MDB_FIRST);; r = cursor.get(&k, &v, MDB_NEXT)) {
     if (!r) return r.status();
     if (!*r) break;
-    auto info = parse_image_record(bytes_of(v), v.mv_size, format_checks_images(env_->format_version));
+    auto info = parse_image_record(bytes_of(v), v.mv_size, format_checks_images_and_counts(env_->format_version));
     if (!info) return info.status().with_context(env_->path());
     if (k.mv_size != kImageKeySize || encode_image_key(info->id) !=
                                           std::array<uint8_t, 4>{bytes_of(k)[0], bytes_of(k)[1],

@@ -106,6 +106,7 @@ class Env {
 
   std::string path_;
   OpenOptions options_;
+  uint64_t page_size_ = 4096;  // LMDB's, read once at open
   MDB_env* env_ = nullptr;
   TxnGate gate_;
   mutable std::atomic<bool> map_full_{false};

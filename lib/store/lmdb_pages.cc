@@ -193,13 +193,13 @@ class PageWalker {
   // Checks the run of overflow pages holding a value of `size` bytes.
   bool check_overflow(Context& ctx, uint64_t page, uint64_t size) {
     const auto what = [&] { return where(ctx, page) + " (overflow)"; };
-    uint8_t header[kPageHeaderSize];
     if (page > last_page_) {
       fault(what() + " lies beyond last_pg " + std::to_string(last_page_));
       return false;
     }
     const uint64_t needed = (kPageHeaderSize - 1 + size) / page_size_ + 1;  // OVPAGES
     if (!overflow_headers_) return mark(page, needed, what, &tree_pages);
+    uint8_t header[kPageHeaderSize];
     if (!read_exact(fd_, page * page_size_, header, sizeof header)) {
       fault(what() + " lies beyond the end of the file");
       return false;

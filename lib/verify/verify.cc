@@ -213,7 +213,7 @@ class RecordChecker {
     if (!has_geometry_ && version_ > FormatVersion{1, 0})
       sink_.add("DATABASES_PRESENT", "database 'geometry' is missing (format " +
                                          to_string(version_) + " has one)");
-    if (!has_ref_checks_ && format_checks_images(version_))
+    if (!has_ref_checks_ && format_checks_images_and_counts(version_))
       sink_.add("DATABASES_PRESENT", "database 'ref_checks' is missing (format " + to_string(version_) + " has one)");
     if (!has_attributes_ && version_ >= FormatVersion{2, 1})
       sink_.add("DATABASES_PRESENT", "database 'attributes' is missing (format " +
@@ -233,7 +233,7 @@ class RecordChecker {
     (void)for_each(images_db_, kImagesDb, [&](const MDB_val& k, const MDB_val& v) {
       ++report_.images;
       const std::string key_hex = hex_of(bytes(k), k.mv_size);
-      auto info = parse_image_record(bytes(v), v.mv_size, format_checks_images(version_));
+      auto info = parse_image_record(bytes(v), v.mv_size, format_checks_images_and_counts(version_));
       if (!info) {
         image_fault(nullptr, "under key " + key_hex, "IMAGE_RECORD_VALID", info.status().message());
         return Status::ok();

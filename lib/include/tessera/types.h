@@ -72,6 +72,9 @@ struct TESSERA_API Region {
   }
   // Intersection; empty Region{} when they do not overlap.
   Region intersect(const Region& other) const;
+  // The smallest region holding both valid regions, clipped to what a Region holds (its end
+  // and its size at most 2^63 - 1: only regions more than that far apart lose a part).
+  Region unite(const Region& other) const;
   bool operator==(const Region&) const = default;
 };
 TESSERA_API std::string to_string(const Region& region);  // "x,y,WxH"
