@@ -10,6 +10,7 @@
 #include "raster/geometry.h"
 #include "raster/inspect.h"
 #include "raster/pyramid.h"
+#include "raster/reduced_read.h"
 #include "raster/region_read.h"
 #include "raster/region_write.h"
 #include "raster/request.h"
@@ -96,6 +97,16 @@ Status View::read(std::string_view image, const Region& region, const Selection&
   }
   return detail::read_region(*txn_, *runtime_, **info, region, sel,
                              CallerBuffer{static_cast<uint8_t*>(dst), dst_size, strides});
+}
+
+Status View::read_reduced(std::string_view image, const Region& region, const Selection& sel,
+                          uint32_t max_reduction, void* dst, size_t dst_size, Interleave interleave) const {
+  if (!txn_ || !txn_->active()) return finished(env_.get());
+  auto info = txn_->find_image(image);
+  if (!info) return info.status();
+  return detail::read_reduced(*txn_, *runtime_, **info, region, sel, max_reduction,
+                              CallerBuffer{static_cast<uint8_t*>(dst), dst_size,
+                                           packed_strides(*txn_, image, region, sel, interleave)});
 }
 
 Result<Request> View::check(std::string_view image, const Region& region, const Selection& sel,

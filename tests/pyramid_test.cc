@@ -440,6 +440,46 @@ TEST_F(PyramidTest, LevelsNotBuiltWritesOfLevelsAndOtherRules) {
   EXPECT_GT(report.level_tiles_checked, 0u);
 }
 
+TEST_F(PyramidTest, ReadReducedMakesTheLevelsABuildStores) {
+  // Odd origin and size; the strips of a reduced read (32 MiB of the level below) are not the
+  // build's blocks, so only the rule makes them agree.
+  const Region data{-301, 77, 1900, 1333};
+  Container built = make("built.tsr", data, 21);
+  Container bare = make("bare.tsr", data, 21);  // the same pixels, no pyramid
+  Container part = make("part.tsr", data, 21);  // levels 1..2 only
+  ASSERT_OK(built.build_pyramid("img", PyramidOptions{0, 6, Resampling::kMean, {}}));
+  ASSERT_OK(part.build_pyramid("img", PyramidOptions{0, 2, Resampling::kMean, {}}));
+  ASSERT_OK_AND_ASSIGN(auto b, built.snapshot());
+  ASSERT_OK_AND_ASSIGN(auto n, bare.snapshot());
+  ASSERT_OK_AND_ASSIGN(auto p, part.snapshot());
+  for (uint32_t level = 0; level <= 6; ++level) {
+    const Region r = level_region(Region{-350, 50, 2000, 1400}, level);
+    const std::vector<uint8_t> want = read_all(b, "img", r, 0, level);
+    for (const auto* view : {&n, &p}) {
+      std::vector<uint8_t> got(want.size());
+      ASSERT_OK(view->read_reduced("img", r, Selection{0, level, {}}, 6, got.data(), got.size()));
+      EXPECT_EQ(got, want) << "level " << level << (view == &n ? " from level 0" : " from level 2");
+    }
+    // A band subset in another order, planar: the bands of the full reduction.
+    const Region corner{r.x + 3, r.y + 1, std::max<int64_t>(1, r.width / 3), std::max<int64_t>(1, r.height / 2)};
+    std::vector<uint8_t> all(corner.pixel_count() * 6), two(corner.pixel_count() * 4);
+    ASSERT_OK(b.read("img", corner, Selection{0, level, {}}, all.data(), all.size()));
+    ASSERT_OK(n.read_reduced("img", corner, Selection{0, level, {2, 0}}, 6, two.data(), two.size(), Interleave::kBSQ));
+    for (size_t i = 0; i < corner.pixel_count(); ++i) {
+      ASSERT_EQ(std::memcmp(&two[2 * i], &all[6 * i + 4], 2), 0) << "level " << level << " pixel " << i;
+      ASSERT_EQ(std::memcmp(&two[2 * (corner.pixel_count() + i)], &all[6 * i], 2), 0) << "level " << level;
+    }
+  }
+  // More reductions than allowed: an error naming both levels.
+  uint16_t px[3];
+  const Status s = n.read_reduced("img", Region{0, 0, 1, 1}, Selection{0, 4, {}}, 3, px, sizeof px);
+  EXPECT_EQ(s.code(), Code::kInvalidArgument);
+  EXPECT_NE(s.message().find("pyramid level 4 would be made from level 0, 4 reductions, more than the 3 allowed"),
+            std::string::npos) << s.message();
+  EXPECT_OK(p.read_reduced("img", Region{0, 0, 1, 1}, Selection{0, 4, {}}, 2, px, sizeof px));
+  EXPECT_CODE(n.read_reduced("img", Region{0, 0, 1, 1}, Selection{1, 1, {}}, 3, px, sizeof px), Code::kNotFound);
+}
+
 TEST_F(PyramidTest, VerifyDeepFindsALevelTileThatIsNotTheReduction) {
   {
     Container c = make("bad.tsr", Region{0, 0, 256, 256}, 13);

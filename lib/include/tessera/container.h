@@ -176,6 +176,15 @@ class TESSERA_API View {
   Status read(std::string_view image, const Region& region, const Selection& sel, void* dst,
               size_t dst_size, const Strides& strides) const;
 
+  // read() of any level of a frame: a level its pyramid holds is read from it; another is made
+  // on the fly from the finest level built below it (level 0 at worst) by the frame's pyramid
+  // rule (kMean when it has none), the pixels a build of that level would store. Making level
+  // L from level B reads 4^(L-B) times the region's pixels, about 32 MiB at a time, so
+  // `max_reduction` bounds L - B: kInvalidArgument naming both levels when more is needed.
+  Status read_reduced(std::string_view image, const Region& region, const Selection& sel,
+                      uint32_t max_reduction, void* dst, size_t dst_size,
+                      Interleave interleave = Interleave::kBIP) const;
+
   // Checks a read or write of `region` of `image` with `sel` as read() and write() do (image,
   // region, level, bands, frame; for a write also no band twice and a frame that exists or
   // comes next), without a buffer: the same error, with the same message, before any work.
