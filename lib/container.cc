@@ -6,6 +6,7 @@
 
 #include "format/names.h"
 #include "format/records.h"
+#include "raster/content_tag.h"
 #include "raster/frames.h"
 #include "raster/geometry.h"
 #include "raster/inspect.h"
@@ -107,6 +108,15 @@ Status View::read_reduced(std::string_view image, const Region& region, const Se
   return detail::read_reduced(*txn_, *runtime_, **info, region, sel, max_reduction,
                               CallerBuffer{static_cast<uint8_t*>(dst), dst_size,
                                            packed_strides(*txn_, image, region, sel, interleave)});
+}
+
+Result<std::string> View::content_tag(std::string_view image, const Region& region, const Selection& sel) const {
+  if (!txn_ || !txn_->active()) return finished(env_.get());
+  auto info = txn_->find_image(image);
+  if (!info) return info.status();
+  auto bands = detail::check_request(env_->path(), **info, region, sel, Access::kRead);
+  if (!bands) return bands.status();
+  return detail::content_tag(*txn_, **info, region, sel);
 }
 
 Result<Request> View::check(std::string_view image, const Region& region, const Selection& sel,

@@ -480,6 +480,40 @@ TEST_F(PyramidTest, ReadReducedMakesTheLevelsABuildStores) {
   EXPECT_CODE(n.read_reduced("img", Region{0, 0, 1, 1}, Selection{1, 1, {}}, 3, px, sizeof px), Code::kNotFound);
 }
 
+TEST_F(PyramidTest, ContentTagsFollowTheTilesARegionTouches) {
+  const Region data{0, 0, 600, 400};
+  Container a = make("a.tsr", data, 31);
+  Container b = make("b.tsr", data, 31);  // the same chunks in another file
+  const Region tile{64, 64, 32, 32};      // tile (2, 2): tiles are 32
+  auto tag = [&](const Container& c, const Region& r, uint32_t level) {
+    auto snap = c.snapshot();
+    EXPECT_TRUE(snap.is_ok());
+    auto t = snap->content_tag("img", r, Selection{0, level, {}});
+    EXPECT_TRUE(t.is_ok()) << t.status().to_string();
+    return t.is_ok() ? *t : std::string();
+  };
+  const std::string before = tag(a, tile, 0), reduced = tag(a, Region{0, 0, 40, 30}, 3);
+  EXPECT_EQ(before.size(), 32u);
+  EXPECT_EQ(before, tag(b, tile, 0));
+  EXPECT_EQ(reduced, tag(b, Region{0, 0, 40, 30}, 3));
+  EXPECT_NE(before, tag(a, Region{96, 64, 32, 32}, 0));
+  // A commit elsewhere keeps the tag; one in the tile changes it, and so the reduced level's.
+  const uint16_t px[3] = {1, 2, 3};
+  ASSERT_OK(a.write([&](WriteTxn& txn) { return txn.write("img", Region{500, 300, 1, 1}, {}, px, sizeof px); }));
+  EXPECT_EQ(before, tag(a, tile, 0));
+  ASSERT_OK(a.write([&](WriteTxn& txn) { return txn.write("img", Region{70, 70, 1, 1}, {}, px, sizeof px); }));
+  EXPECT_NE(before, tag(a, tile, 0));
+  EXPECT_NE(reduced, tag(a, Region{0, 0, 40, 30}, 3));
+  // A level built: the tag is taken from it.
+  ASSERT_OK(a.build_pyramid("img", PyramidOptions{0, 3, Resampling::kMean, {}}));
+  EXPECT_NE(tag(a, Region{0, 0, 40, 30}, 3), tag(b, Region{0, 0, 40, 30}, 3));
+  ASSERT_OK_AND_ASSIGN(auto snap, a.snapshot());
+  const auto too_wide = snap.content_tag("img", Region{0, 0, int64_t(1) << 40, 1}, Selection{});
+  EXPECT_CODE(too_wide.status(), Code::kInvalidArgument);
+  const auto unknown = snap.content_tag("nope", tile, Selection{});
+  EXPECT_CODE(unknown.status(), Code::kNotFound);
+}
+
 TEST_F(PyramidTest, VerifyDeepFindsALevelTileThatIsNotTheReduction) {
   {
     Container c = make("bad.tsr", Region{0, 0, 256, 256}, 13);

@@ -30,10 +30,7 @@ bool scaled(int64_t v, uint32_t k, int64_t& out) {
 
 }  // namespace
 
-Status read_reduced(Txn& txn, Runtime& runtime, const ImageInfo& image, const Region& region,
-                    const Selection& sel, uint32_t max_reduction, const CallerBuffer& dst) {
-  auto checked = check_request(txn.env().path(), image, region, sel, Access::kRead, dst);
-  if (!checked) return checked.status();
+Result<LevelSource> level_source(Txn& txn, const ImageInfo& image, const Region& region, const Selection& sel) {
   PyramidInfo pyramid;
   {
     std::lock_guard lock(txn.lmdb_mutex());
@@ -41,25 +38,39 @@ Status read_reduced(Txn& txn, Runtime& runtime, const ImageInfo& image, const Re
     if (!record) return record.status();
     pyramid = record->info;
   }
-  const uint32_t from = std::min(sel.level, pyramid.levels);
-  if (from == sel.level) return read_region(txn, runtime, image, region, sel, dst);
-  const uint32_t k = sel.level - from;
+  LevelSource source;
+  source.level = std::min(sel.level, pyramid.levels);
+  source.reductions = sel.level - source.level;
+  source.rule = pyramid.levels ? pyramid.resampling : Resampling::kMean;
+  const uint32_t k = source.reductions;
+  Region& r = source.region;
+  if (!scaled(region.x, k, r.x) || !scaled(region.y, k, r.y) || !scaled(region.width, k, r.width) ||
+      !scaled(region.height, k, r.height) || !r.is_valid())
+    return Status(Code::kInvalidArgument, frame_name(txn, image, sel) + ": region " + to_string(region) +
+                                              " lies beyond level " + std::to_string(source.level) + "'s coordinates");
+  return source;
+}
+
+Status read_reduced(Txn& txn, Runtime& runtime, const ImageInfo& image, const Region& region,
+                    const Selection& sel, uint32_t max_reduction, const CallerBuffer& dst) {
+  auto checked = check_request(txn.env().path(), image, region, sel, Access::kRead, dst);
+  if (!checked) return checked.status();
+  auto source = level_source(txn, image, region, sel);
+  if (!source) return source.status();
+  const uint32_t from = source->level, k = source->reductions;
+  if (k == 0) return read_region(txn, runtime, image, region, sel, dst);
   if (k > max_reduction)
     return Status(Code::kInvalidArgument,
                   frame_name(txn, image, sel) + " would be made from level " + std::to_string(from) + ", " +
                       std::to_string(k) + " reductions, more than the " + std::to_string(max_reduction) +
                       " allowed; build it with: tessera pyramid " + txn.env().path() + " --image " + image.name +
                       " --frame " + std::to_string(sel.frame));
-  int64_t sx, sy, sw, sh;
-  if (!scaled(region.x, k, sx) || !scaled(region.y, k, sy) || !scaled(region.width, k, sw) ||
-      !scaled(region.height, k, sh) || !Region{sx, sy, sw, sh}.is_valid())
-    return Status(Code::kInvalidArgument, frame_name(txn, image, sel) + ": region " + to_string(region) +
-                                              " lies beyond level " + std::to_string(from) + "'s coordinates");
+  const int64_t sx = source->region.x, sy = source->region.y, sw = source->region.width;
+  const Resampling rule = source->rule;
   const std::vector<uint32_t>& bands = *checked;
   const size_t sample = sample_size(image.spec.type), pixel = image.pixel_bytes();
   const uint64_t src_line = uint64_t(sw) * pixel;
   const int64_t step = int64_t(1) << k;
-  const Resampling rule = pyramid.levels ? pyramid.resampling : Resampling::kMean;
   // Rows of the level per strip: at least one, whatever it costs.
   const int64_t rows = std::clamp<int64_t>(int64_t(kStripBytes / std::max<uint64_t>(1, src_line * step)), 1, region.height);
   AlignedBuffer a, b;

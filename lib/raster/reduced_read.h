@@ -8,6 +8,18 @@
 
 namespace tessera::detail {
 
+// Where `region` of level sel.level of frame sel.frame is read from: the finest level built at
+// or below it, the reductions (0 when it is built itself), the rule they use and the region of
+// the source level. kInvalidArgument when that region leaves the 64-bit space. Takes the
+// transaction's LMDB mutex itself.
+struct LevelSource {
+  uint32_t level = 0;
+  uint32_t reductions = 0;
+  Resampling rule = Resampling::kMean;
+  Region region;
+};
+Result<LevelSource> level_source(Txn& txn, const ImageInfo& image, const Region& region, const Selection& sel);
+
 // Reads `region` of level sel.level of frame sel.frame into `dst`: from the level itself when
 // it is built, else from the finest built level B below it (0 at worst), reducing 2 x 2 by the
 // frame's rule (kMean when it has no pyramid) sel.level - B times, strip by strip: about

@@ -185,6 +185,13 @@ class TESSERA_API View {
                       uint32_t max_reduction, void* dst, size_t dst_size,
                       Interleave interleave = Interleave::kBIP) const;
 
+  // A digest (32 hex digits) of what read_reduced() of `region` gives, from the tile records it
+  // touches alone, no pixel read: chunks are keyed by their content, so equal tags mean equal
+  // pixels, in any snapshot or process, while a commit that changes a touched tile changes the
+  // tag. An HTTP server's ETag. Errors as read_reduced(), and kInvalidArgument when the region
+  // touches more than 2^20 tiles of the level it is made from.
+  Result<std::string> content_tag(std::string_view image, const Region& region, const Selection& sel) const;
+
   // Checks a read or write of `region` of `image` with `sel` as read() and write() do (image,
   // region, level, bands, frame; for a write also no band twice and a frame that exists or
   // comes next), without a buffer: the same error, with the same message, before any work.
