@@ -1,5 +1,5 @@
 // tessera — the command-line tool: create, import, export, attr, info, frames, geometry,
-// pyramid, ls, dump, recompress, compact and verify over the public API.
+// pyramid, serve, ls, dump, recompress, compact and verify over the public API.
 //
 // Scripts rely on this file's contract: the subcommand and option names, a single
 // "tessera: <message>" line on stderr for every error, nothing written on error, and exit
@@ -32,6 +32,7 @@
 
 #include "command_line.h"
 #include "progress_line.h"
+#include "serve/server.h"
 #include "tessera/convert.h"
 #include "tessera/envi.h"
 #include "tessera/tessera.h"
@@ -770,6 +771,49 @@ int run_attr(const cli::Args& args) {
   return print(attributes_text(attributes, "", 0));
 }
 
+int run_serve(const cli::Args& args) {
+  const std::string& file = args.positional(0);
+  serve::ServerOptions options;
+  if (auto bind = args.value("--bind")) options.bind = *bind;
+  if (auto port = args.value("--port")) {
+    options.port = cli::parse_number<int>(*port, "--port");
+    if (options.port < 0 || options.port > 65535) throw UsageError{"--port: expected 0..65535, not " + *port};
+  }
+  if (auto threads = args.value("--threads")) {
+    options.threads = cli::parse_number<unsigned>(*threads, "--threads");
+    if (options.threads == 0 || options.threads > 1024) throw UsageError{"--threads: expected 1..1024, not " + *threads};
+  }
+  for (const std::string& s : args.values("--static")) {
+    const size_t eq = s.find('=');
+    if (eq == std::string::npos || eq == 0 || s[0] != '/' || eq + 1 == s.size())
+      throw UsageError{"--static: expected /PREFIX=DIR, not '" + s + "'"};
+    options.statics.emplace_back(s.substr(0, eq), s.substr(eq + 1));
+  }
+  if (auto k = args.value("--max-reduction")) {
+    options.service.max_reduction = cli::parse_number<uint32_t>(*k, "--max-reduction");
+    if (options.service.max_reduction > 8) throw UsageError{"--max-reduction: expected 0..8, not " + *k};
+  }
+  if (auto seconds = args.value("--stop-after")) {
+    options.stop_after = double(cli::parse_number<uint32_t>(*seconds, "--stop-after"));
+    if (options.stop_after == 0) throw UsageError{"--stop-after: expected at least 1 second"};
+  }
+  OpenOptions open;
+  open.read_only = true;
+  open.tile_cache_bytes = uint64_t(256) << 20;
+  if (auto cache = args.value("--cache")) open.tile_cache_bytes = cli::parse_number<uint64_t>(*cache, "--cache");
+  auto container = Container::open(file, open);
+  if (!container) return fail(container.status());
+  const bool quiet = args.flag("--quiet");
+  options.on_listening = [&](int port) {
+    if (quiet) return;
+    std::printf("tessera serve: %s on http://%s:%d/ (ctrl-C stops)\n", file.c_str(), options.bind.c_str(), port);
+    std::fflush(stdout);
+  };
+  const Status status = serve::serve(*container, options);
+  if (!status) return fail(status);
+  return 0;
+}
+
 int run_pyramid(const cli::Args& args) {
   const std::string& file = args.positional(0);
   PyramidOptions options;
@@ -1288,6 +1332,24 @@ const cli::Program kProgram{
          "in step. The build commits in batches: run it again after an interruption and it goes on "
          "from the last batch. Another --resampling rebuilds every level.",
          run_pyramid},
+        {"serve", {"FILE"}, 0,
+         {{"--port", "P", "the TCP port (default 8080; 0: any free port, printed)"},
+          {"--bind", "ADDR", "the address to listen on (default 127.0.0.1: this machine only)"},
+          {"--threads", "N", "connections served at once (default 16); more wait their turn"},
+          {"--cache", "BYTES", "decoded tiles kept in memory (default 268435456)"},
+          {"--max-reduction", "K", "pyramid levels made on the fly above the built ones (default 3: 64 tiles read for one)"},
+          {"--static", "/PREFIX=DIR", "also serve the files of DIR under /PREFIX, as they are", true},
+          {"--stop-after", "SECONDS", "stop after this long (default: at ctrl-C or SIGTERM)"},
+          {"--quiet", "", "print nothing once listening"}},
+         "Serve FILE's images over HTTP: a viewer, Deep Zoom, IIIF Image API 3.0 and raw tiles.",
+         "Read-only, each request against the container as its last commit left it, so a commit of "
+         "another process shows on the next request. Routes: / (the viewer: choose an image and a "
+         "frame, bands and a display range), /dzi/IMAGE.dzi, /iiif/IMAGE/info.json, "
+         "/tiles/IMAGE/FRAME/LEVEL/X/Y (samples, .json for their description), /api/images. "
+         "Levels come from the pyramid (tessera pyramid) and are made on the fly up to "
+         "--max-reduction levels above it. ETags name the tiles a response shows: a client's "
+         "If-None-Match is answered 304 until they change.",
+         run_serve},
         {"ls", {"FILE"}, 0,
          {{"--image", "NAME", "the image (default: the only one)"},
           {"--frame", "N", "the frame (default 0)"},
