@@ -226,7 +226,12 @@ int run_ingest(const cli::Args& args) {
   spec.fill = {0.0};
   spec.storage = tessera::StorageLayout::kChunky;
   spec.codec = tessera::CodecSpec{tessera::Codec::kLz4, 0};
-  check_ok(container->write([&](tessera::WriteTxn& txn) { return txn.create_image(kImageName, spec); }),
+  // The image declares the scan's extent, as an import does.
+  check_ok(container->write([&](tessera::WriteTxn& txn) {
+             TESSERA_RETURN_IF_ERROR(txn.create_image(kImageName, spec));
+             return txn.set_attribute(kImageName, tessera::kExtentAttribute,
+                                      tessera::extent_value(tessera::Region{0, 0, width, height}));
+           }),
            "create image '" + std::string(kImageName) + "'");
 
   const size_t line_bytes = size_t(width) * kBands;

@@ -1335,7 +1335,7 @@ const cli::Program kProgram{
         {"serve", {"FILE"}, 0,
          {{"--port", "P", "the TCP port (default 8080; 0: any free port, printed)"},
           {"--bind", "ADDR", "the address to listen on (default 127.0.0.1: this machine only)"},
-          {"--threads", "N", "connections served at once (default 16); more wait their turn"},
+          {"--threads", "N", "connections served at once (default 64); more wait their turn"},
           {"--cache", "BYTES", "decoded tiles kept in memory (default 268435456)"},
           {"--max-reduction", "K", "pyramid levels made on the fly above the built ones (default 3: 64 tiles read for one)"},
           {"--static", "/PREFIX=DIR", "also serve the files of DIR under /PREFIX, as they are", true},

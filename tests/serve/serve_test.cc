@@ -156,7 +156,10 @@ class ServeTest : public ::testing::Test {
     posix_spawn_file_actions_init(&actions);
     posix_spawn_file_actions_adddup2(&actions, out[1], 1);
     posix_spawn_file_actions_addclose(&actions, out[0]);
-    std::vector<std::string> args = {TESSERA_CLI_PATH, "serve", file(), "--port", "0", "--stop-after", "900"};
+    fs::create_directory(dir_ + "/static");
+    std::ofstream(dir_ + "/static/hello.txt") << "hello\n";
+    std::vector<std::string> args = {TESSERA_CLI_PATH, "serve", file(), "--port", "0", "--stop-after", "900",
+                                     "--static", "/files=" + dir_ + "/static"};
     std::vector<char*> argv;
     for (auto& a : args) argv.push_back(a.data());
     argv.push_back(nullptr);
@@ -429,7 +432,7 @@ TEST_F(ServeTest, FramesByQueryOrPathAndDisplayRanges) {
   const Pixels by_path = decode_png(body("/dzi/cube@1_files/9/0_0.png?" + q));
   EXPECT_EQ(by_query.data, by_path.data);
   ASSERT_EQ(by_query.width, 256);  // 300 wide: Deep Zoom tiles 0_0 and 1_0 at the top level, 9
-  ASSERT_EQ(by_query.height, 200);
+  ASSERT_EQ(by_query.height, 256);  // no extent: the tiles holding data (200 rows of 4 tiles of 64)
   const uint16_t v = cube_sample(1, 70, 5, 1);
   EXPECT_EQ(by_query.data[size_t((5 * 256 + 70) * 3)], uint8_t(std::lround(v * 255.0 / 65535)));
   EXPECT_NE(decode_png(body("/dzi/cube_files/9/0_0.png?frame=0&" + q)).data, by_query.data);
@@ -467,6 +470,15 @@ TEST_F(ServeTest, BadRequestsGetShortErrors) {
     EXPECT_EQ(r->status, b.status) << b.target << ": " << r->body;
     EXPECT_NE(r->body.find(b.says), std::string::npos) << b.target << ": " << r->body;
     EXPECT_LT(r->body.size(), 600u) << b.target;
+  }
+  // The static route serves its directory and nothing beside it.
+  EXPECT_EQ(body("/files/hello.txt"), "hello\n");
+  for (const char* out : {"/files/../served.tsr", "/files/%2e%2e/served.tsr", "/files/../../etc/passwd"}) {
+    auto r = get(out);
+    ASSERT_TRUE(r) << out;
+    EXPECT_GE(r->status, 400) << out;
+    EXPECT_LT(r->status, 500) << out;
+    EXPECT_EQ(r->body.find("SQLite"), std::string::npos);
   }
   httplib::Client client("127.0.0.1", port_);
   auto post = client.Post("/dzi/scan.dzi", "x", "text/plain");

@@ -46,6 +46,7 @@ Status serve(const Container& container, const ServerOptions& options) {
   const TileService service(container, options.service, viewer_files());
   const unsigned threads = std::max(1u, options.threads);
   server.new_task_queue = [threads] { return new httplib::ThreadPool(threads); };
+  server.set_tcp_nodelay(true);  // a response's header and body go out at once, not 40 ms apart
   server.set_keep_alive_max_count(1000);
   server.set_keep_alive_timeout(2);  // an idle connection gives its thread back soon
   server.set_read_timeout(5, 0);
@@ -53,8 +54,9 @@ Status serve(const Container& container, const ServerOptions& options) {
   server.set_payload_max_length(1 << 16);
   const auto statics = options.statics;
   server.set_pre_routing_handler([&service, statics](const httplib::Request& req, httplib::Response& res) {
-    for (const auto& [prefix, dir] : statics)
-      if (req.path.rfind(prefix, 0) == 0) return httplib::Server::HandlerResponse::Unhandled;
+    for (const auto& [prefix, dir] : statics)  // "/dz" serves /dz/..., not /dzi/...
+      if (req.path.rfind(prefix, 0) == 0 && (req.path.size() == prefix.size() || req.path[prefix.size()] == '/'))
+        return httplib::Server::HandlerResponse::Unhandled;
     if (req.method != "GET" && req.method != "HEAD") {
       answer(Response{405, "text/plain; charset=utf-8", "only GET and HEAD are served\n"}, res);
       res.set_header("Allow", "GET, HEAD");

@@ -15,7 +15,7 @@ namespace tessera::serve {
 struct ServerOptions {
   std::string bind = "127.0.0.1";
   int port = 8080;             // 0: any free port (on_listening says which)
-  unsigned threads = 16;       // connections served at once; more wait for a thread
+  unsigned threads = 64;       // connections served at once; more wait for a thread
   std::vector<std::pair<std::string, std::string>> statics;  // URL prefix, directory: files served as they are
   double stop_after = 0;       // seconds; 0: until SIGINT or SIGTERM
   ServiceOptions service;

@@ -120,12 +120,14 @@ Result<Target> resolve(const Snapshot& snap, const std::string& id, std::optiona
   return t;
 }
 
-// What a picture of a frame covers: the extent it declares, else its data's exact bounds.
+// What a picture of a frame covers: the extent it declares, else the tiles holding its data
+// (kLeaf: from the tile index, where the exact box may mean decoding the edge tiles at every
+// request of a read-only snapshot).
 Result<Region> frame_area(const Snapshot& snap, const Target& t) {
   auto extent = snap.extent(t.image.name, t.frame);
   if (!extent) return extent.status();
   if (*extent) return **extent;
-  auto bounds = snap.bounds(t.image.name, t.frame, Precision::kExact);
+  auto bounds = snap.bounds(t.image.name, t.frame, Precision::kLeaf);
   if (!bounds) return bounds.status();
   if (*bounds) return **bounds;
   return Status(Code::kNotFound, "image '" + t.image.name + "' frame " + std::to_string(t.frame) +

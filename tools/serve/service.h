@@ -3,8 +3,8 @@
 // shows on the next request). No socket here: server.cc puts this behind cpp-httplib, and the
 // tests and the fuzz target call it directly.
 //
-// Which pixels: a Deep Zoom or IIIF image is the frame's extent (View::extent; else the data's
-// exact bounds), level L of it is pyramid level L, read from the pyramid where the frame has
+// Which pixels: a Deep Zoom or IIIF image is the frame's extent (View::extent; else the tiles
+// holding its data, Precision::kLeaf), level L of it is pyramid level L, read from the pyramid where the frame has
 // built it and made on the fly from the finest built level below (View::read_reduced) up to
 // ServiceOptions::max_reduction levels above it. ETags are View::content_tag of what a
 // response shows plus how it is rendered: a tile whose tiles did not change keeps its ETag
