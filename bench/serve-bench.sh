@@ -6,6 +6,7 @@
 # same server (--static). Two tile sets:
 #   cold: every one of the 18,526 tiles, server started with no tile cache (--cache 0)
 #   warm: 1000 tiles (a 40 x 25 block), after a 10 s warm-up, default cache (256 MiB)
+#   revalidation: the same 1000 tiles asked with their ETags (If-None-Match: a 304 each)
 # The files stay in DIR (default /tmp/tessera-serve-bench) for the next run.
 #   bench/serve-bench.sh [BUILD_DIR] [DIR]
 set -euo pipefail
@@ -52,6 +53,19 @@ math.randomseed(os.time() * 1000 + math.floor(os.clock() * 1e6))
 request = function() return wrk.format("GET", paths[math.random(#paths)]) end
 LUA
 
+cat > "$dir/revalidate.lua" <<'LUA'
+local paths, tags = {}, {}
+for line in io.lines(os.getenv("TILES")) do
+  local path, tag = line:match("^(%S+) (%S+)$")
+  paths[#paths + 1], tags[#tags + 1] = path, tag
+end
+math.randomseed(os.time() * 1000 + math.floor(os.clock() * 1e6))
+request = function()
+  local i = math.random(#paths)
+  return wrk.format("GET", paths[i], { ["If-None-Match"] = tags[i] })
+end
+LUA
+
 port=18093
 run_server() {  # run_server CACHE_BYTES: starts tessera serve in the background
   "$cli" serve "$file" --port $port --cache "$1" --static "/dz=$dir" --stop-after 600 --quiet &
@@ -60,7 +74,10 @@ run_server() {  # run_server CACHE_BYTES: starts tessera serve in the background
   echo "serve-bench: the server did not start" >&2; exit 1
 }
 stop_server() {  # prints the server's peak RSS, then stops it
-  echo "server peak RSS: $(awk '/VmHWM/ {print int($2 / 1024) " MiB"}' "/proc/$server/status")"
+  # Anonymous memory (heap) apart from the file's mapped pages, which the page cache holds.
+  echo "server peak RSS $(awk '/VmHWM/ {print int($2 / 1024) " MiB"}' "/proc/$server/status"), now: heap" \
+       "$(awk '/RssAnon/ {print int($2 / 1024) " MiB"}' "/proc/$server/status"), mapped file" \
+       "$(awk '/RssFile/ {print int($2 / 1024) " MiB"}' "/proc/$server/status")"
   kill "$server"
   wait "$server" || true
 }
@@ -78,4 +95,11 @@ run_server 268435456
 TILES="$dir/tessera-warm.txt" wrk -t2 -c64 -d10s -s "$dir/random.lua" "http://127.0.0.1:$port/" >/dev/null
 load "tessera, warm (1000 tiles in a 256 MiB cache)" "$dir/tessera-warm.txt" 30
 load "vips dzsave static files, the same 1000 tiles" "$dir/static-warm.txt" 30
+# A client that has the tiles asks again with their ETags: 304, nothing decoded.
+while read -r path; do
+  printf '%s %s\n' "$path" "$(curl -sI "http://127.0.0.1:$port$path" | tr -d '\r' | awk '/^ETag:/ {print $2}')"
+done < "$dir/tessera-warm.txt" > "$dir/tessera-etags.txt"
+echo "== tessera, revalidation of the same 1000 tiles (If-None-Match: 304)"
+TILES="$dir/tessera-etags.txt" wrk -t2 -c64 -d30s --latency -s "$dir/revalidate.lua" "http://127.0.0.1:$port/" |
+  grep -E "requests in|Requests/sec|Non-2xx|Socket errors|50%|99%"
 stop_server

@@ -30,17 +30,18 @@ void map_samples(const uint8_t* samples, int channels, size_t count, const std::
 
 }  // namespace
 
-Picture to_picture(const uint8_t* samples, DataType type, int channels, int64_t width, int64_t height,
+Picture to_picture(std::vector<uint8_t>&& input, DataType type, int channels, int64_t width, int64_t height,
                    const std::vector<std::pair<double, double>>& ranges) {
   Picture p{width, height, channels, {}};
   const size_t count = size_t(width) * size_t(height);
-  p.pixels.resize(count * size_t(channels));
   bool identity = type == DataType::kU8;
   for (int c = 0; c < channels; ++c) identity = identity && ranges[size_t(c)] == std::pair<double, double>(0, 255);
   if (identity) {
-    std::memcpy(p.pixels.data(), samples, p.pixels.size());
+    p.pixels = std::move(input);
     return p;
   }
+  p.pixels.resize(count * size_t(channels));
+  const uint8_t* samples = input.data();
   uint8_t* out = p.pixels.data();
   switch (type) {
     case DataType::kU8: map_samples<uint8_t>(samples, channels, count, ranges, out); break;
@@ -67,7 +68,7 @@ Picture to_gray(Picture picture) {
   return g;
 }
 
-Picture resize(const Picture& in, int64_t width, int64_t height) {
+Picture resize(Picture in, int64_t width, int64_t height) {
   if (in.width == width && in.height == height) return in;
   Picture out{width, height, in.channels, std::vector<uint8_t>(size_t(width) * size_t(height) * size_t(in.channels))};
   const int ch = in.channels;

@@ -413,8 +413,8 @@ Response TileService::State::picture(const Snapshot& snap, const Target& t, cons
   }
   Samples s;
   if (Status st = read(snap, t, region, level, bands, s); !st) return failed(st.with_context(what));
-  Picture p = to_picture(s.bytes.data(), t.image.spec.type, int(bands.size()), region.width, region.height, *ranges);
-  p = resize(p, width, height);
+  Picture p = to_picture(std::move(s.bytes), t.image.spec.type, int(bands.size()), region.width, region.height, *ranges);
+  p = resize(std::move(p), width, height);
   if (gray) p = to_gray(std::move(p));
   auto encoded = encode(p, format, display.quality);
   if (!encoded) return failed(encoded.status());
