@@ -216,10 +216,11 @@ struct TileService::State {
   };
   Status read(const Snapshot& snap, const Target& t, const Region& region, uint32_t level,
               const std::vector<uint32_t>& bands, Samples& out) const {
-    const uint64_t bytes = region.pixel_count() * bands.size() * sample_size(t.image.spec.type);
-    if (bytes > options.max_read_bytes)
-      return Status(Code::kInvalidArgument, "the request reads " + std::to_string(bytes) + " bytes of samples at level " +
-                                                std::to_string(level) + ", more than this server's limit of " +
+    uint64_t bytes = 0;
+    if (__builtin_mul_overflow(region.pixel_count(), uint64_t(bands.size() * sample_size(t.image.spec.type)), &bytes) ||
+        bytes > options.max_read_bytes)
+      return Status(Code::kInvalidArgument, "the request reads " + to_string(region) + " of level " +
+                                                std::to_string(level) + ", more bytes of samples than this server's limit of " +
                                                 std::to_string(options.max_read_bytes) + " (ask for a smaller size)");
     if (!budget.acquire(bytes)) return Status(Code::kBusy, "the server is busy: try again");
     out.owner = this;
