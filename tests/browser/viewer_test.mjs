@@ -2,7 +2,8 @@
 // playwright-core): a container of coloured 64 x 64 blocks is imported, its pyramid built and
 // served; the page opens the image zoomed out, is zoomed to level 0 (two screen pixels per image
 // pixel) on a known block, and a screenshot's pixels there must be that block's colour, and the
-// next block's 128 screen pixels to the right.
+// next block's 128 screen pixels to the right; the scale bar must say what 80 pixels span; and
+// the frame slider must show frame 1 (every colour inverted) in the same view.
 //   node viewer_test.mjs TESSERA_CLI CHROMIUM WORKDIR
 import { spawn, execFileSync } from "node:child_process";
 import { mkdirSync, rmSync, writeFileSync } from "node:fs";
@@ -24,7 +25,13 @@ writeFileSync(`${work}/blocks.raw.hdr`, `ENVI\nsamples = ${W}\nlines = ${H}\nban
   "file type = ENVI Standard\ndata type = 1\ninterleave = bip\nbyte order = 0\n");
 const file = `${work}/blocks.tsr`;
 execFileSync(cli, ["import", file, `${work}/blocks.raw`, "--image", "blocks", "--quiet"]);
-execFileSync(cli, ["pyramid", file, "--quiet"]);
+// Frame 1: every colour inverted. A pixel of 0.5 micrometres, as OpenSlide says it.
+const inverted = ([r, g, b]) => [255 - r, 255 - g, 255 - b];
+for (let i = 0; i < raw.length; ++i) raw[i] = 255 - raw[i];
+writeFileSync(`${work}/blocks.raw`, raw);
+execFileSync(cli, ["import", file, `${work}/blocks.raw`, "--image", "blocks", "--frame", "1", "--quiet"]);
+execFileSync(cli, ["pyramid", file, "--all-frames", "--quiet"]);
+execFileSync(cli, ["attr", file, "--image", "blocks", "--set", "openslide.mpp-x=0.5"]);
 
 const server = spawn(cli, ["serve", file, "--port", "0", "--stop-after", "300"], { stdio: ["ignore", "pipe", "inherit"] });
 const port = await new Promise((resolve, reject) => {
@@ -65,9 +72,20 @@ try {
   await page.waitForFunction(loaded, null, { timeout: 30000 });
   await page.waitForTimeout(300);  // the last tiles' fade-in
   const box = await page.locator("#view").boundingBox();
-  const shot = await page.screenshot({ path: `${work}/viewer.png` });
-  // The screenshot's pixels, decoded by the browser itself.
-  const sample = await page.evaluate(async ([png, points]) => {
+  const centre = [box.x + box.width / 2, box.y + box.height / 2];
+  const points = [centre, [centre[0] + 128, centre[1]]];
+  const check = async (what, expected, shotPath) => {
+    const shot = await page.screenshot({ path: shotPath });
+    const sample = await pixels(shot);
+    for (let i = 0; i < expected.length; ++i) {
+      const off = sample[i].map((v, c) => Math.abs(v - expected[i][c]));
+      const ok = Math.max(...off) <= 6;
+      console.log(`${what}, block (${bx + i}, ${by}): screenshot ${sample[i]}, image ${expected[i]}: ${ok ? "ok" : "WRONG"}`);
+      failed ||= !ok;
+    }
+  };
+  // The screenshot's pixels at `points`, decoded by the browser itself.
+  const pixels = (shot) => page.evaluate(async ([png, points]) => {
     const image = new Image();
     image.src = "data:image/png;base64," + png;
     await image.decode();
@@ -82,15 +100,25 @@ try {
       for (let i = 0; i < d.length; i += 4) for (let c = 0; c < 3; ++c) mean[c] += d[i + c] / 81;
       return mean.map(Math.round);
     });
-  }, [shot.toString("base64"), [[box.x + box.width / 2, box.y + box.height / 2],
-                                [box.x + box.width / 2 + 128, box.y + box.height / 2]]]);
-  const expected = [colour(bx, by), colour(bx + 1, by)];
-  for (let i = 0; i < 2; ++i) {
-    const off = sample[i].map((v, c) => Math.abs(v - expected[i][c]));
-    const ok = Math.max(...off) <= 6;
-    console.log(`${i ? "next block" : "block"} (${bx + i}, ${by}): screenshot ${sample[i]}, image ${expected[i]}: ${ok ? "ok" : "WRONG"}`);
-    failed ||= !ok;
-  }
+  }, [shot.toString("base64"), points]);
+  await check("frame 0", [colour(bx, by), colour(bx + 1, by)], `${work}/viewer.png`);
+  // The scale bar: 0.25 micrometres per screen pixel, so 20 um is 80 pixels.
+  const scale = await page.evaluate(() => [document.getElementById("scale").hidden,
+    document.getElementById("scale-text").textContent, document.getElementById("scale-bar").style.width]);
+  console.log(`scale bar: ${scale[1]}, ${scale[2]}`);
+  if (scale[0] || scale[1] !== "20 µm" || Math.abs(parseFloat(scale[2]) - 80) > 0.5) failed = true;
+  // The frame slider: frame 1, the same view.
+  await page.evaluate(() => {
+    const slider = document.getElementById("frame");
+    slider.value = "1";
+    slider.dispatchEvent(new Event("change"));
+  });
+  await page.waitForFunction(() => {
+    const item = window.tesseraViewer.world.getItemAt(0);
+    return item && item.source.getTileUrl(11, 0, 0).includes("frame=1") && item.getFullyLoaded();
+  }, null, { timeout: 30000 });
+  await page.waitForTimeout(300);
+  await check("frame 1", [inverted(colour(bx, by)), inverted(colour(bx + 1, by))], `${work}/viewer-frame1.png`);
   const level = Math.max(...tiles.map((url) => Number(url.match(/_files\/(\d+)\//)[1])));
   console.log(`${tiles.length} tiles fetched, the finest of Deep Zoom level ${level} (full resolution: 11)`);
   if (level !== 11) failed = true;

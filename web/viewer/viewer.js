@@ -105,7 +105,7 @@ function updateScale() {
   const nice = [5, 2, 1].map((m) => m * step).find((v) => v <= target) || step;
   const units = [[1e3, "km"], [1, "m"], [1e-3, "mm"], [1e-6, "µm"], [1e-9, "nm"]];
   const [unit, label] = units.find(([u]) => nice >= u) || units[units.length - 1];
-  $("scale-bar").style.width = `${nice / metresPerScreenPixel}px`;
+  $("scale-bar").style.width = `${(nice / metresPerScreenPixel).toFixed(1)}px`;
   $("scale-text").textContent = `${+(nice / unit).toPrecision(3)} ${label}`;
   box.hidden = false;
 }
