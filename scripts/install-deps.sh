@@ -18,14 +18,13 @@ packages=(
                                         # independent readers and writers the io tests compare with
   libcpp-httplib-dev libturbojpeg0-dev libpng-dev
                                         # tessera serve: HTTP, JPEG and PNG
-  npm chromium                          # the viewer's OpenSeadragon (npm, at build time) and its browser test
+  chromium chromium-driver python3-selenium
+                                        # the viewer's test in a headless browser
   wrk                                   # bench/serve-bench.sh's load generator; optional
 )
 
 missing=()
 for p in "${packages[@]}"; do
-  # npm may come with another Node.js than Debian's (NodeSource's nodejs provides it).
-  [ "$p" = npm ] && command -v npm >/dev/null 2>&1 && continue
   status=$(dpkg-query -W -f='${Status}' "$p" 2>/dev/null || true)
   [ "$status" = "install ok installed" ] || missing+=("$p")
 done
