@@ -14,13 +14,13 @@ same view; and the tiles fetched must include full-resolution ones.
 import base64
 import re
 import shutil
+import socket
 import subprocess
 import sys
 import time
 from pathlib import Path
 
 from selenium import webdriver
-from selenium.webdriver.chrome.service import Service
 
 W, H, B = 2048, 1536, 64
 
@@ -95,9 +95,17 @@ def main():
                    stdout=subprocess.DEVNULL)
 
     server = subprocess.Popen([cli, "serve", file, "--port", "0", "--stop-after", "300"], stdout=subprocess.PIPE,
-                              text=True)
-    line = server.stdout.readline()
-    port = int(re.search(r"http://127\.0\.0\.1:(\d+)/", line).group(1))
+                              stderr=subprocess.DEVNULL, text=True)
+    try:
+        port = int(re.search(r"http://127\.0\.0\.1:(\d+)/", server.stdout.readline()).group(1))
+        run(work, port)
+    finally:
+        server.terminate()
+        server.wait()
+
+
+def run(work, port):
+    """Drives the browser against the server on `port`; exits 1 when a check fails."""
     options = webdriver.ChromeOptions()
     options.binary_location = "/usr/bin/chromium"
     for flag in ["--headless", "--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run",
@@ -105,7 +113,27 @@ def main():
                  "--window-size=800,700", f"--user-data-dir={work / 'profile'}"]:
         options.add_argument(flag)
     options.set_capability("goog:loggingPrefs", {"browser": "ALL", "performance": "ALL"})
-    driver = webdriver.Chrome(service=Service("/usr/bin/chromedriver"), options=options)
+    # chromedriver started here on 127.0.0.1 and reached by address: Selenium's own start of it
+    # waits for "localhost", which a system without /etc/hosts (a bare debootstrap root) cannot resolve.
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        driver_port = s.getsockname()[1]
+    chromedriver = subprocess.Popen(["/usr/bin/chromedriver", f"--port={driver_port}"], stdout=subprocess.DEVNULL,
+                                    stderr=subprocess.DEVNULL)
+    try:
+        for _ in range(100):
+            with socket.socket() as s:
+                if s.connect_ex(("127.0.0.1", driver_port)) == 0:
+                    break
+            time.sleep(0.1)
+        drive(work, port, webdriver.Remote(command_executor=f"http://127.0.0.1:{driver_port}", options=options))
+    finally:
+        chromedriver.terminate()
+        chromedriver.wait()
+
+
+def drive(work, port, driver):
+    """The checks, in the browser `driver` drives; exits 1 when one fails."""
     failed = False
     try:
         driver.set_window_size(800, 700)
@@ -161,9 +189,8 @@ def main():
         print(f"screenshots: {work}/viewer.png, {work}/viewer-frame1.png")
     finally:
         driver.quit()
-        server.terminate()
-        server.wait()
-    sys.exit(1 if failed else 0)
+    if failed:
+        sys.exit(1)
 
 
 if __name__ == "__main__":
