@@ -9,7 +9,7 @@ screenshot's pixels there must be that block's colour, and the next block's 128 
 the right; the scale bar must say what 80 pixels span; the frame slider must show frame 1 in the
 same view; and the tiles fetched must include full-resolution ones.
 
-    viewer_test.py TESSERA_CLI WORKDIR
+    viewer_test.py TESSERA_CLI CHROMIUM CHROMEDRIVER WORKDIR
 """
 import base64
 import re
@@ -81,7 +81,9 @@ image.src = "data:image/png;base64," + png;
 
 
 def main():
-    cli, work = sys.argv[1], Path(sys.argv[2])
+    if len(sys.argv) != 5:
+        sys.exit("usage: viewer_test.py TESSERA_CLI CHROMIUM CHROMEDRIVER WORKDIR")
+    cli, chromium, chromedriver, work = sys.argv[1], sys.argv[2], sys.argv[3], Path(sys.argv[4])
     shutil.rmtree(work, ignore_errors=True)
     work.mkdir(parents=True)
     raw = work / "blocks.raw"
@@ -98,7 +100,7 @@ def main():
                               stderr=subprocess.DEVNULL, text=True)
     try:
         port = int(re.search(r"http://127\.0\.0\.1:(\d+)/", server.stdout.readline()).group(1))
-        run(work, port)
+        run(work, port, chromium, chromedriver)
     finally:
         server.terminate()
         server.wait()
@@ -119,19 +121,19 @@ def wait_for_port(port):
     raise AssertionError(f"nothing listens on 127.0.0.1:{port}")
 
 
-def run(work, port):
+def run(work, port, chromium, chromedriver_path):
     """Drives the browser against the server on `port`; exits 1 when a check fails."""
     # Chromium and chromedriver are started here, each on 127.0.0.1 and reached by address:
     # chromedriver's own start of Chromium, and Selenium's of chromedriver, go through the name
     # "localhost", which a system without /etc/hosts (a bare debootstrap root) cannot resolve.
     browser_port, driver_port = free_port(), free_port()
     browser = subprocess.Popen(
-        ["/usr/bin/chromium", "--headless", "--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run",
+        [chromium, "--headless", "--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run",
          "--disable-background-networking", "--disable-component-update", "--disable-sync", "--window-size=800,700",
          f"--user-data-dir={work / 'profile'}", f"--remote-debugging-port={browser_port}",
          "--remote-debugging-address=127.0.0.1", "about:blank"],
         stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
-    chromedriver = subprocess.Popen(["/usr/bin/chromedriver", f"--port={driver_port}"], stdout=subprocess.DEVNULL,
+    chromedriver = subprocess.Popen([chromedriver_path, f"--port={driver_port}"], stdout=subprocess.DEVNULL,
                                     stderr=subprocess.DEVNULL)
     try:
         wait_for_port(browser_port)
