@@ -1,5 +1,6 @@
 #include "raster/downsample.h"
 
+#include <algorithm>
 #include <cmath>
 #include <cstring>
 #include <type_traits>
@@ -116,6 +117,16 @@ void downsample_rows(DataType type, uint32_t bands, const uint8_t* fill, Resampl
     case DataType::kF32: return run(float{});
     case DataType::kF64: return run(double{});
   }
+}
+
+void downsample_image_rows(WorkerPool& pool, const ImageInfo& image, Resampling rule, const uint8_t* in, size_t in_line,
+                           uint8_t* out, size_t out_line, int64_t width, int64_t height) {
+  constexpr int64_t kRows = 32;  // rows per parallel task
+  pool.parallel_for(size_t((height + kRows - 1) / kRows), [&](size_t i) {
+    const int64_t begin = int64_t(i) * kRows;
+    downsample_rows(image.spec.type, image.spec.bands, image.fill_pixel.data(), rule, in, in_line, out, out_line, width,
+                    begin, std::min(height, begin + kRows));
+  });
 }
 
 }  // namespace tessera::detail

@@ -7,6 +7,7 @@
 #include <cstdint>
 
 #include "tessera/types.h"
+#include "util/worker_pool.h"
 
 namespace tessera::detail {
 
@@ -16,5 +17,10 @@ namespace tessera::detail {
 void downsample_rows(DataType type, uint32_t bands, const uint8_t* fill, Resampling rule,
                      const uint8_t* in, size_t in_line, uint8_t* out, size_t out_line, int64_t width,
                      int64_t row_begin, int64_t row_end);
+
+// All `height` rows of `out` as downsample_rows makes them, 32 rows per task on `pool`: image's
+// sample type, bands and fill, its pixels interleaved.
+void downsample_image_rows(WorkerPool& pool, const ImageInfo& image, Resampling rule, const uint8_t* in, size_t in_line,
+                           uint8_t* out, size_t out_line, int64_t width, int64_t height);
 
 }  // namespace tessera::detail

@@ -75,14 +75,7 @@ Result<LevelBox> compute_level_box(Txn& txn, Runtime& runtime, const ImageInfo& 
   box.region = Region{x0 * T, y0 * T, width, height};
   box.line = out_line;
   box.pixels.resize(out_line * size_t(height));
-  constexpr int64_t kRows = 32;  // rows of the level per parallel task
-  const uint8_t* in_data = in.data();
-  uint8_t* out_data = box.pixels.data();
-  runtime.pool().parallel_for(size_t((height + kRows - 1) / kRows), [&](size_t i) {
-    const int64_t begin = int64_t(i) * kRows;
-    downsample_rows(image.spec.type, image.spec.bands, image.fill_pixel.data(), rule, in_data, in_line,
-                    out_data, out_line, width, begin, std::min(height, begin + kRows));
-  });
+  downsample_image_rows(runtime.pool(), image, rule, in.data(), in_line, box.pixels.data(), out_line, width, height);
   return box;
 }
 

@@ -87,16 +87,9 @@ Status read_reduced(Txn& txn, Runtime& runtime, const ImageInfo& image, const Re
     AlignedBuffer* out = &b;
     int64_t width = sw, height = n * step;
     for (uint32_t i = 0; i < k; ++i) {
-      const size_t in_line = size_t(width) * pixel, out_line = size_t(width / 2) * pixel;
-      const int64_t out_rows = height / 2;
-      constexpr int64_t kTaskRows = 32;
-      const uint8_t* in_data = in->data();
-      uint8_t* out_data = out->data();
-      runtime.pool().parallel_for(size_t((out_rows + kTaskRows - 1) / kTaskRows), [&](size_t t) {
-        const int64_t begin = int64_t(t) * kTaskRows;
-        downsample_rows(image.spec.type, image.spec.bands, image.fill_pixel.data(), rule, in_data, in_line, out_data, out_line, width / 2, begin, std::min(out_rows, begin + kTaskRows));
-      });
-      width /= 2, height = out_rows;
+      downsample_image_rows(runtime.pool(), image, rule, in->data(), size_t(width) * pixel, out->data(),
+                            size_t(width / 2) * pixel, width / 2, height / 2);
+      width /= 2, height /= 2;
       std::swap(in, out);
     }
     // The strip's selected bands into the caller's buffer.

@@ -95,6 +95,7 @@ bool matches(std::string_view header, std::string_view etag) {
 struct Target {
   ImageInfo image;
   uint32_t frame = 0;
+  Region area;  // what a picture of the frame covers (picture_target)
 };
 
 Result<Target> resolve(const Snapshot& snap, const std::string& id, std::optional<uint32_t> frame) {
@@ -132,6 +133,13 @@ Result<Region> frame_area(const Snapshot& snap, const Target& t) {
   if (*bounds) return **bounds;
   return Status(Code::kNotFound, "image '" + t.image.name + "' frame " + std::to_string(t.frame) +
                                      " holds no data and declares no extent");
+}
+
+// resolve(), with the area a picture of the frame covers.
+Result<Target> picture_target(const Snapshot& snap, const std::string& id, std::optional<uint32_t> frame) {
+  TESSERA_ASSIGN_OR_RETURN(Target t, resolve(snap, id, frame));
+  TESSERA_ASSIGN_OR_RETURN(t.area, frame_area(snap, t));
+  return t;
 }
 
 // Deep Zoom's top level: the image fits 2^n pixels.
@@ -268,6 +276,7 @@ struct TileService::State {
     return auto_ranges(snap, t, bands);
   }
 
+  // `t` from picture_target.
   Result<std::vector<std::pair<double, double>>> auto_ranges(const Snapshot& snap, const Target& t,
                                                              const std::vector<uint32_t>& bands) const;
   Response image_list(const Snapshot& snap, const ImageList& r, const RequestInfo& req) const;
@@ -281,7 +290,7 @@ struct TileService::State {
 
 Result<std::vector<std::pair<double, double>>> TileService::State::auto_ranges(
     const Snapshot& snap, const Target& t, const std::vector<uint32_t>& bands) const {
-  TESSERA_ASSIGN_OR_RETURN(Region area, frame_area(snap, t));
+  const Region& area = t.area;
   TESSERA_ASSIGN_OR_RETURN(uint32_t served, served_levels(snap, t));
   // The coarsest level served, at most 512 pixels across; its middle 512 x 512 when larger.
   uint32_t level = std::min(served, top_level(area) > 9 ? top_level(area) - 9 : 0);
@@ -373,10 +382,9 @@ Response TileService::State::image_list(const Snapshot& snap, const ImageList& r
 }
 
 Response TileService::State::dzi_descriptor(const Snapshot& snap, const DziDescriptor& r) const {
-  auto t = resolve(snap, r.image, r.frame);
+  auto t = picture_target(snap, r.image, r.frame);
   if (!t) return failed(t.status());
-  auto area = frame_area(snap, *t);
-  if (!area) return failed(area.status());
+  const Region* area = &t->area;
   Response out;
   out.content_type = "application/xml";
   out.body = std::string("<?xml version=\"1.0\" encoding=\"UTF-8\"?>\n") +
@@ -425,10 +433,9 @@ Response TileService::State::picture(const Snapshot& snap, const Target& t, cons
 }
 
 Response TileService::State::iiif_info(const Snapshot& snap, const IiifInfo& r, const RequestInfo& req) const {
-  auto t = resolve(snap, r.image, r.frame);
+  auto t = picture_target(snap, r.image, r.frame);
   if (!t) return failed(t.status());
-  auto area = frame_area(snap, *t);
-  if (!area) return failed(area.status());
+  const Region* area = &t->area;
   auto served = served_levels(snap, *t);
   if (!served) return failed(served.status());
   const uint32_t top = std::min(*served, top_level(*area));
@@ -544,7 +551,7 @@ Response TileService::handle(std::string_view target, const RequestInfo& req) co
   if (!snap) return failed(snap.status());
   if (const auto* list = std::get_if<ImageList>(&*route)) return st.image_list(*snap, *list, req);
   if (const auto* range = std::get_if<DisplayRange>(&*route)) {
-    auto t = resolve(*snap, range->image, range->frame);
+    auto t = picture_target(*snap, range->image, range->frame);
     if (!t) return failed(t.status());
     const std::vector<uint32_t> bands = st.display_bands(*t, Display{range->bands, {}, 90});
     for (uint32_t b : bands)
@@ -557,10 +564,9 @@ Response TileService::handle(std::string_view target, const RequestInfo& req) co
   }
   if (const auto* d = std::get_if<DziDescriptor>(&*route)) return st.dzi_descriptor(*snap, *d);
   if (const auto* tile = std::get_if<DziTile>(&*route)) {
-    auto t = resolve(*snap, tile->image, tile->frame);
+    auto t = picture_target(*snap, tile->image, tile->frame);
     if (!t) return failed(t.status());
-    auto area = frame_area(*snap, *t);
-    if (!area) return failed(area.status());
+    const Region* area = &t->area;
     const uint32_t top = top_level(*area);
     const std::string what = "Deep Zoom tile " + std::to_string(tile->level) + "/" + std::to_string(tile->column) +
                              "_" + std::to_string(tile->row);
@@ -578,10 +584,9 @@ Response TileService::handle(std::string_view target, const RequestInfo& req) co
   }
   if (const auto* info = std::get_if<IiifInfo>(&*route)) return st.iiif_info(*snap, *info, req);
   if (const auto* im = std::get_if<IiifImage>(&*route)) {
-    auto t = resolve(*snap, im->image, im->frame);
+    auto t = picture_target(*snap, im->image, im->frame);
     if (!t) return failed(t.status());
-    auto area = frame_area(*snap, *t);
-    if (!area) return failed(area.status());
+    const Region* area = &t->area;
     auto plan = plan_iiif(im->region, im->size, im->rotation, im->quality, area->width, area->height, st.options.limits);
     if (!plan) return failed(plan.status());
     auto served = st.served_levels(*snap, *t);
