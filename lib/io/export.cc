@@ -10,6 +10,7 @@
 #include <sys/types.h>
 
 #include "io/blocks.h"
+#include "io/side_thread.h"
 #include "tessera/io.h"
 
 namespace tessera {
@@ -17,6 +18,7 @@ namespace {
 
 using io_detail::for_each_block;
 using io_detail::mul_saturated;
+using io_detail::SideThread;
 
 // What an export reads, resolved and checked before the sink begins.
 struct ExportPlan {
@@ -90,29 +92,42 @@ Result<ExportPlan> plan_export(const View& view, const ExportOptions& options) {
   return plan;
 }
 
-// Reads the plan block by block from `view` and hands each block to the sink.
+// Reads the plan block by block from `view` and hands each block to the sink. The sink writes
+// block k on a side thread while block k + 1 is read: its kernel copy (or TIFF encoding)
+// overlaps the decode, in two buffers.
 Status write_blocks(const View& view, const ExportPlan& plan, const ExportOptions& options,
                     RasterSink& sink) {
   const Region& r = plan.region;
   const uint64_t pixel_bytes = plan.bands.size() * plan.sample_bytes;
   const uint64_t total = r.pixel_count() * pixel_bytes;
-  std::unique_ptr<uint8_t[]> buffer;
-  uint64_t buffer_size = 0, done = 0;
+  std::unique_ptr<uint8_t[]> buffers[2];
+  uint64_t buffer_sizes[2] = {0, 0}, done = 0, writing = 0;
+  int current = 0;
   const Selection sel{options.frame, plan.level, plan.bands};
-  return for_each_block(r, plan.info.spec.tile_size, pixel_bytes, [&](const Region& block) {
-    const uint64_t size = block.pixel_count() * pixel_bytes;
-    if (size > buffer_size) {
-      buffer = std::make_unique_for_overwrite<uint8_t[]>(size);
-      buffer_size = size;
-    }
-    TESSERA_RETURN_IF_ERROR(
-        view.read(plan.image, block, sel, buffer.get(), size, options.interleave));
-    const Region local{block.x - r.x, block.y - r.y, block.width, block.height};
-    TESSERA_RETURN_IF_ERROR(sink.write(local, buffer.get(), size));
-    done += size;
-    if (options.progress) options.progress(done, total);
+  SideThread writer;  // declared after the buffers: it finishes before they go
+  auto written = [&]() -> Status {
+    TESSERA_RETURN_IF_ERROR(writer.wait());
+    done += writing;
+    writing = 0;
+    if (done && options.progress) options.progress(done, total);
     return Status::ok();
-  });
+  };
+  TESSERA_RETURN_IF_ERROR(for_each_block(r, plan.info.spec.tile_size, pixel_bytes, [&](const Region& block) {
+    const uint64_t size = block.pixel_count() * pixel_bytes;
+    if (size > buffer_sizes[current]) {
+      buffers[current] = std::make_unique_for_overwrite<uint8_t[]>(size);
+      buffer_sizes[current] = size;
+    }
+    uint8_t* buffer = buffers[current].get();
+    TESSERA_RETURN_IF_ERROR(view.read(plan.image, block, sel, buffer, size, options.interleave));
+    TESSERA_RETURN_IF_ERROR(written());
+    const Region local{block.x - r.x, block.y - r.y, block.width, block.height};
+    writer.start([&sink, local, buffer, size] { return sink.write(local, buffer, size); });
+    writing = size;
+    current ^= 1;
+    return Status::ok();
+  }));
+  return written();
 }
 
 }  // namespace

@@ -10,6 +10,7 @@
 #include <vector>
 
 #include "io/blocks.h"
+#include "io/side_thread.h"
 #include "tessera/io.h"
 
 namespace tessera {
@@ -17,6 +18,7 @@ namespace {
 
 using io_detail::for_each_block;
 using io_detail::mul_saturated;
+using io_detail::SideThread;
 
 // Why an existing image cannot take this import, or OK.
 Status check_existing_image(const ImageInfo& info, const RasterSource& source,
@@ -120,24 +122,38 @@ class Importer {
     return Status::ok();
   }
 
+  // Block i + 1 of the batch is read from the source on a side thread while block i is
+  // written (compressed), in two buffers.
   Status write_batch(WriteTxn& txn) {
     TESSERA_RETURN_IF_ERROR(ensure_image(txn));
-    for (const Region& block : batch_) {
+    SideThread reader;  // a member's buffers outlive it
+    auto read = [this](size_t i) {
+      const Region& block = batch_[i];
       // The block in the source's own coordinates.
       const Region raw{block.x - area_.x, block.y - area_.y, block.width, block.height};
+      Buffer& buffer = buffers_[i % 2];
       const uint64_t size = block.pixel_count() * pixel_bytes_;
-      if (size > buffer_size_) {
-        buffer_ = std::make_unique_for_overwrite<uint8_t[]>(size);
-        buffer_size_ = size;
+      if (size > buffer.size) {
+        buffer.data = std::make_unique_for_overwrite<uint8_t[]>(size);
+        buffer.size = size;
       }
-      const Strides strides =
-          Strides::packed(interleave_, block.width, block.height, shape_.bands, sample_bytes_);
-      TESSERA_RETURN_IF_ERROR(source_.read(raw, buffer_.get(), size, strides));
+      return source_.read(raw, buffer.data.get(), size, strides_of(block));
+    };
+    if (!batch_.empty()) TESSERA_RETURN_IF_ERROR(read(0));
+    for (size_t i = 0; i < batch_.size(); ++i) {
+      if (i + 1 < batch_.size()) reader.start([&read, i] { return read(i + 1); });
+      const Region& block = batch_[i];
+      const uint64_t size = block.pixel_count() * pixel_bytes_;
       TESSERA_RETURN_IF_ERROR(txn.write(image_, block, Selection{options_.frame, 0, {}},
-                                        buffer_.get(), size, strides)
+                                        buffers_[i % 2].data.get(), size, strides_of(block))
                                   .with_context(source_.name()));
+      TESSERA_RETURN_IF_ERROR(reader.wait());
     }
     return Status::ok();
+  }
+
+  Strides strides_of(const Region& block) const {
+    return Strides::packed(interleave_, block.width, block.height, shape_.bands, sample_bytes_);
   }
 
   // What the source says about its pixels, kept with the image (or the frame); and the region
@@ -185,8 +201,11 @@ class Importer {
   std::vector<Region> batch_;
   uint64_t batch_bytes_ = 0;
   ImportProgress progress_;
-  std::unique_ptr<uint8_t[]> buffer_;
-  uint64_t buffer_size_ = 0;
+  struct Buffer {
+    std::unique_ptr<uint8_t[]> data;
+    uint64_t size = 0;
+  };
+  Buffer buffers_[2];
 };
 
 }  // namespace
