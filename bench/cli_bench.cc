@@ -17,6 +17,8 @@
 #include <string>
 #include <vector>
 
+#include <unistd.h>
+
 #include "bounds.h"
 #include "child_run.h"
 #include "synthetic_scan.h"
@@ -97,6 +99,7 @@ int main(int argc, char** argv) {
            << "\nbands = 3\nheader offset = 0\ndata type = 1\ninterleave = bip\nbyte order = 0\n";
     if (!out || !header) die("tessera-bench-cli", "cannot write " + source);
   }
+  ::sync();  // the source's write-back must not compete with the imports' own syncs
   std::vector<tessera::Region> strips;
   for (int64_t y = 0; y < cfg.size; y += shape.tile) strips.push_back(tessera::Region{0, y, cfg.size, shape.tile});
   std::vector<uint8_t> strip_buffer(size_t(cfg.size) * shape.tile * shape.pixel_bytes());
