@@ -126,7 +126,6 @@ class Importer {
   // written (compressed), in two buffers.
   Status write_batch(WriteTxn& txn) {
     TESSERA_RETURN_IF_ERROR(ensure_image(txn));
-    SideThread reader;  // a member's buffers outlive it
     auto read = [this](size_t i) {
       const Region& block = batch_[i];
       // The block in the source's own coordinates.
@@ -139,6 +138,7 @@ class Importer {
       }
       return source_.read(raw, buffer.data.get(), size, strides_of(block));
     };
+    SideThread reader;  // declared after what its reads use: it finishes before they go
     if (!batch_.empty()) TESSERA_RETURN_IF_ERROR(read(0));
     for (size_t i = 0; i < batch_.size(); ++i) {
       if (i + 1 < batch_.size()) reader.start([&read, i] { return read(i + 1); });
