@@ -513,6 +513,28 @@ TEST_F(EnviIoTest, HeaderErrorsAreNamed) {
   EXPECT_EQ(back.interleave, Interleave::kBIL);
 }
 
+// A write that fails in the middle of a batch (the map reaches its limit) while the next block
+// is being read on the side thread: kNoSpace naming the file, the batch rolled back, and the
+// source's next read finished before the import returns (the sanitizers see it otherwise).
+TEST_F(EnviIoTest, AWriteFailingMidBatchWaitsForTheNextRead) {
+  const Raster raster = random_raster(DataType::kU8, 1024, 2048, 2, 9);
+  const std::string src = path("big.raw");
+  write_envi(src, raster, Interleave::kBIP);
+  OpenOptions capped = fast();
+  capped.map_size = 1 << 20;
+  capped.max_map_size = 2 << 20;
+  ASSERT_OK_AND_ASSIGN(Container container, Container::create(path("capped.tsr"), capped));
+  ImportOptions options;
+  options.tile_size = 16;
+  options.codec = CodecSpec{Codec::kNone, 0};  // 4 MiB of random samples: twice what the map holds
+  ASSERT_OK_AND_ASSIGN(std::unique_ptr<RasterSource> envi, open_envi_source(src));
+  const auto failed = import_raster(container, *envi, options);
+  EXPECT_CODE(failed, Code::kNoSpace);
+  EXPECT_NE(failed.status().message().find(path("capped.tsr")), std::string::npos) << failed.status().to_string();
+  ASSERT_OK_AND_ASSIGN(Snapshot snap, container.snapshot());
+  EXPECT_CODE(snap.image("big"), Code::kNotFound);  // the one batch rolled back whole
+}
+
 // An import interrupted after some batches keeps them; resuming reads only the rest and ends
 // with every pixel; a finished import resumes to nothing; a changed source is refused.
 TEST_F(EnviIoTest, InterruptedImportResumes) {
