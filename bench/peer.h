@@ -81,7 +81,7 @@ class Peer {
 enum class TiffCodec : uint8_t { kNone, kDeflate, kZstd };
 std::unique_ptr<Peer> make_tiff_peer(TiffCodec codec, Layout layout, bool predictor = false);
 std::unique_ptr<Peer> make_hdf5_peer(bool deflate, Layout layout);
-std::unique_ptr<Peer> make_lmdb_lz4_peer();
+std::unique_ptr<Peer> make_lmdb_peer(bool lz4);  // false: raw tiles, read zero-copy
 std::unique_ptr<Peer> make_tessera_peer(const CodecSpec& codec, Layout layout, Filter filter = Filter::kShuffle);
 
 // Copies the part of tile-shaped BIP block `src` (covering `src_box`) that lies in `dst_box`
