@@ -558,6 +558,60 @@ TEST_F(DamageTest, UnknownCodecInHeaderIsRefused) {
       });
 }
 
+// Uncompressed tiles are stored in blocks of 32 lines (spec/FORMAT.md 4.4.2): a read checks
+// only the blocks of the lines it reads, so a damaged block fails the reads of its lines, never
+// gives a wrong pixel, and leaves the other lines readable; verify finds it whatever is read.
+TEST_F(StorageTest, UncompressedTilesAreCheckedBlockOfLinesByBlock) {
+  ASSERT_NO_FATAL_FAILURE(create({{"plain", spec_of(DataType::kU8, 3, 128, {Codec::kNone, 0})}}));
+  const Region tile{0, 0, 128, 128};
+  std::vector<uint8_t> pixels(128 * 128 * 3);
+  Rng rng(7);
+  for (uint8_t& v : pixels) v = uint8_t(rng.bits());
+  ASSERT_OK(write("plain", tile, pixels));
+  close();
+  constexpr size_t kBlocks = 4, kBlockBytes = 32 * 128 * 3;
+  std::string error;
+  ASSERT_TRUE(lmdb_edit_value(
+      file(), "chunks",
+      [&](const std::string&, std::string& value) {
+        const ChunkHeaderFields h = parse_chunk_header(value);
+        EXPECT_EQ(h.version, 2);
+        EXPECT_EQ(h.codec, 0);
+        EXPECT_EQ(h.blocks, kBlocks);
+        EXPECT_EQ(h.stored_size, kBlocks * 12 + kBlocks * kBlockBytes);
+        // One byte of line 100 (block 3), past the header and the block table.
+        const size_t at = kChunkHeaderBytes + kBlocks * 12 + 100 * 128 * 3 + 7;
+        EXPECT_LT(at, value.size());
+        value[at] = char(value[at] ^ 0x01);
+        return true;
+      },
+      &error))
+      << error;
+  ASSERT_NO_FATAL_FAILURE(reopen());
+  auto lines_of = [&](int64_t y0, int64_t y1) {
+    return std::vector<uint8_t>(pixels.begin() + y0 * 128 * 3, pixels.begin() + y1 * 128 * 3);
+  };
+  // Lines 0..95 (blocks 0..2) read exactly, together and apart, at any column.
+  ASSERT_OK_AND_ASSIGN(auto top, read("plain", Region{0, 0, 128, 96}, 3));
+  EXPECT_TRUE(top == lines_of(0, 96));
+  ASSERT_OK_AND_ASSIGN(auto middle, read("plain", Region{0, 40, 128, 20}, 3));
+  EXPECT_TRUE(middle == lines_of(40, 60));
+  // Any read of line 96 or below names the block.
+  for (const Region& r : {Region{0, 96, 128, 1}, Region{5, 90, 10, 20}, tile}) {
+    auto got = read("plain", r, 3);
+    ASSERT_FALSE(got.is_ok()) << to_string(r);
+    EXPECT_EQ(got.status().code(), Code::kCorrupt);
+    EXPECT_TRUE(contains(got.status().message(), "block 3 checksum mismatch")) << got.status().to_string();
+  }
+  close();
+  EXPECT_NE(check_file_sound(file(), /*deep=*/true), "");
+  // A process cache keeps whole tiles: a read through it checks every block.
+  OpenOptions cached;
+  cached.tile_cache_bytes = 1 << 20;
+  ASSERT_NO_FATAL_FAILURE(reopen(cached));
+  EXPECT_CODE(read("plain", Region{0, 0, 128, 8}, 3), Code::kCorrupt);
+}
+
 TEST_F(DamageTest, TruncatedChunkIsCorrupt) {
   for (size_t keep : {size_t(0), size_t(10), kChunkHeaderBytes, kChunkHeaderBytes + 7}) {
     with_damaged_value(

@@ -431,6 +431,14 @@ Result<const uint8_t*> ChunkBlocks::raw(uint32_t i) const {
   return stored_raw(i) ? value_ + offsets_[i] : nullptr;
 }
 
+Result<const uint8_t*> ChunkBlocks::raw_blocks(uint32_t first, uint32_t last) const {
+  if (info_.codec != Codec::kNone || info_.filter != Filter::kNone) return nullptr;
+  for (uint32_t i = first; i < last; ++i) TESSERA_RETURN_IF_ERROR(check(i));
+  // Codec none: every block is exactly block_raw_size() bytes (parse and read() insist), so
+  // block 0 begins the tile's bytes.
+  return value_ + offsets_[0];
+}
+
 Result<ChunkBlocks> ChunkBlocks::open(const uint8_t* value, size_t value_size, size_t raw_size) {
   auto info = parse_chunk_header(value, value_size);
   if (!info) return info.status();

@@ -88,6 +88,10 @@ class ChunkBlocks {
   // incompressible block): its decoded bytes, after checking it. nullptr when it must be
   // decoded. The caller checks that raw_size is what it expects before reading that far.
   Result<const uint8_t*> raw(uint32_t i) const;
+  // The raw tile where it lies in the value, for a chunk of codec none (every block stored raw,
+  // back to back), after checking blocks [first, last) alone: only their bytes may be read.
+  // nullptr for any other codec.
+  Result<const uint8_t*> raw_blocks(uint32_t first, uint32_t last) const;
 
  private:
   ChunkBlocks(const uint8_t* value, const ChunkInfo& info) : value_(value), info_(info) {}

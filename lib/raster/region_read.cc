@@ -74,10 +74,10 @@ Status read_region(Txn& txn, Runtime& runtime, const ImageInfo& image, const Reg
       return;
     }
     thread_local TileSamples samples;
-    Status status = fetcher.samples(job.chunk, samples);
+    const int64_t x = job.part.x - job.tile.x * int64_t(t.tile_size);
+    const int64_t y = job.part.y - job.tile.y * int64_t(t.tile_size);
+    Status status = fetcher.samples(job.chunk, samples, {uint32_t(y), uint32_t(y + job.part.height)});
     if (status.is_ok()) {
-      const int64_t x = job.part.x - job.tile.x * int64_t(t.tile_size);
-      const int64_t y = job.part.y - job.tile.y * int64_t(t.tile_size);
       const int64_t at = y * t.line_stride() + x * t.pixel_stride();
       for (const uint8_t*& band : samples.band) band += at;
       auto out = caller_planes(dst, bands.size(), job.part.x - region.x, job.part.y - region.y);

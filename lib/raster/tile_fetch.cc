@@ -1,5 +1,6 @@
 #include "raster/tile_fetch.h"
 
+#include <algorithm>
 #include <cstring>
 
 #include "format/chunk_codec.h"
@@ -11,7 +12,7 @@ namespace tessera::detail {
 TileFetcher::TileFetcher(const Txn& txn, Runtime& runtime, const ImageInfo& image,
                          std::vector<uint32_t> bands)
     : txn_(txn), runtime_(runtime), image_(image), t_(image), bands_(std::move(bands)),
-      by_band_(t_.chunk_blocks() > 1) {
+      by_band_(t_.band_blocks()) {
   if (bands_.empty())
     for (uint32_t b = 0; b < t_.bands; ++b) bands_.push_back(b);
 }
@@ -104,7 +105,20 @@ Status TileFetcher::obtain(const ChunkKey& key, size_t size, uint8_t* target, bo
   return Status::ok();
 }
 
-Status TileFetcher::samples(const LocatedTile& located, TileSamples& out) const {
+Result<const uint8_t*> TileFetcher::raw_lines(const ChunkBlocks& blocks,
+                                              std::pair<uint32_t, uint32_t> lines) const {
+  const size_t line = size_t(t_.line_stride()), block = blocks.info().block_raw_size();
+  uint32_t first = 0, last = blocks.count();
+  if (block % line == 0) {
+    const uint32_t lines_per_block = uint32_t(block / line);
+    first = std::min(lines.first, t_.tile_size) / lines_per_block;
+    last = (std::min(lines.second, t_.tile_size) + lines_per_block - 1) / lines_per_block;
+  }
+  return blocks.raw_blocks(first, last);
+}
+
+Status TileFetcher::samples(const LocatedTile& located, TileSamples& out,
+                            std::pair<uint32_t, uint32_t> lines) const {
   out.band.resize(bands_.size());
   out.held.clear();
   if (!located.blocks.empty()) {
@@ -118,7 +132,8 @@ Status TileFetcher::samples(const LocatedTile& located, TileSamples& out) const 
   thread_local AlignedBuffer scratch;
   auto blocks = ChunkBlocks::open(located.stored.data(), located.stored.size(), t_.tile_bytes());
   if (!blocks) return in_context(located, blocks.status());
-  // Without a process cache, a block stored raw is read where it lies (no decode, no copy).
+  // Without a process cache, a block stored raw is read where it lies (no decode, no copy); an
+  // uncompressed tile in blocks of lines, only the blocks of the lines asked for.
   // (A cache keeps a copy, whose hits skip verifying the checksum again.)
   const bool in_place = runtime_.tile_cache() == nullptr;
   Status status;
@@ -143,8 +158,8 @@ Status TileFetcher::samples(const LocatedTile& located, TileSamples& out) const 
     return in_context(located, status);
   }
   const uint8_t* tile = nullptr;
-  if (in_place && blocks->count() == 1) {
-    auto raw = blocks->raw(0);
+  if (in_place) {
+    auto raw = raw_lines(*blocks, lines);
     if (!raw) return in_context(located, raw.status());
     tile = *raw;
   }

@@ -19,6 +19,7 @@
 #include <vector>
 
 #include "cache/tile_cache.h"
+#include "format/chunk_codec.h"
 #include "raster/runtime.h"
 #include "raster/tile_index.h"
 
@@ -60,9 +61,12 @@ class TileFetcher {
   // Step 1 for a chunk already read from the pool (a dedup candidate): errors name only it.
   void locate_stored(const ChunkKey& chunk, std::span<const uint8_t> stored, LocatedTile& out) const;
 
-  // Step 2: the fetched bands' samples. Pointers may point into this thread's scratch memory,
-  // valid until its next fetch, or into the map, valid while the transaction does not write.
-  Status samples(const LocatedTile& located, TileSamples& out) const;
+  // Step 2: the fetched bands' samples, of tile lines [lines.first, lines.second) at least (a
+  // chunk in blocks of whole lines is checked and decoded only there; other lines may hold
+  // anything). Pointers may point into this thread's scratch memory, valid until its next
+  // fetch, or into the map, valid while the transaction does not write.
+  Status samples(const LocatedTile& located, TileSamples& out,
+                 std::pair<uint32_t, uint32_t> lines = {0, UINT32_MAX}) const;
   // Step 2 for every band, into `tile` (the image's tile bytes, in storage layout).
   Status decode_into(const LocatedTile& located, uint8_t* tile) const;
 
@@ -77,6 +81,10 @@ class TileFetcher {
   const ImageInfo& image_;
   TileLayout t_;
   std::vector<uint32_t> bands_;
+  // An uncompressed tile where it lies in the map, after checking the blocks that hold lines
+  // [lines) (every block when they are not whole lines); nullptr when it must be decoded.
+  Result<const uint8_t*> raw_lines(const ChunkBlocks& blocks, std::pair<uint32_t, uint32_t> lines) const;
+
   bool by_band_;  // planar tiles of several bands: version 2 chunks decode band by band
 };
 

@@ -10,7 +10,8 @@ TileLayout::TileLayout(const ImageInfo& info)
       macro_shift(std::countr_zero(info.spec.macro_tiles)),
       bands(info.spec.bands),
       sample(sample_size(info.spec.type)),
-      storage(info.spec.storage) {}
+      storage(info.spec.storage),
+      codec(info.spec.codec.codec) {}
 
 int64_t TileLayout::pixel_stride() const {
   return storage == StorageLayout::kChunky ? int64_t(pixel_bytes()) : int64_t(sample);

@@ -34,11 +34,20 @@ struct TileLayout {
   size_t sample;  // bytes per sample
   StorageLayout storage;
 
+  Codec codec;
+
   size_t pixel_bytes() const { return sample * bands; }
-  // Blocks a chunk of this image is encoded in: one per band plane for planar tiles of
-  // several bands (each band decodes alone), else one.
+  // Planar tiles of several bands: a chunk holds a block per band plane.
+  bool band_blocks() const { return storage == StorageLayout::kPlanar && bands > 1; }
+  // Blocks a chunk of this image is encoded in (spec/FORMAT.md 4.4.2): one per band plane for
+  // planar tiles of several bands (each band decodes alone); for uncompressed tiles of lines
+  // (chunky, or one band) one per kLinesPerBlock lines, so that a read of some lines checks only
+  // theirs; else one.
+  static constexpr uint32_t kLinesPerBlock = 32;
   uint32_t chunk_blocks() const {
-    return storage == StorageLayout::kPlanar && bands > 1 ? bands : 1;
+    if (band_blocks()) return bands;
+    if (codec == Codec::kNone && tile_size >= 2 * kLinesPerBlock) return tile_size / kLinesPerBlock;
+    return 1;
   }
   size_t tile_bytes() const { return pixel_bytes() * tile_size * tile_size; }
   TileCoord tile_of(int64_t x, int64_t y) const { return {x >> shift, y >> shift}; }
