@@ -61,9 +61,9 @@ class TileFetcher {
   // Step 1 for a chunk already read from the pool (a dedup candidate): errors name only it.
   void locate_stored(const ChunkKey& chunk, std::span<const uint8_t> stored, LocatedTile& out) const;
 
-  // Step 2: the fetched bands' samples, of tile lines [lines.first, lines.second) at least (a
-  // chunk in blocks of whole lines is checked and decoded only there; other lines may hold
-  // anything). Pointers may point into this thread's scratch memory, valid until its next
+  // Step 2: the fetched bands' samples, of tile lines [lines.first, lines.second) at least (an
+  // uncompressed chunk in blocks of whole lines is checked only there, and its other lines are
+  // not to be read). Pointers may point into this thread's scratch memory, valid until its next
   // fetch, or into the map, valid while the transaction does not write.
   Status samples(const LocatedTile& located, TileSamples& out,
                  std::pair<uint32_t, uint32_t> lines = {0, UINT32_MAX}) const;
@@ -75,16 +75,15 @@ class TileFetcher {
   Status obtain(const ChunkKey& key, size_t size, uint8_t* target, bool fill_target,
                 Decode&& decode, const uint8_t*& data, TileCache::Tile& held) const;
   Status in_context(const LocatedTile& located, const Status& status) const;
+  // An uncompressed tile where it lies in the map, after checking the blocks that hold lines
+  // [lines) (every block when they are not whole lines); nullptr when it must be decoded.
+  Result<const uint8_t*> raw_lines(const ChunkBlocks& blocks, std::pair<uint32_t, uint32_t> lines) const;
 
   const Txn& txn_;
   Runtime& runtime_;
   const ImageInfo& image_;
   TileLayout t_;
   std::vector<uint32_t> bands_;
-  // An uncompressed tile where it lies in the map, after checking the blocks that hold lines
-  // [lines) (every block when they are not whole lines); nullptr when it must be decoded.
-  Result<const uint8_t*> raw_lines(const ChunkBlocks& blocks, std::pair<uint32_t, uint32_t> lines) const;
-
   bool by_band_;  // planar tiles of several bands: version 2 chunks decode band by band
 };
 
