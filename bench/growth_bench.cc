@@ -26,6 +26,8 @@
 
 #include <unistd.h>
 
+#include "child_run.h"
+#include "synthetic_scan.h"
 #include "tessera/tessera.h"
 
 namespace {
@@ -36,29 +38,16 @@ using Clock = std::chrono::steady_clock;
 constexpr int64_t kTile = 256;
 constexpr size_t kTileBytes = size_t(kTile * kTile * 3);
 
-[[noreturn]] void die(const std::string& what) {
-  std::fprintf(stderr, "tessera-bench-growth: %s\n", what.c_str());
-  std::exit(1);
-}
+using synth::Rng;  // tile content and positions, the same for every run
+
+[[noreturn]] void die(const std::string& what) { bench::die("tessera-bench-growth", what); }
 void check(const Status& s, const std::string& what) {
   if (!s.is_ok()) die(what + ": " + s.to_string());
 }
 
-// SplitMix64: tile content and positions, the same for every run.
-struct Rng {
-  uint64_t state;
-  uint64_t next() {
-    uint64_t z = (state += 0x9E3779B97F4A7C15ull);
-    z = (z ^ (z >> 30)) * 0xBF58476D1CE4E5B9ull;
-    z = (z ^ (z >> 27)) * 0x94D049BB133111EBull;
-    return z ^ (z >> 31);
-  }
-  uint64_t below(uint64_t n) { return next() % n; }
-};
-
 // A fresh tile: the first 1/4..4/4 of its bytes random, the rest zero; lines `line` bytes apart.
 void fill_tile(Rng& rng, uint8_t* dst, size_t line) {
-  const size_t random_bytes = kTileBytes / 4 + rng.below(kTileBytes * 3 / 4);
+  const size_t random_bytes = kTileBytes / 4 + size_t(rng.below(int64_t(kTileBytes * 3 / 4)));
   size_t at = 0;
   for (int64_t y = 0; y < kTile; ++y) {
     uint8_t* row = dst + size_t(y) * line;
@@ -119,7 +108,7 @@ Container make_file(const std::string& path, const Grid& grid, Rng& rng) {
 double rewrite_round(Container& c, const Grid& grid, int64_t count, Rng& rng, std::vector<uint8_t>& tile) {
   std::vector<int64_t> picks;
   while (int64_t(picks.size()) < count) {
-    const int64_t t = int64_t(rng.below(uint64_t(grid.tiles)));
+    const int64_t t = rng.below(grid.tiles);
     if (std::find(picks.begin(), picks.end(), t) == picks.end()) picks.push_back(t);
   }
   const auto t0 = Clock::now();
