@@ -10,6 +10,7 @@
 #include "raster/frames.h"
 #include "raster/geometry.h"
 #include "raster/inspect.h"
+#include "raster/mapped_read.h"
 #include "raster/pyramid.h"
 #include "raster/reduced_read.h"
 #include "raster/region_read.h"
@@ -30,14 +31,25 @@ using detail::CallerBuffer;
 
 namespace {
 
-Strides packed_strides(const detail::Txn& txn, std::string_view image, const Region& region,
-                       const Selection& sel, Interleave interleave) {
-  for (const auto& info : txn.images())
-    if (info.name == image)
-      return Strides::packed(interleave, region.width, region.height,
-                             sel.bands.empty() ? info.spec.bands : sel.bands.size(),
-                             sample_size(info.spec.type));
-  return Strides{};  // unknown image: the call fails on the name first
+Strides packed_strides(const ImageInfo& info, const Region& region, const Selection& sel, Interleave interleave) {
+  return Strides::packed(interleave, region.width, region.height,
+                         sel.bands.empty() ? info.spec.bands : sel.bands.size(), sample_size(info.spec.type));
+}
+
+// An image by name: the ordinary image of that name, else the mapped image resolved.
+struct Found {
+  const ImageInfo* ordinary = nullptr;
+  std::shared_ptr<const detail::MappedImage> mapped;
+  const ImageInfo& info() const { return ordinary ? *ordinary : mapped->info; }
+};
+Result<Found> find_any(detail::Txn& txn, std::string_view name) {
+  auto info = txn.find_image(name);
+  if (info) return Found{*info, nullptr};
+  if (!txn.find_mapped(name)) return info.status();
+  std::lock_guard lock(txn.lmdb_mutex());
+  auto mapped = detail::resolve_mapped(txn, name);
+  if (!mapped) return mapped.status();
+  return Found{nullptr, std::move(mapped.value())};
 }
 
 Status finished(const detail::Env* env) {
@@ -60,14 +72,29 @@ const std::string& View::path() const { return env_->path(); }
 
 std::vector<ImageInfo> View::images() const {
   if (!txn_ || !txn_->active()) return {};
-  return txn_->images();
+  std::vector<ImageInfo> all = txn_->images();
+  for (const auto& [name, value] : txn_->mapped()) {
+    if (txn_->find_image(name)) continue;  // an ordinary image of the name comes first
+    auto found = find_any(*txn_, name);
+    if (found) {
+      all.push_back(found->info());
+      continue;
+    }
+    ImageInfo unresolved;  // its sources are gone or disagree: reads of it say how
+    unresolved.name = name;
+    unresolved.id = UINT32_MAX;
+    unresolved.mapped = true;
+    unresolved.frames = 1;
+    all.push_back(std::move(unresolved));
+  }
+  return all;
 }
 
 Result<ImageInfo> View::image(std::string_view name) const {
   if (!txn_ || !txn_->active()) return finished(env_.get());
-  auto info = txn_->find_image(name);
-  if (!info) return info.status();
-  return **info;
+  auto found = find_any(*txn_, name);
+  if (!found) return found.status();
+  return found->info();
 }
 
 Result<ImageInfo> View::image_or_only(std::string_view name) const {
@@ -84,53 +111,63 @@ Result<ImageInfo> View::image_or_only(std::string_view name) const {
 Status View::read(std::string_view image, const Region& region, const Selection& sel, void* dst,
                   size_t dst_size, Interleave interleave) const {
   if (!txn_ || !txn_->active()) return finished(env_.get());
-  return read(image, region, sel, dst, dst_size, packed_strides(*txn_, image, region, sel, interleave));
+  auto found = find_any(*txn_, image);
+  if (!found) return found.status();
+  return read(image, region, sel, dst, dst_size, packed_strides(found->info(), region, sel, interleave));
 }
 
 Status View::read(std::string_view image, const Region& region, const Selection& sel, void* dst,
                   size_t dst_size, const Strides& strides) const {
   if (!txn_ || !txn_->active()) return finished(env_.get());
-  auto info = txn_->find_image(image);
-  if (!info) return info.status();
+  auto found = find_any(*txn_, image);
+  if (!found) return found.status();
+  const CallerBuffer buffer{static_cast<uint8_t*>(dst), dst_size, strides};
+  if (found->mapped) return detail::read_mapped(*txn_, *runtime_, *found->mapped, region, sel, std::nullopt, buffer);
   if (sel.level != detail::kFullResolution) {  // level 0 needs no record: the read path stays as it was
     std::lock_guard lock(txn_->lmdb_mutex());
-    TESSERA_RETURN_IF_ERROR(detail::check_level(*txn_, **info, sel, Access::kRead));
+    TESSERA_RETURN_IF_ERROR(detail::check_level(*txn_, *found->ordinary, sel, Access::kRead));
   }
-  return detail::read_region(*txn_, *runtime_, **info, region, sel,
-                             CallerBuffer{static_cast<uint8_t*>(dst), dst_size, strides});
+  return detail::read_region(*txn_, *runtime_, *found->ordinary, region, sel, buffer);
 }
 
 Status View::read_reduced(std::string_view image, const Region& region, const Selection& sel,
                           uint32_t max_reduction, void* dst, size_t dst_size, Interleave interleave) const {
   if (!txn_ || !txn_->active()) return finished(env_.get());
-  auto info = txn_->find_image(image);
-  if (!info) return info.status();
-  return detail::read_reduced(*txn_, *runtime_, **info, region, sel, max_reduction,
-                              CallerBuffer{static_cast<uint8_t*>(dst), dst_size,
-                                           packed_strides(*txn_, image, region, sel, interleave)});
+  auto found = find_any(*txn_, image);
+  if (!found) return found.status();
+  const CallerBuffer buffer{static_cast<uint8_t*>(dst), dst_size,
+                            packed_strides(found->info(), region, sel, interleave)};
+  if (found->mapped) return detail::read_mapped(*txn_, *runtime_, *found->mapped, region, sel, max_reduction, buffer);
+  return detail::read_reduced(*txn_, *runtime_, *found->ordinary, region, sel, max_reduction, buffer);
 }
 
 Result<std::string> View::content_tag(std::string_view image, const Region& region, const Selection& sel) const {
   if (!txn_ || !txn_->active()) return finished(env_.get());
-  auto info = txn_->find_image(image);
-  if (!info) return info.status();
-  auto bands = detail::check_request(env_->path(), **info, region, sel, Access::kRead);
+  auto found = find_any(*txn_, image);
+  if (!found) return found.status();
+  if (found->mapped) return detail::mapped_content_tag(*txn_, *runtime_, *found->mapped, region, sel);
+  auto bands = detail::check_request(env_->path(), *found->ordinary, region, sel, Access::kRead);
   if (!bands) return bands.status();
-  return detail::content_tag(*txn_, **info, region, sel);
+  return detail::content_tag(*txn_, *found->ordinary, region, sel);
 }
 
 Result<Request> View::check(std::string_view image, const Region& region, const Selection& sel,
                             Access access) const {
   if (!txn_ || !txn_->active()) return finished(env_.get());
-  auto info = txn_->find_image(image);
-  if (!info) return info.status();
-  auto bands = detail::check_request(env_->path(), **info, region, sel, access);
+  if (access == Access::kWrite) {  // a mapped image is refused, by name
+    auto info = txn_->find_image(image);
+    if (!info) return info.status();
+  }
+  auto found = find_any(*txn_, image);
+  if (!found) return found.status();
+  auto bands = detail::check_request(env_->path(), found->info(), region, sel, access);
   if (!bands) return bands.status();
   if (sel.level != detail::kFullResolution) {
     std::lock_guard lock(txn_->lmdb_mutex());
-    TESSERA_RETURN_IF_ERROR(detail::check_level(*txn_, **info, sel, access));
+    TESSERA_RETURN_IF_ERROR(found->mapped ? detail::check_mapped_level(*txn_, *found->mapped, sel)
+                                          : detail::check_level(*txn_, *found->ordinary, sel, access));
   }
-  return Request{**info, std::move(bands.value())};
+  return Request{found->info(), std::move(bands.value())};
 }
 
 Result<ImageStats> View::stats(std::string_view image, uint32_t frame, uint32_t level) const {
@@ -145,11 +182,12 @@ Result<ImageStats> View::stats(std::string_view image, uint32_t frame, uint32_t 
 Result<std::optional<Region>> View::bounds(std::string_view image, uint32_t frame,
                                            Precision precision) const {
   if (!txn_ || !txn_->active()) return finished(env_.get());
-  auto info = txn_->find_image(image);
-  if (!info) return info.status();
-  TESSERA_RETURN_IF_ERROR(detail::check_frame(env_->path(), **info, frame));
+  auto found = find_any(*txn_, image);
+  if (!found) return found.status();
+  TESSERA_RETURN_IF_ERROR(detail::check_frame(env_->path(), found->info(), frame));
   std::lock_guard lock(txn_->lmdb_mutex());
-  return detail::frame_geometry(*txn_, *runtime_, **info, frame, precision);
+  if (found->mapped) return detail::mapped_bounds(*txn_, *runtime_, *found->mapped, precision);
+  return detail::frame_geometry(*txn_, *runtime_, *found->ordinary, frame, precision);
 }
 
 Result<std::vector<FrameInfo>> View::frames(std::string_view image) const {
@@ -170,11 +208,12 @@ Result<std::vector<ImportProgress>> View::imports(std::string_view image) const 
 
 Result<Attributes> View::attributes(std::string_view image, std::optional<uint32_t> frame) const {
   if (!txn_ || !txn_->active()) return finished(env_.get());
-  auto info = txn_->find_image(image);
-  if (!info) return info.status();
-  if (frame) TESSERA_RETURN_IF_ERROR(detail::check_frame(env_->path(), **info, *frame));
+  auto found = find_any(*txn_, image);
+  if (!found) return found.status();
+  if (frame) TESSERA_RETURN_IF_ERROR(detail::check_frame(env_->path(), found->info(), *frame));
+  if (found->mapped) return Attributes{};  // a definition holds none
   std::lock_guard lock(txn_->lmdb_mutex());
-  return detail::read_attributes(*txn_, **info, frame.value_or(detail::kImageScope));
+  return detail::read_attributes(*txn_, *found->ordinary, frame.value_or(detail::kImageScope));
 }
 
 Result<Attributes> View::frame_attributes(std::string_view image, uint32_t frame) const {
@@ -187,6 +226,14 @@ Result<Attributes> View::frame_attributes(std::string_view image, uint32_t frame
 }
 
 Result<std::optional<Region>> View::extent(std::string_view image, uint32_t frame) const {
+  if (!txn_ || !txn_->active()) return finished(env_.get());
+  if (!txn_->find_image(image) && txn_->find_mapped(image)) {
+    auto found = find_any(*txn_, image);
+    if (!found) return found.status();
+    TESSERA_RETURN_IF_ERROR(detail::check_frame(env_->path(), found->info(), frame));
+    std::lock_guard lock(txn_->lmdb_mutex());
+    return detail::mapped_extent(*txn_, *runtime_, *found->mapped);
+  }
   auto attributes = frame_attributes(image, frame);
   if (!attributes) return attributes.status();
   const AttributeValue* value = find_attribute(*attributes, kExtentAttribute);
@@ -200,11 +247,12 @@ Result<std::optional<Region>> View::extent(std::string_view image, uint32_t fram
 
 Result<PyramidInfo> View::pyramid(std::string_view image, uint32_t frame) const {
   if (!txn_ || !txn_->active()) return finished(env_.get());
-  auto info = txn_->find_image(image);
-  if (!info) return info.status();
-  TESSERA_RETURN_IF_ERROR(detail::check_frame(env_->path(), **info, frame));
+  auto found = find_any(*txn_, image);
+  if (!found) return found.status();
+  TESSERA_RETURN_IF_ERROR(detail::check_frame(env_->path(), found->info(), frame));
+  if (found->mapped) return PyramidInfo{found->mapped->levels, Resampling::kMean, 0};  // the levels every source has
   std::lock_guard lock(txn_->lmdb_mutex());
-  auto record = detail::read_pyramid(*txn_, **info, frame);
+  auto record = detail::read_pyramid(*txn_, *found->ordinary, frame);
   if (!record) return record.status();
   return record->info;
 }
@@ -243,7 +291,7 @@ Status WriteTxn::create_image(std::string_view name, const ImageSpec& spec) {
   Status valid = detail::validate_image_spec(spec);
   if (!valid.is_ok())
     return valid.with_context(env_->path() + ": image '" + std::string(name) + "'");
-  if (txn_->find_image(name))
+  if (txn_->find_image(name) || txn_->find_mapped(name))
     return env_->error(Code::kAlreadyExists, "an image named '" + std::string(name) + "' exists");
   ImageInfo info;
   info.name = std::string(name);
@@ -307,7 +355,9 @@ Status WriteTxn::drop_frame(std::string_view image, uint32_t frame) {
 Status WriteTxn::write(std::string_view image, const Region& region, const Selection& sel,
                        const void* src, size_t src_size, Interleave interleave) {
   if (!txn_ || !txn_->active()) return finished(env_.get());
-  return write(image, region, sel, src, src_size, packed_strides(*txn_, image, region, sel, interleave));
+  auto info = txn_->find_image(image);
+  if (!info) return info.status();
+  return write(image, region, sel, src, src_size, packed_strides(**info, region, sel, interleave));
 }
 
 Status WriteTxn::write(std::string_view image, const Region& region, const Selection& sel,

@@ -25,6 +25,7 @@ inline constexpr std::string_view kFormatKey = "format";
 inline constexpr std::string_view kGenerationKey = "generation";
 inline constexpr std::string_view kImportKeyPrefix = "import/";
 inline constexpr std::string_view kPyramidKeyPrefix = "pyramid/";  // from format 2.2 on
+inline constexpr std::string_view kMappedKeyPrefix = "mapped/";    // PREFIX | name, from format 2.4 and 3.2 on
 
 // The lock file beside the data file (section 7.4).
 inline constexpr std::string_view kLockSuffix = "-lock";

@@ -169,6 +169,13 @@ Result<std::vector<uint8_t>> fill_pixel(const ImageSpec& spec) {
   return pixel;
 }
 
+std::vector<double> pixel_values(DataType type, std::span<const uint8_t> pixel) {
+  const size_t s = sample_size(type);
+  std::vector<double> values;
+  for (size_t at = 0; at + s <= pixel.size(); at += s) values.push_back(sample_to_double(type, pixel.data() + at));
+  return values;
+}
+
 uint64_t ref_count_check(const ChunkKey& key, uint64_t count) {
   uint8_t bytes[kChunkKeySize + 8];
   std::memcpy(bytes, key.data(), kChunkKeySize);

@@ -4,6 +4,7 @@
 
 #include <cstdint>
 #include <optional>
+#include <span>
 #include <string>
 #include <vector>
 
@@ -16,15 +17,18 @@ namespace tessera::detail {
 
 // The newest version this build writes (spec/FORMAT.md section 3). It reads every version
 // from 1.0 on: major 2 added version 2 chunks, which a 1.x reader would refuse as corrupt;
-// 2.1 added the attributes database, 2.2 pyramid levels and their records; major 3 the delta
-// filter, which a 2.x reader would refuse.
+// 2.1 added the attributes database, 2.2 pyramid levels and their records, 2.3 the checksums
+// of image records and counts, 2.4 mapped images; major 3 the delta filter, which a 2.x reader
+// would refuse (3.1 and 3.2 are 2.3 and 2.4 with it).
 constexpr uint16_t kFormatMajor = 3;
-constexpr uint16_t kFormatMinor = 1;
+constexpr uint16_t kFormatMinor = 2;
 constexpr FormatVersion kFormatVersion{kFormatMajor, kFormatMinor};
+// The newest 2.x this build writes: a file with mapped images but no delta filter.
+constexpr FormatVersion kNewest2xVersion{2, 4};
 // What new files are, and what an older 2.x file becomes when opened for writing: a file stays
-// 2.3, readable by every 2.x reader, until a transaction stores what only 3.x holds (a chunk
-// or an image with the delta filter) and makes it 3.1 (Txn::require_format). A 3.0 file opened
-// for writing becomes 3.1.
+// 2.3, readable by every 2.x reader, until a transaction stores what only a newer version holds
+// (Txn::require_format): a mapped image makes it 2.4 (3.2), a chunk or an image with the delta
+// filter 3.1 (3.2 from 2.4). A 3.0 file opened for writing becomes 3.1.
 constexpr FormatVersion kBaseFormatVersion{2, 3};
 constexpr uint16_t kOldestFormatMajor = 1;
 // True when this build reads files of that version's major (any minor).
@@ -34,17 +38,30 @@ constexpr bool format_is_known(FormatVersion v) {
 // True when this build may write a file of that version (an older one after upgrading it):
 // not a minor newer than it writes of the file's major.
 constexpr bool format_is_writable(FormatVersion v) {
-  return v.major == kFormatMajor ? v <= kFormatVersion : v <= kBaseFormatVersion;
+  return v.major == kFormatMajor ? v <= kFormatVersion : v <= kNewest2xVersion;
 }
-// True when a file of version `v` may hold chunks and images of `filter`: delta from 3.0 on
-// (a file that first stores delta becomes 3.1).
-constexpr FormatVersion kDeltaFormatVersion{3, 1};
+// What a file of version `v` becomes when it first stores the delta filter: 3.1, or 3.2 when
+// it holds mapped images (2.4); a 3.x file stays what it is.
+constexpr FormatVersion delta_version_of(FormatVersion v) {
+  return v.major == kFormatMajor ? v : v >= kNewest2xVersion ? kFormatVersion : FormatVersion{3, 1};
+}
+// What a file of version `v` becomes when it first stores a mapped image: 2.4, or 3.2.
+constexpr FormatVersion mapped_version_of(FormatVersion v) {
+  return v.major == kFormatMajor ? kFormatVersion : kNewest2xVersion;
+}
+// True when a file of version `v` may hold chunks and images of `filter`: delta from 3.0 on.
 constexpr bool format_holds_filter(FormatVersion v, Filter filter) {
   return filter != Filter::kDelta || v >= FormatVersion{3, 0};
 }
-// What an older file becomes when opened for writing: the newest minor of its major.
+// True when a file of version `v` may hold mapped image records: 2.4 and 3.2 on.
+constexpr bool format_holds_mapped(FormatVersion v) {
+  return v >= kFormatVersion || (v.major == 2 && v >= kNewest2xVersion);
+}
+// What an older file becomes when opened for writing: 2.3 (a 3.0 file 3.1), so that its image
+// records and counts carry their checksums; a newer one it can write stays as it is.
 constexpr FormatVersion writable_version_of(FormatVersion v) {
-  return v.major == kFormatMajor ? kFormatVersion : kBaseFormatVersion;
+  const FormatVersion floor = v.major == kFormatMajor ? FormatVersion{3, 1} : kBaseFormatVersion;
+  return v < floor ? floor : v;
 }
 // True when every image record and reference count of a file of version `v` carries its
 // checksum (the count's in `ref_checks`): 2.3 and 3.1 on.
@@ -74,6 +91,8 @@ Status validate_image_spec(const ImageSpec& spec);
 // The fill value as one pixel of raw little-endian samples. kInvalidArgument when a value
 // cannot be represented exactly in the sample type.
 Result<std::vector<uint8_t>> fill_pixel(const ImageSpec& spec);
+// The values of one pixel of `type` (pixel.size() / sample size samples), as doubles.
+std::vector<double> pixel_values(DataType type, std::span<const uint8_t> pixel);
 
 std::vector<uint8_t> build_image_record(const ImageInfo& info);
 // With `check_required` (format_checks_images_and_counts), a record without its checksum is corrupt; a

@@ -69,7 +69,7 @@ Status ChunkPool::add_checks() {
 Status ChunkPool::put_value(const ChunkKey& key, std::span<const uint8_t> encoded) {
   // The header's filter byte (spec/FORMAT.md 4.4.2): a delta chunk needs format 3.0.
   if (encoded.size() > 2 && encoded[2] == uint8_t(Filter::kDelta))
-    TESSERA_RETURN_IF_ERROR(txn_.require_format(kDeltaFormatVersion));
+    TESSERA_RETURN_IF_ERROR(txn_.require_format(delta_version_of));
   return txn_.put(txn_.env().chunks, key, encoded);
 }
 

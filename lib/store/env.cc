@@ -429,7 +429,7 @@ Status Env::open_databases(bool create) {
   if (!options_.read_only && !format_is_writable(header->version()))
     return error(Code::kUnsupported, "format version " + version +
                                          " is newer than this build writes (" +
-                                         to_string(kBaseFormatVersion) + " and " +
+                                         to_string(kNewest2xVersion) + " and " +
                                          to_string(kFormatVersion) + "): open it read-only");
   if (rc) return lmdb_error(rc, "commit database handles");
   format_version = header->version();
@@ -469,7 +469,7 @@ Status Env::upgrade(const std::shared_ptr<Env>& env) {
   if (rc) return env->lmdb_error(rc, "create database 'ref_checks'");
   env->has_ref_checks = true;
   const FormatVersion target = writable_version_of(header->version());
-  TESSERA_RETURN_IF_ERROR((*txn)->require_format(target));
+  TESSERA_RETURN_IF_ERROR((*txn)->require_format(writable_version_of));
   // Every image record again, and every reference count's check, which the new version requires.
   for (const ImageInfo& image : std::vector<ImageInfo>((*txn)->images()))
     TESSERA_RETURN_IF_ERROR((*txn)->put_image(image));
@@ -683,9 +683,10 @@ Result<std::unique_ptr<Txn>> Txn::begin(std::shared_ptr<Env> env, bool write) {
 
 Txn::~Txn() { abort(); }
 
-Status Txn::require_format(FormatVersion needed) {
+Status Txn::require_format(FormatVersion (*raise)(FormatVersion)) {
   auto header = env_->writable_format(txn_);
   if (!header) return header.status();
+  const FormatVersion needed = raise(header->version());
   if (header->version() >= needed) return Status::ok();
   header->major = needed.major;
   header->minor = needed.minor;
@@ -793,6 +794,7 @@ Status Txn::load_images() {
                                          "not its id " + std::to_string(info->id));
     table->add(std::move(info.value()));
   }
+  TESSERA_RETURN_IF_ERROR(load_mapped(*table));
   images_ = table;
   env_->remember_image_table(commit, images_);
   return Status::ok();
@@ -800,18 +802,61 @@ Status Txn::load_images() {
 
 Result<const ImageInfo*> Txn::find_image(std::string_view name) const {
   if (const ImageInfo* image = images_->find(name)) return image;
+  if (images_->find_mapped(name))
+    return env_->error(Code::kInvalidArgument,
+                       "'" + std::string(name) + "' is a mapped image, a view of other images: it has no tiles "
+                       "or records of its own to write, edit or list (tessera materialize writes it out as an "
+                       "ordinary image)");
   return env_->error(Code::kNotFound, "no image named '" + std::string(name) + "'");
 }
 
-Status Txn::put_image(const ImageInfo& info) {
-  if (info.spec.filter == Filter::kDelta) TESSERA_RETURN_IF_ERROR(require_format(kDeltaFormatVersion));
-  auto bytes = build_image_record(info);
-  TESSERA_RETURN_IF_ERROR(put(env_->images, encode_image_key(info.id), bytes));
+ImageTable& Txn::own_table() {
   if (!images_own_) {
     images_ = std::make_shared<ImageTable>(*images_);
     images_own_ = true;
   }
-  const_cast<ImageTable&>(*images_).put(info);  // our own copy: nobody else sees it
+  return const_cast<ImageTable&>(*images_);  // our own copy: nobody else sees it
+}
+
+Status Txn::put_image(const ImageInfo& info) {
+  if (info.spec.filter == Filter::kDelta) TESSERA_RETURN_IF_ERROR(require_format(delta_version_of));
+  auto bytes = build_image_record(info);
+  TESSERA_RETURN_IF_ERROR(put(env_->images, encode_image_key(info.id), bytes));
+  own_table().put(info);
+  return Status::ok();
+}
+
+Status Txn::put_mapped(std::string_view name, const MappedValue& value) {
+  TESSERA_RETURN_IF_ERROR(require_format(mapped_version_of));
+  const std::vector<uint8_t> key = mapped_record_key(name);
+  TESSERA_RETURN_IF_ERROR(put(env_->meta, key, build_mapped_record(key, value)));
+  own_table().put_mapped(name, value);
+  return Status::ok();
+}
+
+Status Txn::delete_mapped(std::string_view name) {
+  TESSERA_RETURN_IF_ERROR(del(env_->meta, mapped_record_key(name)));
+  own_table().erase_mapped(name);
+  return Status::ok();
+}
+
+// The mapped image records: the meta keys "mapped/" | name, in key order.
+Status Txn::load_mapped(ImageTable& table) {
+  const std::vector<uint8_t> prefix(kMappedKeyPrefix.begin(), kMappedKeyPrefix.end());
+  Cursor cursor(*this, env_->meta);
+  TESSERA_RETURN_IF_ERROR(cursor.status());
+  MDB_val k = to_val(prefix), v;
+  for (auto r = cursor.get(&k, &v, MDB_SET_RANGE);; r = cursor.get(&k, &v, MDB_NEXT)) {
+    if (!r) return r.status();
+    if (!*r) break;
+    const std::span<const uint8_t> key(bytes_of(k), k.mv_size);
+    if (key.size() < prefix.size() || !std::equal(prefix.begin(), prefix.end(), key.begin())) break;
+    auto name = mapped_name_of_key(key);
+    if (!name) return env_->error(Code::kCorrupt, "a mapped image record has an empty name");
+    auto value = parse_mapped_record(key, bytes_of(v), v.mv_size);
+    if (!value) return value.status().with_context(env_->path() + ": mapped image '" + *name + "'");
+    table.put_mapped(*name, std::move(value.value()));
+  }
   return Status::ok();
 }
 

@@ -134,9 +134,10 @@ class Txn {
 
   Status commit();
   void abort();
-  // Makes the file at least version `needed` in this write transaction (rewrites the format
-  // header's version when it is older): before storing what only that version holds.
-  Status require_format(FormatVersion needed);
+  // Makes the file version `raise(current)` in this write transaction when that is newer than
+  // what its format header says (rewriting the header's version): before storing what only that
+  // version holds. `raise` is delta_version_of or mapped_version_of (format/records.h).
+  Status require_format(FormatVersion (*raise)(FormatVersion));
 
   // Runs `body` in a nested write transaction: when it fails, everything it did (records and
   // the image table) is undone and the outer transaction goes on as before.
@@ -153,10 +154,18 @@ class Txn {
   Result<const ImageInfo*> find_image(std::string_view name) const;
   uint32_t unused_image_id() const { return images_->unused_id(); }
   Status put_image(const ImageInfo& info);  // inserts or replaces by id
+  // Mapped image records (meta "mapped/" | name): as this transaction sees them, written (the
+  // file becomes 2.4 or 3.2 in the transaction that first stores one) and deleted.
+  const ImageTable::MappedImages& mapped() const { return images_->mapped(); }
+  const MappedValue* find_mapped(std::string_view name) const { return images_->find_mapped(name); }
+  Status put_mapped(std::string_view name, const MappedValue& value);
+  Status delete_mapped(std::string_view name);
 
  private:
   Txn(std::shared_ptr<Env> env, bool write) : env_(std::move(env)), write_(write) {}
   Status load_images();
+  Status load_mapped(ImageTable& table);
+  ImageTable& own_table();  // the table, copied first when it is shared
   // Leaves the gate and releases the write lock, whichever this transaction holds.
   void release();
 

@@ -20,6 +20,16 @@ void ImageTable::add(ImageInfo info) {
   images_.push_back(std::move(info));
 }
 
+const MappedValue* ImageTable::find_mapped(std::string_view name) const {
+  auto it = mapped_.find(name);
+  return it == mapped_.end() ? nullptr : &it->second;
+}
+
+void ImageTable::erase_mapped(std::string_view name) {
+  auto it = mapped_.find(name);
+  if (it != mapped_.end()) mapped_.erase(it);
+}
+
 void ImageTable::put(const ImageInfo& info) {
   for (ImageInfo& image : images_)
     if (image.id == info.id) {

@@ -44,6 +44,7 @@
 #include "tessera/attributes.h"
 #include "tessera/export.h"
 #include "tessera/inspect.h"
+#include "tessera/mapped.h"
 #include "tessera/status.h"
 #include "tessera/types.h"
 
@@ -198,6 +199,10 @@ class TESSERA_API View {
   Result<Request> check(std::string_view image, const Region& region, const Selection& sel,
                         Access access = Access::kRead) const;
 
+  // The definition of mapped image `name` (tessera/mapped.h; its fill one value per band).
+  // kNotFound when there is no mapped image of that name.
+  Result<MappedSpec> mapped(std::string_view name) const;
+
   // Tile and chunk counts of one frame of an image at one level (scans its tile index).
   // A level not built gives kNotFound as read() does.
   Result<ImageStats> stats(std::string_view image, uint32_t frame = 0, uint32_t level = 0) const;
@@ -307,6 +312,17 @@ class TESSERA_API WriteTxn : public View {
   // (a source chunk failed its check), as write().
   Status merge(const View& source, std::string_view source_image, std::string_view image, uint32_t frame = 0,
                uint32_t source_frame = 0);
+
+  // Defines mapped image `name` (tessera/mapped.h), or with `replace` defines it again. Every
+  // source must be an image or mapped image of this container with that frame and bands, all of
+  // one sample type and band count, each transform invertible, and no cycle or chain deeper
+  // than kMaxMappedDepth. The file becomes format 2.4 (3.2) in this transaction.
+  // Errors: kAlreadyExists (an image or, without `replace`, a mapped image of that name),
+  // kInvalidArgument naming the source or value at fault.
+  Status define_mapped(std::string_view name, const MappedSpec& spec, bool replace = false);
+  // Deletes mapped image `name` (its sources stay as they are). kNotFound when there is none;
+  // kInvalidArgument when another mapped image has it as a source.
+  Status remove_mapped(std::string_view name);
 
   // Records where an import into frame progress.frame of `image` stands (see ImportProgress):
   // call it in the transaction of each batch, so the record and the pixels commit together.

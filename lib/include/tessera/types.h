@@ -155,6 +155,9 @@ struct ImageInfo {
   ImageSpec spec;
   uint32_t frames = 0;  // frames 0 .. frames-1 exist; a new image has one empty frame, 0
   std::vector<uint8_t> fill_pixel;  // the fill value exactly as stored: one pixel, little-endian
+  // A mapped image (tessera/mapped.h): a view of other images with one frame and no tiles of its
+  // own; `spec` gives its sample type, bands and fill, and the first source's tile size.
+  bool mapped = false;
 
   size_t pixel_bytes() const { return sample_size(spec.type) * spec.bands; }
   size_t tile_bytes() const { return pixel_bytes() * spec.tile_size * spec.tile_size; }

@@ -1,0 +1,133 @@
+// Mapped images in the public API: the names of their rules, and defining, describing and
+// deleting them (reads go through View::read and friends, lib/container.cc).
+#include "tessera/mapped.h"
+
+#include <cstdio>
+
+#include "format/mapped_record.h"
+#include "format/records.h"
+#include "raster/mapped_image.h"
+#include "store/env.h"
+#include "tessera/container.h"
+
+namespace tessera {
+
+std::string to_string(const Affine& t) {
+  std::string out;
+  for (double c : {t.a, t.b, t.c, t.d, t.e, t.f}) {
+    char digits[32];
+    std::snprintf(digits, sizeof digits, "%.17g", c);
+    // The shortest of %.15g .. %.17g that reads back as the same double.
+    for (int precision = 15; precision <= 17; ++precision) {
+      std::snprintf(digits, sizeof digits, "%.*g", precision, c);
+      if (std::strtod(digits, nullptr) == c) break;
+    }
+    out += (out.empty() ? "" : ",") + std::string(digits);
+  }
+  return out;
+}
+
+std::string_view blend_name(Blend blend) {
+  switch (blend) {
+    case Blend::kFirst: return "first";
+    case Blend::kLast: return "last";
+    case Blend::kMean: return "mean";
+    case Blend::kMax: return "max";
+  }
+  return "?";
+}
+
+Result<Blend> parse_blend(std::string_view text) {
+  for (Blend b : {Blend::kFirst, Blend::kLast, Blend::kMean, Blend::kMax})
+    if (blend_name(b) == text) return b;
+  return Status(Code::kInvalidArgument, "unknown blend '" + std::string(text) + "' (first, last, mean or max)");
+}
+
+std::string_view interpolation_name(Interpolation interpolation) {
+  switch (interpolation) {
+    case Interpolation::kNearest: return "nearest";
+    case Interpolation::kBilinear: return "bilinear";
+  }
+  return "?";
+}
+
+Result<Interpolation> parse_interpolation(std::string_view text) {
+  for (Interpolation i : {Interpolation::kNearest, Interpolation::kBilinear})
+    if (interpolation_name(i) == text) return i;
+  return Status(Code::kInvalidArgument, "unknown resampling '" + std::string(text) + "' (nearest or bilinear)");
+}
+
+Result<MappedSpec> View::mapped(std::string_view name) const {
+  if (!txn_ || !txn_->active()) return Status(Code::kInvalidArgument, env_->path() + ": the transaction has finished");
+  const detail::MappedValue* value = txn_->find_mapped(name);
+  if (!value) return env_->error(Code::kNotFound, "no mapped image named '" + std::string(name) + "'");
+  MappedSpec spec{value->sources, value->blend, value->interpolation, {}};
+  auto image = this->image(name);
+  if (image) spec.fill = detail::pixel_values(image->spec.type, value->fill);
+  return spec;
+}
+
+Status WriteTxn::define_mapped(std::string_view name, const MappedSpec& spec, bool replace) {
+  if (!txn_ || !txn_->active()) return Status(Code::kInvalidArgument, env_->path() + ": the transaction has finished");
+  TESSERA_RETURN_IF_ERROR(check_image_name(name).with_context(env_->path()));
+  if (txn_->find_image(name))
+    return env_->error(Code::kAlreadyExists, "an image named '" + std::string(name) + "' exists");
+  if (!replace && txn_->find_mapped(name))
+    return env_->error(Code::kAlreadyExists, "a mapped image named '" + std::string(name) +
+                                                 "' exists (define it again to replace it)");
+  detail::MappedValue value{spec.sources, spec.blend, spec.interpolation, {}};
+  if (uint8_t(spec.blend) > uint8_t(Blend::kMax) || uint8_t(spec.interpolation) > uint8_t(Interpolation::kBilinear))
+    return env_->error(Code::kInvalidArgument, "mapped image '" + std::string(name) + "': unknown blend or resampling");
+  std::lock_guard lock(txn_->lmdb_mutex());
+  // Resolved once with the first source's fill, to learn the sample type and bands; then the fill.
+  if (!spec.sources.empty()) {
+    auto first = txn_->find_image(spec.sources.front().image);
+    const detail::MappedValue* nested = txn_->find_mapped(spec.sources.front().image);
+    ImageInfo info;  // when the first source is missing, resolving the definition says so below
+    if (first) {
+      info = **first;
+    } else if (nested) {
+      auto resolved = detail::resolve_mapped(*txn_, spec.sources.front().image);
+      if (!resolved) return resolved.status();
+      info = (*resolved)->info;
+    }
+    const std::vector<uint32_t>& bands = spec.sources.front().bands;
+    const size_t s = sample_size(info.spec.type);
+    if (spec.fill.empty()) {
+      for (size_t k = 0; k < (bands.empty() ? info.spec.bands : bands.size()); ++k) {
+        const size_t b = bands.empty() ? k : bands[k];
+        if ((b + 1) * s <= info.fill_pixel.size())
+          value.fill.insert(value.fill.end(), info.fill_pixel.begin() + b * s, info.fill_pixel.begin() + (b + 1) * s);
+      }
+    } else {
+      ImageSpec as{};
+      as.type = info.spec.type;
+      as.bands = uint32_t(bands.empty() ? info.spec.bands : bands.size());
+      as.fill = spec.fill;
+      if (as.fill.size() != 1 && as.fill.size() != as.bands)
+        return env_->error(Code::kInvalidArgument, "mapped image '" + std::string(name) + "': fill has " +
+                                                       std::to_string(as.fill.size()) + " values; expected 1 or " +
+                                                       std::to_string(as.bands));
+      auto fill = detail::fill_pixel(as);
+      if (!fill) return fill.status().with_context(env_->path() + ": mapped image '" + std::string(name) + "'");
+      value.fill = std::move(*fill);
+    }
+  }
+  auto resolved = detail::resolve_mapped(*txn_, name, value);
+  if (!resolved) return resolved.status();
+  return txn_->put_mapped(name, value);
+}
+
+Status WriteTxn::remove_mapped(std::string_view name) {
+  if (!txn_ || !txn_->active()) return Status(Code::kInvalidArgument, env_->path() + ": the transaction has finished");
+  if (!txn_->find_mapped(name)) return env_->error(Code::kNotFound, "no mapped image named '" + std::string(name) + "'");
+  for (const auto& [other, value] : txn_->mapped())
+    for (const MappedSource& s : value.sources)
+      if (s.image == name && other != name)
+        return env_->error(Code::kInvalidArgument, "mapped image '" + std::string(name) + "' is a source of mapped image '" +
+                                                       other + "': remove or define that one first");
+  std::lock_guard lock(txn_->lmdb_mutex());
+  return txn_->delete_mapped(name);
+}
+
+}  // namespace tessera
