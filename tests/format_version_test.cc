@@ -166,8 +166,12 @@ TEST_F(FormatVersionTest, FormatVersionsOpenAsTheVersionRuleSays) {
   }
   EXPECT_EQ(version(), current);  // opened for writing: upgraded
 
-  // A minor newer than this build writes of major 2 is read-only too (3.0 is not "newer").
-  ASSERT_NO_FATAL_FAILURE(set_format(2, detail::kBaseFormatVersion.minor + 1));
+  // 2.4 (mapped images) is written, and stays 2.4; a minor newer than that of major 2 is
+  // read-only (3.0 is not "newer").
+  ASSERT_NO_FATAL_FAILURE(set_format(2, detail::kNewest2xVersion.minor));
+  EXPECT_TRUE(opens(OpenOptions{}));
+  EXPECT_EQ(version(), to_string(detail::kNewest2xVersion));
+  ASSERT_NO_FATAL_FAILURE(set_format(2, detail::kNewest2xVersion.minor + 1));
   EXPECT_TRUE(opens(read_only));
   EXPECT_FALSE(opens(OpenOptions{}));
 
@@ -229,8 +233,8 @@ TEST_F(FormatVersionTest, DeltaFilterMakesTheFile30InItsTransaction) {
   options.filter = Filter::kDelta;
   ASSERT_OK_AND_ASSIGN(RecompressReport report, container_->recompress("smooth", options));
   EXPECT_GT(report.rewritten, 0u);
-  EXPECT_EQ(format_header().version(), detail::kFormatVersion);
-  EXPECT_EQ(container_->format_version(), detail::kFormatVersion);
+  EXPECT_EQ(format_header().version(), detail::delta_version_of(detail::kBaseFormatVersion));
+  EXPECT_EQ(container_->format_version(), detail::delta_version_of(detail::kBaseFormatVersion));
   ASSERT_OK_AND_ASSIGN(VerifyReport verified, verify(path("f.tsr"), VerifyOptions{.deep = true}));
   EXPECT_TRUE(verified.clean()) << (verified.faults.empty() ? "" : verified.faults[0].message);
   // The same chunks in a file that says 2.2: verify names the fault.
@@ -260,8 +264,8 @@ TEST_F(FormatVersionTest, DeltaFilterMakesTheFile30InItsTransaction) {
   EXPECT_EQ(format_header().version(), detail::kBaseFormatVersion);
   EXPECT_EQ(c.format_version(), detail::kBaseFormatVersion);
   ASSERT_OK(c.write([&](WriteTxn& t) { return t.create_image("d", delta); }));
-  EXPECT_EQ(format_header().version(), detail::kFormatVersion);
-  EXPECT_EQ(c.format_version(), detail::kFormatVersion);
+  EXPECT_EQ(format_header().version(), detail::delta_version_of(detail::kBaseFormatVersion));
+  EXPECT_EQ(c.format_version(), detail::delta_version_of(detail::kBaseFormatVersion));
 }
 
 }  // namespace

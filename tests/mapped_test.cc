@@ -4,7 +4,9 @@
 // the sources blended in double arithmetic.
 #include <cmath>
 
+#include "format/mapped_record.h"
 #include "test_util.h"
+#include "tessera/verify.h"
 
 namespace tessera::test {
 namespace {
@@ -422,6 +424,50 @@ TEST_F(MappedTest, DefinitionsPersistAndMakeTheFile24) {
   for (const ImageInfo& info : snap.images()) listed = listed || (info.name == "m" && info.mapped);
   EXPECT_TRUE(listed);
   expect_verifies(path("m.tsr"));
+  // The delta filter then makes it 3.2, not 3.1 (which has no mapped images).
+  ImageSpec delta;
+  delta.filter = Filter::kDelta;
+  ASSERT_OK(again.write([&](WriteTxn& txn) { return txn.create_image("d", delta); }));
+  EXPECT_EQ(again.format_version(), (FormatVersion{3, 2}));
+  expect_verifies(path("m.tsr"));
+}
+
+TEST_F(MappedTest, VerifyChecksMappedImages) {
+  add_source("a", DataType::kU8, 2, {0, 0, 32, 32}, Affine{}, 91);
+  add_source("b", DataType::kU16, 2, {0, 0, 32, 32}, Affine{}, 92);
+  ASSERT_OK(define("m", {RefSource{"a", {}, 2, {}, {}, Affine{}}}, Blend::kFirst, Interpolation::kNearest));
+  ASSERT_OK(define("n", {RefSource{"m", {}, 2, {}, {}, Affine{}}}, Blend::kFirst, Interpolation::kNearest));
+  container_.reset();
+  expect_verifies(path("m.tsr"));
+  // Records written past the library: a cycle, a source of another type, a missing source.
+  const auto put = [&](const std::string& name, std::vector<MappedSource> sources, std::vector<uint8_t> fill) {
+    detail::MappedValue value{std::move(sources), Blend::kFirst, Interpolation::kNearest, std::move(fill)};
+    const std::vector<uint8_t> key = detail::mapped_record_key(name);
+    const std::vector<uint8_t> bytes = detail::build_mapped_record(key, value);
+    ASSERT_TRUE(lmdb_put(path("m.tsr"), "meta", std::string(key.begin(), key.end()),
+                         std::string(bytes.begin(), bytes.end())));
+  };
+  put("m", {MappedSource{"n", 0, {}, Affine{}}}, {0, 0});
+  put("x", {MappedSource{"a", 0, {}, Affine{}}, MappedSource{"b", 0, {}, Affine{}}}, {0, 0});
+  put("y", {MappedSource{"gone", 0, {}, Affine{}}}, {0});
+  ASSERT_OK_AND_ASSIGN(VerifyReport report, verify(path("m.tsr")));
+  std::string all;
+  for (const Fault& f : report.faults) {
+    EXPECT_EQ(f.invariant, "MAPPED_IMAGE_VALID") << f.message;
+    all += f.message + "\n";
+  }
+  EXPECT_NE(all.find("cycle"), std::string::npos) << all;
+  EXPECT_NE(all.find("mapped image 'x': source 'b' differs"), std::string::npos) << all;
+  EXPECT_NE(all.find("mapped image 'y': source 'gone' is not an image"), std::string::npos) << all;
+  EXPECT_EQ(report.mapped_images, 4u);
+  // Reads refuse them too, naming the fault.
+  ASSERT_OK_AND_ASSIGN(Container c, Container::open(path("m.tsr")));
+  ASSERT_OK_AND_ASSIGN(auto snap, c.snapshot());
+  std::vector<uint8_t> px(2);
+  Status cycle = snap.read("n", {0, 0, 1, 1}, {}, px.data(), px.size());
+  EXPECT_CODE(cycle, Code::kInvalidArgument);
+  EXPECT_NE(cycle.message().find("cycle"), std::string::npos) << cycle.message();
+  EXPECT_CODE(snap.read("x", {0, 0, 1, 1}, {}, px.data(), px.size()), Code::kInvalidArgument);
 }
 
 }  // namespace

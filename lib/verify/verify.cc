@@ -16,6 +16,7 @@
 #include <cerrno>
 #include <algorithm>
 #include <cstring>
+#include <functional>
 #include <map>
 #include <set>
 #include <tuple>
@@ -24,6 +25,7 @@
 #include "format/names.h"
 #include "format/pyramid_record.h"
 #include "format/chunk_codec.h"
+#include "format/mapped_record.h"
 #include "format/keys.h"
 #include "format/records.h"
 #include "raster/tile_index.h"
@@ -85,6 +87,7 @@ class RecordChecker {
     check_geometry();
     check_attributes();
     check_pyramids();
+    check_mapped_images();
     note_unfinished_imports();
     if (options_.progress) options_.progress(records_total_, records_total_);
     return Status::ok();
@@ -679,6 +682,99 @@ class RecordChecker {
                         name, frame);
       return Status::ok();
     });
+  }
+
+  // ---- mapped images (format 2.4 and 3.2)
+
+  // MAPPED_IMAGE_VALID: every meta key "mapped/" | name holds a record that passes its checks, in a
+  // file of a version that has them, under a name no image has; each source is an image (with that
+  // frame and bands) or a mapped image (frame 0) of this file; all give one sample type and band
+  // count; the fill is one such pixel; and mapped images stand on each other without a cycle, at
+  // most kMaxMappedDepth deep.
+  void check_mapped_images() {
+    struct Shape {
+      DataType type;
+      size_t bands;
+    };
+    std::map<std::string, MappedValue> mapped;
+    (void)for_each(meta_, kMetaDb, [&](const MDB_val& k, const MDB_val& v) {
+      auto name = mapped_name_of_key({bytes(k), k.mv_size});
+      const std::string_view key(static_cast<const char*>(k.mv_data), k.mv_size);
+      if (!key.starts_with(kMappedKeyPrefix)) return Status::ok();
+      ++report_.mapped_images;
+      auto fault = [&](const std::string& what) { mapped_fault(name.value_or(""), what); };
+      if (!name) return fault("a mapped image record has an empty name"), Status::ok();
+      if (!format_holds_mapped(version_)) fault("format " + to_string(version_) + " holds no mapped images (2.4 and 3.2 do)");
+      if (name->size() > kMaxImageNameBytes ||
+          std::any_of(name->begin(), name->end(), [](char c) { return static_cast<unsigned char>(c) < 0x20 || c == 0x7F; }))
+        fault("the name is over " + std::to_string(kMaxImageNameBytes) + " bytes or has a control character");
+      for (const auto& [id, facts] : images_)
+        if (facts.info.name == *name) fault("an image has this name too");
+      auto value = parse_mapped_record({bytes(k), k.mv_size}, bytes(v), v.mv_size);
+      if (!value) return fault(value.status().message()), Status::ok();
+      mapped.emplace(*name, std::move(*value));
+      return Status::ok();
+    });
+    // The shape each mapped image gives, depth first; nullopt for one that is at fault.
+    std::map<std::string, std::optional<Shape>> shapes;
+    std::vector<std::string> stack;
+    std::function<std::optional<Shape>(const std::string&)> shape_of = [&](const std::string& name) -> std::optional<Shape> {
+      if (auto known = shapes.find(name); known != shapes.end()) return known->second;
+      const MappedValue& value = mapped.at(name);
+      stack.push_back(name);
+      std::optional<Shape> first;
+      bool sound = true;
+      for (const MappedSource& s : value.sources) {
+        std::optional<Shape> source;
+        const ImageInfo* image = nullptr;
+        for (const auto& [id, facts] : images_)
+          if (facts.info.name == s.image && !image) image = &facts.info;
+        if (image) {
+          if (s.frame >= image->frames)
+            mapped_fault(name, "source '" + s.image + "' has no frame " + std::to_string(s.frame));
+          for (uint32_t b : s.bands)
+            if (b >= image->spec.bands) mapped_fault(name, "source '" + s.image + "' has no band " + std::to_string(b));
+          source = Shape{image->spec.type, s.bands.empty() ? image->spec.bands : s.bands.size()};
+        } else if (mapped.count(s.image)) {
+          if (std::find(stack.begin(), stack.end(), s.image) != stack.end()) {
+            mapped_fault(name, "mapped images stand on each other in a cycle through '" + s.image + "'");
+          } else if (stack.size() >= kMaxMappedDepth) {
+            mapped_fault(name, "mapped images stand on mapped images more than " + std::to_string(kMaxMappedDepth) + " deep");
+          } else if (auto inner = shape_of(s.image)) {
+            if (s.frame != 0) mapped_fault(name, "source '" + s.image + "' is a mapped image: frame 0 alone");
+            for (uint32_t b : s.bands)
+              if (b >= inner->bands) mapped_fault(name, "source '" + s.image + "' has no band " + std::to_string(b));
+            source = Shape{inner->type, s.bands.empty() ? inner->bands : s.bands.size()};
+          }
+        } else {
+          mapped_fault(name, "source '" + s.image + "' is not an image of this file");
+        }
+        if (!source) {
+          sound = false;
+          continue;
+        }
+        if (!first) first = source;
+        if (source->type != first->type || source->bands != first->bands) {
+          mapped_fault(name, "source '" + s.image + "' differs from the first in sample type or bands");
+          sound = false;
+        }
+      }
+      stack.pop_back();
+      if (first && value.fill.size() != first->bands * sample_size(first->type)) {
+        mapped_fault(name, "the fill is " + std::to_string(value.fill.size()) + " bytes, not one pixel");
+        sound = false;
+      }
+      return shapes[name] = sound ? first : std::nullopt;
+    };
+    for (const auto& [name, value] : mapped) shape_of(name);
+  }
+
+  void mapped_fault(const std::string& name, const std::string& what) {
+    Fault f;
+    f.invariant = "MAPPED_IMAGE_VALID";
+    f.image = name;
+    f.message = "mapped image '" + name + "': " + what;
+    sink_.add(std::move(f));
   }
 
   // Import records (meta "import/" | image | frame) of imports that did not finish: notices,

@@ -59,6 +59,7 @@ struct VerifyReport {
   uint64_t geometry_records = 0;  // cached bounding boxes
   uint64_t attribute_records = 0; // attributes of images and frames
   uint64_t pyramid_records = 0;   // frames' pyramid records
+  uint64_t mapped_images = 0;     // mapped image records
   uint64_t level_tiles_checked = 0;  // --deep: level tiles compared with the reduction of the level below
   uint64_t chunks = 0;          // records in `chunks`
   uint64_t references = 0;      // tile records that reference a chunk
