@@ -172,11 +172,17 @@ Result<Request> View::check(std::string_view image, const Region& region, const 
 
 Result<ImageStats> View::stats(std::string_view image, uint32_t frame, uint32_t level) const {
   if (!txn_ || !txn_->active()) return finished(env_.get());
-  auto info = txn_->find_image(image);
-  if (!info) return info.status();
+  auto found = find_any(*txn_, image);
+  if (!found) return found.status();
   std::lock_guard lock(txn_->lmdb_mutex());
-  TESSERA_RETURN_IF_ERROR(detail::check_level(*txn_, **info, Selection{frame, level, {}}, Access::kRead));
-  return detail::image_stats(*txn_, **info, level, frame);
+  const Selection sel{frame, level, {}};
+  if (found->mapped) {  // it stores no tile of its own
+    TESSERA_RETURN_IF_ERROR(detail::check_frame(env_->path(), found->info(), frame));
+    TESSERA_RETURN_IF_ERROR(detail::check_mapped_level(*txn_, *found->mapped, sel));
+    return ImageStats{};
+  }
+  TESSERA_RETURN_IF_ERROR(detail::check_level(*txn_, *found->ordinary, sel, Access::kRead));
+  return detail::image_stats(*txn_, *found->ordinary, level, frame);
 }
 
 Result<std::optional<Region>> View::bounds(std::string_view image, uint32_t frame,
@@ -192,18 +198,20 @@ Result<std::optional<Region>> View::bounds(std::string_view image, uint32_t fram
 
 Result<std::vector<FrameInfo>> View::frames(std::string_view image) const {
   if (!txn_ || !txn_->active()) return finished(env_.get());
-  auto info = txn_->find_image(image);
-  if (!info) return info.status();
+  auto found = find_any(*txn_, image);
+  if (!found) return found.status();
+  if (found->mapped) return std::vector<FrameInfo>{FrameInfo{}};  // frame 0, no records of its own
   std::lock_guard lock(txn_->lmdb_mutex());
-  return detail::list_frames(*txn_, **info);
+  return detail::list_frames(*txn_, *found->ordinary);
 }
 
 Result<std::vector<ImportProgress>> View::imports(std::string_view image) const {
   if (!txn_ || !txn_->active()) return finished(env_.get());
-  auto info = txn_->find_image(image);
-  if (!info) return info.status();
+  auto found = find_any(*txn_, image);
+  if (!found) return found.status();
+  if (found->mapped) return std::vector<ImportProgress>{};  // nothing was imported into it
   std::lock_guard lock(txn_->lmdb_mutex());
-  return detail::read_import_records(*txn_, **info);
+  return detail::read_import_records(*txn_, *found->ordinary);
 }
 
 Result<Attributes> View::attributes(std::string_view image, std::optional<uint32_t> frame) const {

@@ -2,6 +2,7 @@
 // deleting them (reads go through View::read and friends, lib/container.cc).
 #include "tessera/mapped.h"
 
+#include <algorithm>
 #include <cstdio>
 
 #include "format/mapped_record.h"
@@ -128,6 +129,52 @@ Status WriteTxn::remove_mapped(std::string_view name) {
                                                        other + "': remove or define that one first");
   std::lock_guard lock(txn_->lmdb_mutex());
   return txn_->delete_mapped(name);
+}
+
+Status Container::materialize(std::string_view mapped, std::string_view image, const MaterializeOptions& options) {
+  ImageInfo info;
+  std::optional<Region> region = options.region;
+  {
+    auto snapshot = this->snapshot();
+    if (!snapshot) return snapshot.status();
+    auto definition = snapshot->mapped(mapped);
+    if (!definition) return definition.status();
+    auto found = snapshot->image(mapped);
+    if (!found) return found.status();
+    info = *found;
+    if (!region) {
+      auto extent = snapshot->extent(mapped);
+      if (!extent) return extent.status();
+      region = *extent;
+    }
+  }
+  ImageSpec spec = info.spec;
+  spec.storage = StorageLayout::kChunky;
+  if (options.codec) spec.codec = *options.codec;
+  TESSERA_RETURN_IF_ERROR(write([&](WriteTxn& txn) -> Status {
+    TESSERA_RETURN_IF_ERROR(txn.create_image(image, spec));
+    return region ? txn.set_attribute(image, kExtentAttribute, extent_value(*region)) : Status::ok();
+  }));
+  if (!region) return Status::ok();  // no source holds data: an empty image
+  // Strips of whole tile rows of the new image, about 64 MiB each.
+  const int64_t tile = spec.tile_size;
+  const uint64_t line_bytes = uint64_t(region->width) * info.pixel_bytes();
+  const int64_t rows = std::max<int64_t>(tile, int64_t((uint64_t(64) << 20) / std::max<uint64_t>(line_bytes, 1)) / tile * tile);
+  std::vector<uint8_t> strip;
+  for (int64_t y = region->y; y < region->y_end();) {
+    // The strip ends on a tile row of the new image (floor division, for negative y too).
+    const int64_t start_row = y >= 0 ? y / tile : -((-y + tile - 1) / tile);
+    const int64_t end = std::min(region->y_end(), (start_row * tile) + rows);
+    const Region part{region->x, y, region->width, end - y};
+    strip.resize(size_t(part.pixel_count()) * info.pixel_bytes());
+    TESSERA_RETURN_IF_ERROR(write([&](WriteTxn& txn) -> Status {
+      TESSERA_RETURN_IF_ERROR(txn.read(mapped, part, {}, strip.data(), strip.size()));
+      return txn.write(image, part, {}, strip.data(), strip.size());
+    }));
+    y = end;
+    if (options.progress) options.progress(uint64_t(y - region->y), uint64_t(region->height));
+  }
+  return Status::ok();
 }
 
 }  // namespace tessera

@@ -148,7 +148,8 @@ Args parse_args(const Command& command, std::span<char* const> argv) {
     auto& given = args.options_[option_name];
     if (!given.empty() && !option->repeatable)
       throw UsageError{name + ": option " + option_name + " given twice"};
-    given.push_back(std::move(value));
+    given.push_back(value);
+    args.sequence_.emplace_back(option_name, std::move(value));
   }
   const size_t required = command.positionals.size() - command.optional;
   if (args.positional_.size() < required)

@@ -77,11 +77,15 @@ class Args {
   std::vector<std::string> values(std::string_view option) const;
   // Whether a flag ("--json") was given.
   bool flag(std::string_view option) const { return options_.count(std::string(option)) != 0; }
+  // Every option given, with its value ("" for a flag), in command-line order: for options
+  // that apply to the one before them (tessera map's --translate after its --source).
+  const std::vector<std::pair<std::string, std::string>>& sequence() const { return sequence_; }
 
  private:
   friend Args parse_args(const Command& command, std::span<char* const> argv);
   std::vector<std::string> positional_;
   std::map<std::string, std::vector<std::string>> options_;
+  std::vector<std::pair<std::string, std::string>> sequence_;
 };
 
 // --help or -h among a subcommand's arguments.

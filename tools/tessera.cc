@@ -1,5 +1,6 @@
 // tessera — the command-line tool: create, import, export, attr, info, frames, geometry,
-// pyramid, serve, ls, dump, recompress, compact and verify over the public API.
+// pyramid, serve, ls, dump, recompress, merge, map, materialize, compact and verify over the
+// public API.
 //
 // Scripts rely on this file's contract: the subcommand and option names, a single
 // "tessera: <message>" line on stderr for every error, nothing written on error, and exit
@@ -434,7 +435,68 @@ std::optional<Region> json_region(const Json& r) {
   return Region{r["x"].get<int64_t>(), r["y"].get<int64_t>(), r["width"].get<int64_t>(), r["height"].get<int64_t>()};
 }
 
+// A mapped image's definition, and the boxes its sources give it.
+Result<Json> describe_mapped(const View& view, const ImageInfo& info) {
+  auto spec = view.mapped(info.name);
+  if (!spec) return spec.status();
+  Json sources = Json::array();
+  for (const MappedSource& s : spec->sources)
+    sources.push_back({{"image", s.image},
+                       {"frame", s.frame},
+                       {"bands", s.bands.empty() ? Json(nullptr) : Json(s.bands)},
+                       {"affine", to_string(s.transform)}});
+  Json image = {{"name", info.name}, {"mapped", true}, {"sources", sources},
+                {"blend", blend_name(spec->blend)}, {"resampling", interpolation_name(spec->interpolation)}};
+  // Where the sources are at fault (one gone, a frame dropped), the definition alone.
+  auto bounds = view.bounds(info.name, 0, Precision::kLeaf);
+  if (!bounds) {
+    image["error"] = bounds.status().message();
+    return image;
+  }
+  auto extent = view.extent(info.name);
+  if (!extent) return extent.status();
+  auto pyramid = view.pyramid(info.name);
+  if (!pyramid) return pyramid.status();
+  image.update({{"dtype", data_type_name(info.spec.type)}, {"bands", info.spec.bands},
+                {"tile_size", info.spec.tile_size}, {"fill", fill_json(info)}, {"frames", 1},
+                {"bounds", region_json(*bounds)}, {"extent", region_json(*extent)},
+                {"pyramid", {{"levels", pyramid->levels}}}});
+  return image;
+}
+
+std::string format_mapped(const Json& image) {
+  std::string out = "\nmapped image '" + image["name"].get<std::string>() + "'\n";
+  auto line = [&out](const char* key, const std::string& value) {
+    char label[32];
+    std::snprintf(label, sizeof label, "  %-13s ", key);
+    out += label + value + "\n";
+  };
+  for (const Json& s : image["sources"])
+    line("source:", "'" + s["image"].get<std::string>() + "' frame " + s["frame"].dump() +
+                        (s["bands"].is_null() ? "" : " bands " + s["bands"].dump()) + " affine " +
+                        s["affine"].get<std::string>());
+  line("blend:", image["blend"].get<std::string>());
+  line("resampling:", image["resampling"].get<std::string>());
+  if (image.contains("error")) {
+    line("error:", image["error"].get<std::string>());
+    return out;
+  }
+  line("dtype:", image["dtype"].get<std::string>());
+  line("bands:", image["bands"].dump());
+  line("tile_size:", image["tile_size"].dump());
+  const auto region = [](const Json& r, const char* none) {
+    const std::optional<Region> box = json_region(r);
+    return box ? to_string(*box) + " (x,y,WxH)" : std::string(none);
+  };
+  line("extent:", region(image["extent"], "none"));
+  line("bounds:", region(image["bounds"], "empty"));
+  const uint32_t levels = image["pyramid"]["levels"].get<uint32_t>();
+  line("pyramid:", levels ? "levels 1.." + std::to_string(levels) + " (every source has them)" : std::string("none"));
+  return out;
+}
+
 Result<Json> describe_image(const View& view, const ImageInfo& info) {
+  if (info.mapped) return describe_mapped(view, info);
   const ImageSpec& spec = info.spec;
   Json image = {
       {"name", info.name},
@@ -536,6 +598,10 @@ std::string format_info(const Json& report, const std::vector<Attributes>& attri
   out += "images: " + std::to_string(report["images"].size()) + "\n";
   for (size_t i = 0; i < report["images"].size(); ++i) {
     const Json& image = report["images"][i];
+    if (image.contains("mapped")) {
+      out += format_mapped(image);
+      continue;
+    }
     auto line = [&out](const char* key, const std::string& value) {
       char label[32];
       std::snprintf(label, sizeof label, "  %-13s ", key);
@@ -606,7 +672,7 @@ int run_info(const cli::Args& args) {
   for (const ImageInfo& info : snapshot->images()) {
     auto image = describe_image(*snapshot, info);
     if (!image) return fail(image.status());
-    auto own = snapshot->attributes(info.name);
+    auto own = info.mapped ? Result<Attributes>(Attributes{}) : snapshot->attributes(info.name);
     if (!own) return fail(own.status());
     (*image)["attributes"] = attributes_json(*own);
     attributes.push_back(std::move(own).value());
@@ -1124,6 +1190,107 @@ int run_merge(const cli::Args& args) {
   return print(report);
 }
 
+// --affine a,b,c,d,e,f, --translate X,Y and --fill: decimal numbers (any that strtod reads,
+// finite), exactly `count` of them (0: any number).
+std::vector<double> parse_reals(const std::string& text, size_t count, const std::string& what, const char* form) {
+  std::vector<double> values;
+  size_t start = 0;
+  while (start <= text.size()) {
+    const size_t comma = std::min(text.find(',', start), text.size());
+    const std::string item = text.substr(start, comma - start);
+    char* end = nullptr;
+    const double v = item.empty() ? NAN : std::strtod(item.c_str(), &end);
+    if (item.empty() || end != item.c_str() + item.size() || !std::isfinite(v))
+      throw UsageError{"malformed " + what + " '" + text + "': expected " + form};
+    values.push_back(v);
+    start = comma + 1;
+  }
+  if (count && values.size() != count) throw UsageError{"malformed " + what + " '" + text + "': expected " + form};
+  return values;
+}
+
+// The sources of tessera map: each --source, with the --bands and --affine or --translate that
+// follow it (before the next --source).
+std::vector<MappedSource> mapped_sources(const cli::Args& args) {
+  std::vector<MappedSource> sources;
+  bool placed = false;
+  for (const auto& [option, value] : args.sequence()) {
+    if (option == "--source") {
+      MappedSource source;
+      const size_t at = value.rfind('@');
+      source.image = value.substr(0, at);
+      if (at != std::string::npos) source.frame = cli::parse_number<uint32_t>(value.substr(at + 1), "--source frame");
+      if (source.image.empty()) throw UsageError{"malformed --source '" + value + "': expected IMAGE[@FRAME]"};
+      sources.push_back(std::move(source));
+      placed = false;
+      continue;
+    }
+    if (option != "--affine" && option != "--translate" && option != "--bands") continue;
+    if (sources.empty()) throw UsageError{option + " '" + value + "' comes before any --source: it applies to the --source before it"};
+    MappedSource& last = sources.back();
+    if (option == "--bands") {
+      last.bands = cli::parse_number_list<uint32_t>(value, 0, "--bands", "I,J,...");
+      continue;
+    }
+    if (placed) throw UsageError{"--source '" + last.image + "' has two transforms: give one --affine or --translate"};
+    placed = true;
+    if (option == "--translate") {
+      const auto t = parse_reals(value, 2, "--translate", "X,Y");
+      last.transform = Affine::translation(t[0], t[1]);
+    } else {
+      const auto a = parse_reals(value, 6, "--affine", "a,b,c,d,e,f (x' = a x + b y + c, y' = d x + e y + f)");
+      last.transform = Affine{a[0], a[1], a[2], a[3], a[4], a[5]};
+    }
+  }
+  return sources;
+}
+
+int run_map(const cli::Args& args) {
+  const std::string& name = args.positional(1);
+  const bool remove = args.flag("--remove");
+  MappedSpec spec;
+  spec.sources = mapped_sources(args);
+  if (remove && (!spec.sources.empty() || args.value("--blend") || args.value("--resampling")))
+    throw UsageError{"map: --remove takes no --source, --blend or --resampling"};
+  if (!remove && spec.sources.empty()) throw UsageError{"map: give at least one --source IMAGE[@FRAME]"};
+  if (auto blend = args.value("--blend")) {
+    auto parsed = parse_blend(*blend);
+    if (!parsed) throw UsageError{"--blend: " + parsed.status().message()};
+    spec.blend = *parsed;
+  }
+  if (auto resampling = args.value("--resampling")) {
+    auto parsed = parse_interpolation(*resampling);
+    if (!parsed) throw UsageError{"--resampling: " + parsed.status().message()};
+    spec.interpolation = *parsed;
+  }
+  if (auto fill = args.value("--fill")) spec.fill = parse_reals(*fill, 0, "--fill", "V or V,V,... (one per band)");
+  auto container = Container::open(args.positional(0));
+  if (!container) return fail(container.status());
+  Status s = container->write([&](WriteTxn& txn) {
+    return remove ? txn.remove_mapped(name) : txn.define_mapped(name, spec, args.flag("--replace"));
+  });
+  return s.is_ok() ? 0 : fail(s);
+}
+
+int run_materialize(const cli::Args& args) {
+  MaterializeOptions options;
+  options.region = region_option(args);
+  if (auto codec = args.value("--codec")) {
+    auto parsed = parse_codec_spec(*codec);
+    if (!parsed) throw UsageError{"--codec: " + parsed.status().message()};
+    options.codec = *parsed;
+  }
+  auto container = Container::open(args.positional(0));
+  if (!container) return fail(container.status());
+  Status s;
+  {
+    cli::ProgressLine progress("materialize " + args.positional(2), args.flag("--quiet"), "rows");
+    options.progress = progress.callback();
+    s = container->materialize(args.positional(1), args.positional(2), options);
+  }
+  return s.is_ok() ? 0 : fail(s);
+}
+
 int run_version(const cli::Args&) {
   return print("tessera " + std::string(version()) + "\nfile format: " + format_versions() + "\n");
 }
@@ -1399,6 +1566,32 @@ const cli::Program kProgram{
          "stored once whatever number of images and files show them (deduplicated by content). The "
          "images must agree in sample type, bands, tile size, storage and fill.",
          run_merge},
+        {"map", {"FILE", "NAME"}, 0,
+         {{"--source", "IMAGE[@FRAME]", "a source: an image (or mapped image) of FILE and its frame (default 0)", true},
+          {"--bands", "I,J,...", "the bands of the --source before it that the mapped image shows (default all)", true},
+          {"--translate", "X,Y", "place the --source before it moved by X, Y pixels", true},
+          {"--affine", "a,b,c,d,e,f",
+           "place the --source before it by x' = a x + b y + c, y' = d x + e y + f (default: as it is)", true},
+          {"--blend", "first|last|mean|max", "where sources overlap (default first: the first --source with data)"},
+          {"--resampling", "nearest|bilinear", "how a source is sampled (default nearest)"},
+          {"--fill", "V[,V...]", "what shows where no source has data (default: the first source's fill)"},
+          {"--replace", "", "define NAME again when it is a mapped image already"},
+          {"--remove", "", "delete mapped image NAME (its sources stay)"}},
+         "Define NAME as a mapped image: sources placed by their transforms, read through them, never copied.",
+         "A mapped image is a stored definition: every read of it (export, serve, Python, info) reads "
+         "only the source tiles the region touches, through the transforms, and blends overlaps. "
+         "Source pixels equal to their fill are no-data. Writes of it are refused; tessera "
+         "materialize writes it out. Sources must agree in sample type and band count; mapped "
+         "images may stand on mapped images (8 deep, no cycles). Makes FILE format 2.4 (3.2).",
+         run_map},
+        {"materialize", {"FILE", "NAME", "NEW"}, 0,
+         {{"--region", "X,Y,W,H", "the region written (default: NAME's extent)"},
+          {"--codec", "none|lz4|zstd[:LEVEL]", "the codec of NEW (default: the first source's)"},
+          {"--quiet", "", "no progress line"}},
+         "Write mapped image NAME out as the new ordinary image NEW, strip by strip.",
+         "Each strip of whole tile rows (about 64 MiB) is read through the mapping and committed: "
+         "memory stays bounded and an interruption keeps the strips written.",
+         run_materialize},
         {"version", {}, 0, {}, "Print the library's version and the file format versions it writes and reads.",
          "Also tessera --version.", run_version},
         {"compact", {"FILE", "OUT"}, 1, {{"--quiet", "", "no progress line"}},

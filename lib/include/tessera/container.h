@@ -385,6 +385,14 @@ struct RecompressReport {
   uint64_t bytes_before = 0, bytes_after = 0;  // their stored values
 };
 
+// What Container::materialize writes.
+struct MaterializeOptions {
+  std::optional<Region> region;  // default: the mapped image's extent (its sources', transformed)
+  std::optional<CodecSpec> codec;  // default: the first source's codec
+  // Rows done and in all, after each committed strip, on the calling thread.
+  Progress progress;
+};
+
 class TESSERA_API Container {
  public:
   // Creates a new container; kAlreadyExists if `path` exists.
@@ -451,6 +459,14 @@ class TESSERA_API Container {
   // committed; a run again after an interruption skips the chunks already encoded so. The
   // image's codec for new chunks stays. Errors: kNotFound (image), kInvalidArgument, as write().
   Result<RecompressReport> recompress(std::string_view image, const RecompressOptions& options);
+  // Writes mapped image `mapped` out as the new ordinary image `image`: the mapped image's sample
+  // type, bands and fill, the first source's tile size, its pixels over options.region (default
+  // its extent, declared as the new image's tessera.extent). Streams: strips of whole tile rows,
+  // about 64 MiB each, every strip read and written in its own committed transaction, so memory
+  // stays bounded by one strip; an interruption leaves the strips committed so far (delete the
+  // image's data by writing it again, or materialize under another name). Errors: kNotFound (no
+  // mapped image `mapped`), kAlreadyExists (`image` exists), as read() and write().
+  Status materialize(std::string_view mapped, std::string_view image, const MaterializeOptions& options = {});
   // The open snapshots of every process (this one's included) and the pages the oldest one
   // keeps from reuse.
   Result<ReaderReport> readers() const;
