@@ -98,7 +98,25 @@ py::dict image_dict(const View& view, const ImageInfo& info) {
   d["storage"] = std::string(storage_layout_name(info.spec.storage));
   d["codec"] = codec_spec_name(info.spec.codec);
   d["filter"] = std::string(filter_name(info.spec.filter));
-  (void)view;
+  d["mapped"] = py::none();
+  if (info.mapped) {  // its definition: sources as dicts, the affine as its 6 coefficients
+    const MappedSpec spec = value(view.mapped(info.name));
+    py::list sources;
+    for (const MappedSource& s : spec.sources) {
+      py::dict source;
+      source["image"] = s.image;
+      source["frame"] = s.frame;
+      source["bands"] = s.bands.empty() ? py::object(py::none()) : py::cast(s.bands);
+      const Affine& t = s.transform;
+      source["affine"] = py::make_tuple(t.a, t.b, t.c, t.d, t.e, t.f);
+      sources.append(source);
+    }
+    py::dict mapped;
+    mapped["sources"] = sources;
+    mapped["blend"] = std::string(blend_name(spec.blend));
+    mapped["resampling"] = std::string(interpolation_name(spec.interpolation));
+    d["mapped"] = mapped;
+  }
   return d;
 }
 
@@ -251,6 +269,25 @@ class PyWriteTxn : public PyView {
   }
   bool active() const { return txn_.has_value(); }
 
+  // sources: (image, frame, bands or None, (a, b, c, d, e, f)) each.
+  using SourceTuple = std::tuple<std::string, uint32_t, std::optional<std::vector<uint32_t>>, std::array<double, 6>>;
+  void define_mapped(const std::string& name, const std::vector<SourceTuple>& sources, const std::string& blend,
+                     const std::string& resampling, const std::vector<double>& fill, bool replace) {
+    MappedSpec spec;
+    for (const auto& [image, frame, bands, t] : sources)
+      spec.sources.push_back(MappedSource{image, frame, bands.value_or(std::vector<uint32_t>{}),
+                                          Affine{t[0], t[1], t[2], t[3], t[4], t[5]}});
+    spec.blend = value(parse_blend(blend));
+    spec.interpolation = value(parse_interpolation(resampling));
+    spec.fill = fill;
+    WriteTxn& txn = get();
+    released([&] { return txn.define_mapped(name, spec, replace); });
+  }
+  void remove_mapped(const std::string& name) {
+    WriteTxn& txn = get();
+    released([&] { return txn.remove_mapped(name); });
+  }
+
   void create_image(const std::string& name, const std::string& dtype, uint32_t bands, uint32_t tile_size,
                     const std::vector<double>& fill, const std::string& codec, const std::string& filter,
                     const std::string& storage) {
@@ -341,6 +378,17 @@ Progress progress_of(const py::object& callback) {
   };
 }
 
+void materialize(PyContainer& c, const std::string& mapped, const std::string& image,
+                 std::optional<std::tuple<int64_t, int64_t, int64_t, int64_t>> region, std::optional<std::string> codec,
+                 const py::object& progress) {
+  MaterializeOptions o;
+  if (region) o.region = Region{std::get<0>(*region), std::get<1>(*region), std::get<2>(*region), std::get<3>(*region)};
+  if (codec) o.codec = value(parse_codec_spec(*codec));
+  o.progress = progress_of(progress);
+  Container& container = c.get();
+  released([&] { return container.materialize(mapped, image, o); });
+}
+
 void build_pyramid(PyContainer& c, const std::string& image, std::optional<uint32_t> frame, uint32_t levels,
                    const std::string& resampling, const py::object& progress) {
   PyramidOptions o;
@@ -423,6 +471,8 @@ PYBIND11_MODULE(_tessera, m) {
              Container& container = c.get();  // begin_write waits for the write lock
              return std::make_unique<PyWriteTxn>(released([&] { return container.begin_write(); }));
            })
+      .def("materialize", &materialize, py::arg("mapped"), py::arg("image"), py::arg("region"), py::arg("codec"),
+           py::arg("progress"))
       .def("build_pyramid", &build_pyramid, py::arg("image"), py::arg("frame"), py::arg("levels"),
            py::arg("resampling"), py::arg("progress"))
       .def("import_file", &import_file, py::arg("src"), py::arg("image"), py::arg("frame"), py::arg("codec"),
@@ -447,6 +497,8 @@ PYBIND11_MODULE(_tessera, m) {
       .def("write", &PyWriteTxn::write)
       .def("set_attribute", &PyWriteTxn::set_attribute)
       .def("merge", &PyWriteTxn::merge)
+      .def("define_mapped", &PyWriteTxn::define_mapped)
+      .def("remove_mapped", &PyWriteTxn::remove_mapped)
       .def("commit", &PyWriteTxn::commit)
       .def("abort", &PyWriteTxn::abort);
 

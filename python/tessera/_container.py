@@ -153,7 +153,46 @@ class Container:
             txn.merge(str(source), source_image, source_image if image is None else image, int(frame),
                       int(source_frame))
 
+    def define_mapped(self, name, sources, *, blend="first", resampling="nearest", fill=None, replace=False):
+        """Defines mapped image `name`: a view of other images placed by transforms, read
+        through them and never copied (tessera/mapped.h). Returns it as an Image (writes refused).
+
+        sources: dicts {"image": NAME, "frame": 0, "bands": [..] or None, and "offset": (y, x)
+        (where the source's pixel (0, 0) lands) or "affine": (a, b, c, d, e, f) meaning
+        x' = a x + b y + c, y' = d x + e y + f}. blend: first, last, mean, max (pixels equal to
+        their source's fill are no-data); resampling: nearest, bilinear; fill: where no source
+        has data (default the first source's). In the open transaction, else in one of its own."""
+        defs = []
+        for s in sources:
+            if "offset" in s and "affine" in s:
+                raise _errors.InvalidArgument(f"source {s.get('image')!r}: give an offset or an affine, not both")
+            if "affine" in s:
+                affine = tuple(float(v) for v in s["affine"])
+            else:
+                y, x = s.get("offset", (0, 0))
+                affine = (1.0, 0.0, float(x), 0.0, 1.0, float(y))
+            if len(affine) != 6:
+                raise _errors.InvalidArgument(f"source {s.get('image')!r}: an affine has 6 coefficients")
+            bands = s.get("bands")
+            defs.append((s["image"], int(s.get("frame", 0)), None if bands is None else [int(b) for b in bands], affine))
+        fills = [] if fill is None else [float(v) for v in np.atleast_1d(np.asarray(fill, dtype=np.float64))]
+        with self._in_transaction() as txn:
+            txn.define_mapped(name, defs, blend, resampling, fills, bool(replace))
+        return Image(self, name)
+
+    def remove_mapped(self, name):
+        """Deletes mapped image `name` (its sources stay)."""
+        with self._in_transaction() as txn:
+            txn.remove_mapped(name)
+
     # -- long operations (the GIL is released while they run)
+    def materialize(self, mapped, image, *, region=None, codec=None, progress=None):
+        """Writes mapped image `mapped` out as the new ordinary image `image`, strip by strip,
+        each strip committed. region: (x, y, width, height) as Image.read takes it, default its extent."""
+        box = None if region is None else tuple(int(v) for v in region)
+        self._core.materialize(mapped, image, box, codec, progress)
+        return Image(self, image)
+
     def build_pyramid(self, image, *, levels=None, resampling="mean", frame=0, progress=None):
         """Builds pyramid levels 1..levels (None: until the data fits one tile) of a frame
         (frame=None: every frame), each committed batch by batch; reads at a level then work
@@ -246,6 +285,11 @@ class Image:
     @property
     def frames(self):
         return self._info()["frames"]
+
+    @property
+    def mapped(self):
+        """A mapped image's definition (sources, blend, resampling); None for an ordinary image."""
+        return self._info()["mapped"]
 
     @property
     def levels(self):
