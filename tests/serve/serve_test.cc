@@ -17,6 +17,7 @@
 #include <cstring>
 #include <filesystem>
 #include <fstream>
+#include <map>
 #include <thread>
 
 #include <httplib.h>
@@ -146,6 +147,10 @@ class ServeTest : public ::testing::Test {
       ASSERT_OK(served);
       ASSERT_OK(write_scan(*served, 2));  // levels 1..2 built; 3..5 made on the fly
       ASSERT_OK(write_cube(*served));
+      // The scan moved by (1000, -700): a mapped image, served through its source.
+      MappedSpec moved;
+      moved.sources = {MappedSource{"scan", 0, {}, Affine::translation(1000, -700)}};
+      ASSERT_OK(served->write([&](WriteTxn& txn) { return txn.define_mapped("moved", moved); }));
       auto full = Container::create(dir_ + "/full.tsr");
       ASSERT_OK(full);
       ASSERT_OK(write_scan(*full, 6));  // every level built: what export reads
@@ -273,6 +278,32 @@ TEST_F(ServeTest, DeepZoomTilesAreTheExportedPixels) {
   EXPECT_NE(coarse->body.find("tessera pyramid"), std::string::npos) << coarse->body;
   EXPECT_EQ(get("/dzi/scan_files/12/10_0.jpg")->status, 404);  // 2500 wide: columns 0..9
   EXPECT_EQ(get("/dzi/scan_files/12/0_7.jpg")->status, 404);
+}
+
+TEST_F(ServeTest, MappedImagesAreServedThroughTheirSources) {
+  const std::string dzi = body("/dzi/moved.dzi");
+  EXPECT_NE(dzi.find("<Size Width=\"2500\" Height=\"1700\"/>"), std::string::npos) << dzi;
+  // Deep Zoom tiles of the built levels and one made on the fly: the scan's, moved.
+  struct Case { uint32_t dzi; int64_t col, row; };
+  for (const Case& t : {Case{12, 0, 0}, Case{12, 9, 6}, Case{11, 2, 1}, Case{9, 0, 0}}) {
+    const Region r = dzi_region(t.dzi, t.col, t.row);
+    const std::string target = "/dzi/moved_files/" + std::to_string(t.dzi) + "/" + std::to_string(t.col) + "_" +
+                               std::to_string(t.row) + ".png";
+    const Pixels png = decode_png(body(target));
+    ASSERT_EQ(png.width, r.width) << target;
+    EXPECT_EQ(png.data, reference(r, 12 - t.dzi)) << target;
+  }
+  // A raw tile of level 1: pixels 500.., -350.. of the scan's level 1 moved by (500, -350).
+  auto raw = get("/tiles/moved/0/1/1/-1");
+  ASSERT_EQ(raw->status, 200) << raw->body;
+  EXPECT_EQ(std::vector<uint8_t>(raw->body.begin(), raw->body.end()), reference(Region{256 - 500, -256 + 350, 256, 256}, 1));
+  // Its ETag comes from the source's tiles: a second request is answered 304.
+  auto again = get("/tiles/moved/0/1/1/-1", {{"If-None-Match", raw->get_header_value("ETag")}});
+  EXPECT_EQ(again->status, 304);
+  const Json images = Json::parse(body("/api/images"));
+  bool listed = false;
+  for (const Json& image : images["images"]) listed = listed || image["name"] == "moved";
+  EXPECT_TRUE(listed) << images.dump();
 }
 
 TEST_F(ServeTest, RawTilesAreTheStoredSamples) {
@@ -443,9 +474,11 @@ TEST_F(ServeTest, FramesByQueryOrPathAndDisplayRanges) {
   EXPECT_EQ(range["bands"], Json::array({0}));
   EXPECT_LT(range["ranges"][0][0].get<double>(), range["ranges"][0][1].get<double>());
   const Json images = Json::parse(body("/api/images"));
-  ASSERT_EQ(images["images"].size(), 2u);
-  const Json& cube = images["images"][0]["name"] == "cube" ? images["images"][0] : images["images"][1];
-  const Json& scan = images["images"][0]["name"] == "scan" ? images["images"][0] : images["images"][1];
+  ASSERT_EQ(images["images"].size(), 3u);  // with the mapped image
+  std::map<std::string, Json> by_name;
+  for (const Json& image : images["images"]) by_name[image["name"].get<std::string>()] = image;
+  const Json& cube = by_name["cube"];
+  const Json& scan = by_name["scan"];
   EXPECT_EQ(cube["frames"], 2);
   EXPECT_EQ(cube["dtype"], "u16");
   EXPECT_EQ(scan["dzi_levels"], 13);
