@@ -74,10 +74,35 @@ T to_sample(double v) {
     return T(v);
   } else {
     if (std::isnan(v)) return 0;
-    v = std::round(v);
-    if (v <= double(std::numeric_limits<T>::min())) return std::numeric_limits<T>::min();
-    if (v >= std::ldexp(1.0, std::numeric_limits<T>::digits)) return std::numeric_limits<T>::max();
-    return T(v);
+    constexpr double kEnd = double(uint64_t(1) << (std::numeric_limits<T>::digits - 1)) * 2;  // 2^digits
+    if (v <= double(std::numeric_limits<T>::min()) - 0.5) return std::numeric_limits<T>::min();
+    if (v >= kEnd - 0.5) return std::numeric_limits<T>::max();
+    if (std::fabs(v) >= 4503599627370496.0) return T(v);  // 2^52 and more: whole already
+    // Rounded to nearest, halves away from zero (std::round, without the call).
+    double whole = double(int64_t(v));
+    const double rest = v - whole;
+    if (rest >= 0.5) whole += 1;
+    else if (rest <= -0.5) whole -= 1;
+    return T(whole);
+  }
+}
+
+// floor() for |v| < 2^62, without the call.
+inline int64_t floor_int(double v) {
+  const int64_t i = int64_t(v);
+  return i - (double(i) > v);
+}
+
+// Bytewise equality of two pixels, inlined for the common sizes.
+inline bool same_pixel(const uint8_t* a, const uint8_t* b, size_t n) {
+  switch (n) {
+    case 1: return a[0] == b[0];
+    case 2: return std::memcmp(a, b, 2) == 0;
+    case 3: return std::memcmp(a, b, 3) == 0;
+    case 4: return std::memcmp(a, b, 4) == 0;
+    case 6: return std::memcmp(a, b, 6) == 0;
+    case 8: return std::memcmp(a, b, 8) == 0;
+    default: return std::memcmp(a, b, n) == 0;
   }
 }
 
@@ -113,7 +138,7 @@ struct Window {
   const uint8_t* pixel(int64_t x, int64_t y, size_t pixel_bytes) const {
     if (x < box.x || y < box.y || x >= box.x_end() || y >= box.y_end()) return nullptr;
     const uint8_t* p = data + (size_t(y - box.y) * size_t(box.width) + size_t(x - box.x)) * pixel_bytes;
-    return std::memcmp(p, nodata, pixel_bytes) == 0 ? nullptr : p;
+    return same_pixel(p, nodata, pixel_bytes) ? nullptr : p;
   }
 };
 
@@ -165,27 +190,60 @@ void contribute_values(Block& b, size_t i, const double* v) {
   contribute_pixel<T>(b, i, px);
 }
 
-// Samples `w` at the centre of every pixel of the block, through `inverse` (level L).
+// True when `inverse` moves by whole pixels alone: then mapped pixel (X, Y) samples source pixel
+// (X + c, Y + f) exactly, by either interpolation (bilinear finds that one pixel at weight 1).
+bool whole_pixel_shift(const Affine& t) {
+  return t.a == 1 && t.b == 0 && t.d == 0 && t.e == 1 && t.c == std::floor(t.c) && t.f == std::floor(t.f) &&
+         std::fabs(t.c) < kCoordinateLimit && std::fabs(t.f) < kCoordinateLimit;
+}
+
+// Rows [row_begin, row_end) of the block from `w` shifted by whole pixels (whole_pixel_shift).
 template <typename T>
-void sample_source(Block& b, const Window& w, const Affine& inverse, Interpolation interpolation) {
+void shift_rows(Block& b, const Window& w, const Affine& inverse, int64_t row_begin, int64_t row_end) {
+  const int64_t dx = int64_t(inverse.c), dy = int64_t(inverse.f);
+  // The block's columns whose source column lies in the window.
+  const int64_t first = std::max(b.box.x, w.box.x - dx), last = std::min(b.box.x_end(), w.box.x_end() - dx);
+  const size_t pb = b.pixel_bytes;
+  for (int64_t j = row_begin; j < row_end; ++j) {
+    const int64_t sy = b.box.y + j + dy;
+    if (sy < w.box.y || sy >= w.box.y_end() || first >= last) continue;
+    const uint8_t* px = w.data + (size_t(sy - w.box.y) * size_t(w.box.width) + size_t(first + dx - w.box.x)) * pb;
+    const size_t row = size_t(j) * size_t(b.box.width) + size_t(first - b.box.x);
+    for (size_t i = row, end = row + size_t(last - first); i < end; ++i, px += pb) {
+      if (b.blend == Blend::kFirst && b.have[i]) continue;  // the usual case, kept tight
+      if (!same_pixel(px, w.nodata, pb)) contribute_pixel<T>(b, i, px);
+    }
+  }
+}
+
+// Rows [row_begin, row_end) of the block: `w` sampled at the centre of every pixel, through
+// `inverse` (level L).
+template <typename T>
+void sample_rows(Block& b, const Window& w, const Affine& inverse, Interpolation interpolation, int64_t row_begin,
+                 int64_t row_end) {
+  if (whole_pixel_shift(inverse)) return shift_rows<T>(b, w, inverse, row_begin, row_end);
   const size_t pb = b.pixel_bytes;
   std::vector<double> values(b.bands);
-  for (int64_t j = 0; j < b.box.height; ++j) {
+  // Points outside the window (one pixel around it) have no data; checked before any
+  // conversion to an integer, which the window's coordinates (within 2^62) then bound.
+  const double lo_x = double(w.box.x) - 1, hi_x = double(w.box.x_end()) + 1;
+  const double lo_y = double(w.box.y) - 1, hi_y = double(w.box.y_end()) + 1;
+  for (int64_t j = row_begin; j < row_end; ++j) {
     const double cy = double(b.box.y + j) + 0.5;
     for (int64_t i = 0; i < b.box.width; ++i) {
       const double cx = double(b.box.x + i) + 0.5;
       const Point p = apply(inverse, cx, cy);
       const size_t at = size_t(j) * size_t(b.box.width) + size_t(i);
+      if (!(p.x >= lo_x && p.x < hi_x && p.y >= lo_y && p.y < hi_y)) continue;
+      if (b.blend == Blend::kFirst && b.have[at]) continue;
       if (interpolation == Interpolation::kNearest) {
-        if (const uint8_t* px = w.pixel(int64_t(std::floor(p.x)), int64_t(std::floor(p.y)), pb))
-          contribute_pixel<T>(b, at, px);
+        if (const uint8_t* px = w.pixel(floor_int(p.x), floor_int(p.y), pb)) contribute_pixel<T>(b, at, px);
         continue;
       }
       // Bilinear: the pixel centres around p, weighted by distance; no-data ones left out.
       const double u = p.x - 0.5, v = p.y - 0.5;
-      const double fu = std::floor(u), fv = std::floor(v);
-      const int64_t x0 = int64_t(fu), y0 = int64_t(fv);
-      const double dx = u - fu, dy = v - fv;
+      const int64_t x0 = floor_int(u), y0 = floor_int(v);
+      const double dx = u - double(x0), dy = v - double(y0);
       const double weight[4] = {(1 - dx) * (1 - dy), dx * (1 - dy), (1 - dx) * dy, dx * dy};
       const uint8_t* px[4] = {weight[0] > 0 ? w.pixel(x0, y0, pb) : nullptr,
                               weight[1] > 0 ? w.pixel(x0 + 1, y0, pb) : nullptr,
@@ -200,12 +258,16 @@ void sample_source(Block& b, const Window& w, const Affine& inverse, Interpolati
         contribute_pixel<T>(b, at, px[last]);
         continue;
       }
-      std::fill(values.begin(), values.end(), 0.0);
+      // The sums on the stack for up to 16 bands (kept in registers), else in `values`.
+      double local[16];
+      double* acc = b.bands <= 16 ? local : values.data();
+      for (uint32_t k = 0; k < b.bands; ++k) acc[k] = 0;
       for (int n = 0; n < 4; ++n)
-        if (px[n])
-          for (uint32_t k = 0; k < b.bands; ++k) values[k] += weight[n] * double(load<T>(px[n] + k * sizeof(T)));
-      for (double& value : values) value /= total;
-      contribute_values<T>(b, at, values.data());
+        if (px[n]) {
+          const double share = weight[n] / total;
+          for (uint32_t k = 0; k < b.bands; ++k) acc[k] += share * double(load<T>(px[n] + k * sizeof(T)));
+        }
+      contribute_values<T>(b, at, acc);
     }
   }
 }
@@ -238,8 +300,9 @@ void dispatch(DataType type, Args&&... args) {
 }
 template <typename T>
 struct Sample {
-  static void run(Block& b, const Window& w, const Affine& inverse, Interpolation interpolation) {
-    sample_source<T>(b, w, inverse, interpolation);
+  static void run(Block& b, const Window& w, const Affine& inverse, Interpolation interpolation, int64_t row_begin,
+                  int64_t row_end) {
+    sample_rows<T>(b, w, inverse, interpolation, row_begin, row_end);
   }
 };
 template <typename T>
@@ -278,26 +341,36 @@ Result<std::vector<SourcePlan>> plan_sources(Txn& txn, Runtime& runtime, const M
   return plans;
 }
 
-// Reads `window` of the source's mapped bands at level sel.level into `buf`, pixel-interleaved.
+// Reads `window` of the source's bands `bands` at `level` into `dst`.
 Status read_source(Txn& txn, Runtime& runtime, const MappedImage::Source& s, const Region& window, uint32_t level,
-                   std::optional<uint32_t> max_reduction, std::vector<uint8_t>& buf) {
-  const size_t pixel_bytes = s.bands.size() * sample_size(s.image.spec.type);
-  buf.resize(size_t(window.width) * size_t(window.height) * pixel_bytes);
-  const CallerBuffer dst{buf.data(), buf.size(),
-                         Strides::packed(Interleave::kBIP, window.width, window.height, s.bands.size(),
-                                         sample_size(s.image.spec.type))};
-  if (s.mapped) return read_mapped(txn, runtime, *s.mapped, window, Selection{0, level, s.bands}, max_reduction, dst);
-  const Selection sel{s.frame, level, s.bands};
+                   std::optional<uint32_t> max_reduction, const std::vector<uint32_t>& bands, const CallerBuffer& dst) {
+  if (s.mapped) return read_mapped(txn, runtime, *s.mapped, window, Selection{0, level, bands}, max_reduction, dst);
+  const Selection sel{s.frame, level, bands};
   if (max_reduction) return read_reduced(txn, runtime, s.image, window, sel, *max_reduction, dst);
   return read_region(txn, runtime, s.image, window, sel, dst);
 }
 
-// The block edge: 256 pixels, less for many bands (a block's sums stay near 16 MiB).
-int64_t block_edge(uint32_t bands) {
-  int64_t edge = 256;
-  while (edge > 16 && uint64_t(edge * edge) * bands * sizeof(double) > (uint64_t(16) << 20)) edge /= 2;
+// Reads `window` of every mapped band of the source into `buf`, pixel-interleaved.
+Status read_source_window(Txn& txn, Runtime& runtime, const MappedImage::Source& s, const Region& window,
+                          uint32_t level, std::optional<uint32_t> max_reduction, std::vector<uint8_t>& buf) {
+  const size_t ss = sample_size(s.image.spec.type);
+  buf.resize(size_t(window.width) * size_t(window.height) * s.bands.size() * ss);
+  return read_source(txn, runtime, s, window, level, max_reduction, s.bands,
+                     CallerBuffer{buf.data(), buf.size(),
+                                  Strides::packed(Interleave::kBIP, window.width, window.height, s.bands.size(), ss)});
+}
+
+// The block edge: up to 1024 pixels, so that a small region is one block and each source is
+// read once for it; less when the block's pixels and sums would pass 32 MiB (many bands).
+int64_t block_edge(const Block& b) {
+  const uint64_t per_pixel = b.pixel_bytes + 1 + (b.blend == Blend::kMean ? b.bands * sizeof(double) + 4 : 0);
+  int64_t edge = 1024;
+  while (edge > 16 && uint64_t(edge * edge) * per_pixel > (uint64_t(32) << 20)) edge /= 2;
   return edge;
 }
+
+// Pixels of the block no source has given data yet.
+size_t missing(const Block& b) { return size_t(std::count(b.have.begin(), b.have.end(), 0)); }
 
 }  // namespace
 
@@ -326,19 +399,51 @@ Status read_mapped(Txn& txn, Runtime& runtime, const MappedImage& image, const R
   Block block;
   block.bands = image.info.spec.bands;
   block.pixel_bytes = image.info.pixel_bytes();
-  block.blend = image.value.blend;
-  const int64_t edge = block_edge(block.bands);
+  // The last source with data is the first of the sources in reverse: either way a block whose
+  // every pixel has data needs no more sources.
+  block.blend = image.value.blend == Blend::kLast ? Blend::kFirst : image.value.blend;
+  if (image.value.blend == Blend::kLast) std::reverse(plans->begin(), plans->end());
+  const bool stops_when_full = block.blend == Blend::kFirst;
+  const int64_t edge = block_edge(block);
+  constexpr int64_t kRowsPerTask = 16;
   std::vector<uint8_t> scratch;
   std::vector<const uint8_t*> from(bands->size());
   std::vector<uint8_t*> to(bands->size());
+  std::vector<std::pair<const SourcePlan*, Region>> touching;
   for (int64_t by = region.y; by < region.y_end(); by += std::min(edge, region.y_end() - by)) {
     for (int64_t bx = region.x; bx < region.x_end(); bx += std::min(edge, region.x_end() - bx)) {
       const Region box{bx, by, std::min(edge, region.x_end() - bx), std::min(edge, region.y_end() - by)};
-      block.reset(box, image.info.fill_pixel);
+      const int64_t offset = (bx - region.x) * dst.strides.pixel + (by - region.y) * dst.strides.line;
+      const CallerBuffer here{dst.data + offset, dst.size - size_t(offset), dst.strides};
+      touching.clear();
       for (const SourcePlan& plan : *plans) {
-        if (!plan.clip) continue;
-        const Region window = source_window(plan.inverse, box).intersect(*plan.clip);
-        if (window.empty()) continue;
+        const Region window = plan.clip ? source_window(plan.inverse, box).intersect(*plan.clip) : Region{};
+        if (!window.empty()) touching.emplace_back(&plan, window);
+      }
+      if (touching.empty()) {  // the fill, broadcast
+        for (size_t k = 0; k < bands->size(); ++k) {
+          from[k] = image.info.fill_pixel.data() + (*bands)[k] * ss;
+          to[k] = here.data + int64_t(k) * dst.strides.band;
+        }
+        copy_block(BandPlanes{from, 0, 0}, MutableBandPlanes{to, dst.strides.pixel, dst.strides.line}, box.width,
+                   box.height, ss);
+        continue;
+      }
+      // One source moved by whole pixels, whose no-data is the fill: the block is its pixels
+      // exactly (data as it is, no-data the fill), read straight into the caller's buffer.
+      const SourcePlan& only = *touching.front().first;
+      if (touching.size() == 1 && whole_pixel_shift(only.inverse) && only.source->nodata == image.info.fill_pixel) {
+        std::vector<uint32_t> source_bands;
+        for (uint32_t b : *bands) source_bands.push_back(only.source->bands[b]);
+        const Region shifted{box.x + int64_t(only.inverse.c), box.y + int64_t(only.inverse.f), box.width, box.height};
+        TESSERA_RETURN_IF_ERROR(
+            read_source(txn, runtime, *only.source, shifted, sel.level, max_reduction, source_bands, here));
+        continue;
+      }
+      block.reset(box, image.info.fill_pixel);
+      for (const auto& [plan_of, window] : touching) {
+        const SourcePlan& plan = *plan_of;
+        if (stops_when_full && missing(block) == 0) break;
         if (window.pixel_count() > kMaxMappedWindowBytes / block.pixel_bytes)
           return Status(Code::kInvalidArgument,
                         who(txn, image) + ": source '" + plan.source->image.name + "' needs a " +
@@ -347,16 +452,21 @@ Status read_mapped(Txn& txn, Runtime& runtime, const MappedImage& image, const R
                             std::to_string(box.width) + " x " + std::to_string(box.height) + " (more than " +
                             std::to_string(kMaxMappedWindowBytes >> 20) +
                             " MiB): its transform shrinks it that much; read a coarser level");
-        TESSERA_RETURN_IF_ERROR(read_source(txn, runtime, *plan.source, window, sel.level, max_reduction, scratch));
+        TESSERA_RETURN_IF_ERROR(read_source_window(txn, runtime, *plan.source, window, sel.level, max_reduction, scratch));
         const Window w{window, scratch.data(), plan.source->nodata.data()};
-        dispatch<Sample>(type, block, w, plan.inverse, image.value.interpolation);
+        // Rows in tasks on the pool: each writes its own pixels of the block.
+        const size_t tasks = size_t((box.height + kRowsPerTask - 1) / kRowsPerTask);
+        runtime.pool().parallel_for(tasks, [&](size_t t) {
+          const int64_t begin = int64_t(t) * kRowsPerTask;
+          dispatch<Sample>(type, block, w, plan.inverse, image.value.interpolation, begin,
+                           std::min(box.height, begin + kRowsPerTask));
+        });
       }
       if (block.blend == Blend::kMean) dispatch<FinishMean>(type, block);
       // The block's selected bands into the caller's buffer.
       for (size_t k = 0; k < bands->size(); ++k) {
         from[k] = block.out.data() + (*bands)[k] * ss;
-        to[k] = dst.data + (bx - region.x) * dst.strides.pixel + (by - region.y) * dst.strides.line +
-                int64_t(k) * dst.strides.band;
+        to[k] = here.data + int64_t(k) * dst.strides.band;
       }
       copy_block(BandPlanes{from, int64_t(block.pixel_bytes), int64_t(block.pixel_bytes) * box.width},
                  MutableBandPlanes{to, dst.strides.pixel, dst.strides.line}, box.width, box.height, ss);
