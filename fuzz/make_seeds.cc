@@ -15,6 +15,7 @@
 
 #include "format/chunk_codec.h"
 #include "format/keys.h"
+#include "format/mapped_record.h"
 #include "format/records.h"
 
 namespace tessera::fuzz {
@@ -271,6 +272,25 @@ void envi_seeds() {
 }
 
 }  // namespace
+// mapped_record: [name length][name][MappedImage record]
+void mapped_seeds() {
+  const auto seed = [](const std::string& file, const std::string& name, const detail::MappedValue& value) {
+    const std::vector<uint8_t> key = detail::mapped_record_key(name);
+    const std::vector<uint8_t> record = detail::build_mapped_record(key, value);
+    Bytes input = {uint8_t(name.size())};
+    input.insert(input.end(), name.begin(), name.end());
+    input.insert(input.end(), record.begin(), record.end());
+    write_seed("mapped_record", file, input);
+  };
+  seed("translation", "mosaic",
+       {{MappedSource{"a", 0, {}, Affine::translation(-13, 25)}, MappedSource{"b", 2, {2, 0}, Affine::translation(4, 4)}},
+        Blend::kFirst, Interpolation::kNearest, {0, 0}});
+  seed("rotation_bilinear_mean", "turned",
+       {{MappedSource{"scan", 0, {}, Affine{0.92, -0.39, 10.25, 0.39, 0.92, -3.5}}}, Blend::kMean,
+        Interpolation::kBilinear, {255, 255, 255}});
+  seed("u16_max", "m", {{MappedSource{"cube", 1, {7}, Affine{2, 0, 0, 0, 2, 0}}}, Blend::kMax, Interpolation::kNearest, {0, 0}});
+}
+
 }  // namespace tessera::fuzz
 
 int main(int argc, char** argv) {
@@ -283,5 +303,6 @@ int main(int argc, char** argv) {
   tessera::fuzz::record_seeds();
   tessera::fuzz::tile_key_seeds();
   tessera::fuzz::envi_seeds();
+  tessera::fuzz::mapped_seeds();
   return 0;
 }

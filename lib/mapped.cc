@@ -1,9 +1,9 @@
-// Mapped images in the public API: the names of their rules, and defining, describing and
-// deleting them (reads go through View::read and friends, lib/container.cc).
+// Mapped images in the public API: defining, describing, deleting and materializing them
+// (reads go through View::read and friends, lib/container.cc; the names of their rules are in
+// lib/types.cc with the other value types).
 #include "tessera/mapped.h"
 
 #include <algorithm>
-#include <cstdio>
 
 #include "format/mapped_record.h"
 #include "format/records.h"
@@ -12,51 +12,6 @@
 #include "tessera/container.h"
 
 namespace tessera {
-
-std::string to_string(const Affine& t) {
-  std::string out;
-  for (double c : {t.a, t.b, t.c, t.d, t.e, t.f}) {
-    char digits[32];
-    std::snprintf(digits, sizeof digits, "%.17g", c);
-    // The shortest of %.15g .. %.17g that reads back as the same double.
-    for (int precision = 15; precision <= 17; ++precision) {
-      std::snprintf(digits, sizeof digits, "%.*g", precision, c);
-      if (std::strtod(digits, nullptr) == c) break;
-    }
-    out += (out.empty() ? "" : ",") + std::string(digits);
-  }
-  return out;
-}
-
-std::string_view blend_name(Blend blend) {
-  switch (blend) {
-    case Blend::kFirst: return "first";
-    case Blend::kLast: return "last";
-    case Blend::kMean: return "mean";
-    case Blend::kMax: return "max";
-  }
-  return "?";
-}
-
-Result<Blend> parse_blend(std::string_view text) {
-  for (Blend b : {Blend::kFirst, Blend::kLast, Blend::kMean, Blend::kMax})
-    if (blend_name(b) == text) return b;
-  return Status(Code::kInvalidArgument, "unknown blend '" + std::string(text) + "' (first, last, mean or max)");
-}
-
-std::string_view interpolation_name(Interpolation interpolation) {
-  switch (interpolation) {
-    case Interpolation::kNearest: return "nearest";
-    case Interpolation::kBilinear: return "bilinear";
-  }
-  return "?";
-}
-
-Result<Interpolation> parse_interpolation(std::string_view text) {
-  for (Interpolation i : {Interpolation::kNearest, Interpolation::kBilinear})
-    if (interpolation_name(i) == text) return i;
-  return Status(Code::kInvalidArgument, "unknown resampling '" + std::string(text) + "' (nearest or bilinear)");
-}
 
 Result<MappedSpec> View::mapped(std::string_view name) const {
   if (!txn_ || !txn_->active()) return Status(Code::kInvalidArgument, env_->path() + ": the transaction has finished");

@@ -4,7 +4,11 @@
 #include <algorithm>
 #include <array>
 #include <charconv>
+#include <cstdio>
+#include <cstdlib>
 #include <limits>
+
+#include "tessera/mapped.h"
 
 #include "util/text.h"
 
@@ -223,6 +227,53 @@ uint64_t required_bytes(const Strides& st, int64_t width, int64_t height, size_t
                            (unsigned __int128)uint64_t(st.band) * uint64_t(bands - 1) + sample_bytes;
   if (last > std::numeric_limits<uint64_t>::max()) return std::numeric_limits<uint64_t>::max();
   return uint64_t(last);
+}
+
+// ---- mapped images (tessera/mapped.h)
+
+std::string to_string(const Affine& t) {
+  std::string out;
+  for (double c : {t.a, t.b, t.c, t.d, t.e, t.f}) {
+    char digits[32];
+    std::snprintf(digits, sizeof digits, "%.17g", c);
+    // The shortest of %.15g .. %.17g that reads back as the same double.
+    for (int precision = 15; precision <= 17; ++precision) {
+      std::snprintf(digits, sizeof digits, "%.*g", precision, c);
+      if (std::strtod(digits, nullptr) == c) break;
+    }
+    out += (out.empty() ? "" : ",") + std::string(digits);
+  }
+  return out;
+}
+
+std::string_view blend_name(Blend blend) {
+  switch (blend) {
+    case Blend::kFirst: return "first";
+    case Blend::kLast: return "last";
+    case Blend::kMean: return "mean";
+    case Blend::kMax: return "max";
+  }
+  return "?";
+}
+
+Result<Blend> parse_blend(std::string_view text) {
+  for (Blend b : {Blend::kFirst, Blend::kLast, Blend::kMean, Blend::kMax})
+    if (blend_name(b) == text) return b;
+  return Status(Code::kInvalidArgument, "unknown blend '" + std::string(text) + "' (first, last, mean or max)");
+}
+
+std::string_view interpolation_name(Interpolation interpolation) {
+  switch (interpolation) {
+    case Interpolation::kNearest: return "nearest";
+    case Interpolation::kBilinear: return "bilinear";
+  }
+  return "?";
+}
+
+Result<Interpolation> parse_interpolation(std::string_view text) {
+  for (Interpolation i : {Interpolation::kNearest, Interpolation::kBilinear})
+    if (interpolation_name(i) == text) return i;
+  return Status(Code::kInvalidArgument, "unknown resampling '" + std::string(text) + "' (nearest or bilinear)");
 }
 
 }  // namespace tessera

@@ -869,6 +869,46 @@ TEST_F(CliTest, MergeCombinesContainers) {
   expect_failure({"merge", b, path("missing.tsr")}, 1, {"missing.tsr"});
 }
 
+TEST_F(CliTest, MapPlacesSourcesAndMaterializeWritesThemOut) {
+  const Raster raster = random_raster(kEnviTypes[5], 40, 30, 2, 41);  // u16, 2 bands
+  const std::string src = path("img.raw"), file = path("m.tsr");
+  write_file(src, encode(raster, "bip"));
+  write_file(src + ".hdr", envi_header(raster, 12, "bip"));
+  expect_success({"import", file, src, "--tile", "16", "--quiet"});
+  // Moved by (5, -3), band 1 alone: the export is the source's band 1 at the new place.
+  expect_success({"map", file, "moved", "--source", "img@0", "--bands", "1", "--translate", "5,-3"});
+  const auto info = nlohmann::json::parse(expect_success({"info", file, "--json"}).out);
+  ASSERT_EQ(info["images"].size(), 2u);
+  const auto& moved = info["images"][1];
+  EXPECT_EQ(moved["name"], "moved");
+  EXPECT_EQ(moved["sources"][0]["affine"], "1,0,5,0,1,-3");
+  EXPECT_EQ(moved["extent"], (nlohmann::json{{"x", 5}, {"y", -3}, {"width", 40}, {"height", 30}}));
+  EXPECT_NE(expect_success({"info", file}).out.find("mapped image 'moved'"), std::string::npos);
+  expect_success({"export", file, path("moved.raw"), "--image", "moved", "--quiet"});
+  expect_success({"export", file, path("band1.raw"), "--image", "img", "--bands", "1", "--quiet"});
+  EXPECT_EQ(read_file(path("moved.raw")), read_file(path("band1.raw")));
+  EXPECT_NE(read_file(path("moved.raw.hdr")).find("x start = 5"), std::string::npos) << read_file(path("moved.raw.hdr"));
+  // Materialized: the same pixels as an ordinary image, exported alike.
+  expect_success({"materialize", file, "moved", "copy", "--quiet"});
+  expect_success({"export", file, path("copy.raw"), "--image", "copy", "--quiet"});
+  EXPECT_EQ(read_file(path("copy.raw")), read_file(path("moved.raw")));
+  expect_success({"verify", file, "--deep", "--quiet"});
+  // Writes, a second definition without --replace, bad transforms and misplaced options.
+  expect_failure({"attr", file, "--image", "moved", "--set", "a=1"}, 1, {"'moved' is a mapped image"});
+  expect_failure({"map", file, "moved", "--source", "img"}, 1, {"exists"});
+  expect_success({"map", file, "moved", "--source", "img", "--affine", "0.5,0,0,0,0.5,0", "--replace"});
+  expect_failure({"map", file, "bad", "--source", "img", "--affine", "1,2,0,2,4,0"}, 1, {"cannot be inverted"});
+  expect_failure({"map", file, "bad", "--translate", "1,2", "--source", "img"}, 2, {"comes before any --source"});
+  expect_failure({"map", file, "bad", "--source", "img", "--translate", "1,x"}, 2, {"malformed --translate"});
+  expect_failure({"map", file, "bad", "--source", "img", "--translate", "1,2", "--affine", "1,0,0,0,1,0"}, 2,
+                 {"two transforms"});
+  expect_failure({"map", file, "bad", "--source", "img", "--blend", "median"}, 2, {"unknown blend 'median'"});
+  expect_failure({"map", file, "bad"}, 2, {"at least one --source"});
+  expect_failure({"materialize", file, "img", "again"}, 1, {"no mapped image named 'img'"});
+  expect_success({"map", file, "moved", "--remove"});
+  expect_failure({"map", file, "moved", "--remove"}, 1, {"no mapped image named 'moved'"});
+}
+
 TEST_F(CliTest, HelpGoesToStdout) {
   const RunResult r = tessera({"--help"});
   EXPECT_EQ(r.code, 0) << r;

@@ -6,6 +6,7 @@
 #include <cstring>
 #include <span>
 
+#include "format/fb_vectors.h"
 #include "format/names.h"
 #include "tessera_generated.h"
 #include "util/bytes.h"
@@ -145,8 +146,8 @@ Result<AttributeValue> parse_attribute_record(std::span<const uint8_t> key, cons
     case 2:
       if ((type == 1 ? r->integers()->size() : r->reals()->size()) != 1)
         return corrupt("a single value holds a list");
-      if (type == 1) value = r->integers()->Get(0);
-      else value = r->reals()->Get(0);
+      if (type == 1) value = copy_vector(*r->integers())[0];
+      else value = copy_vector(*r->reals())[0];
       break;
     case 3: {
       std::vector<std::string> list;
@@ -155,8 +156,8 @@ Result<AttributeValue> parse_attribute_record(std::span<const uint8_t> key, cons
       value = std::move(list);
       break;
     }
-    case 4: value = std::vector<int64_t>(r->integers()->begin(), r->integers()->end()); break;
-    case 5: value = std::vector<double>(r->reals()->begin(), r->reals()->end()); break;
+    case 4: value = copy_vector(*r->integers()); break;
+    case 5: value = copy_vector(*r->reals()); break;
   }
   if (attribute_check(key, value) != r->check()) return corrupt("checksum mismatch");
   return value;

@@ -6,6 +6,7 @@
 #include <cmath>
 #include <cstring>
 
+#include "format/fb_vectors.h"
 #include "format/names.h"
 #include "format/records.h"
 #include "tessera_generated.h"
@@ -56,9 +57,8 @@ uint64_t mapped_check(std::span<const uint8_t> key, const MappedValue& v) {
 }  // namespace
 
 std::vector<uint8_t> mapped_record_key(std::string_view name) {
-  std::vector<uint8_t> key(kMappedKeyPrefix.begin(), kMappedKeyPrefix.end());
-  key.insert(key.end(), name.begin(), name.end());
-  return key;
+  const std::string key = std::string(kMappedKeyPrefix) + std::string(name);
+  return std::vector<uint8_t>(key.begin(), key.end());
 }
 
 std::optional<std::string> mapped_name_of_key(std::span<const uint8_t> key) {
@@ -92,7 +92,7 @@ std::vector<uint8_t> build_mapped_record(std::span<const uint8_t> key, const Map
   return std::vector<uint8_t>(fbb.GetBufferPointer(), fbb.GetBufferPointer() + fbb.GetSize());
 }
 
-Result<MappedValue> parse_mapped_record(std::span<const uint8_t> key, const uint8_t* data, size_t size) {
+Result<MappedValue> read_mapped_fields(const uint8_t* data, size_t size, uint64_t* check) {
   thread_local AlignedBuffer buf;  // FlatBuffers wants its buffer aligned; LMDB values are not
   buf.resize(size ? size : 1);
   if (size) std::memcpy(buf.data(), data, size);
@@ -116,14 +116,23 @@ Result<MappedValue> parse_mapped_record(std::span<const uint8_t> key, const uint
     if (!s->transform() || s->transform()->size() != 6)
       return corrupt("source '" + source.image + "' has a transform of " +
                      std::to_string(s->transform() ? s->transform()->size() : 0) + " coefficients, not 6");
-    const auto* t = s->transform();
-    source.transform = Affine{t->Get(0), t->Get(1), t->Get(2), t->Get(3), t->Get(4), t->Get(5)};
+    const std::vector<double> c = copy_vector(*s->transform());
+    source.transform = Affine{c[0], c[1], c[2], c[3], c[4], c[5]};
     value.sources.push_back(std::move(source));
   }
   value.blend = Blend(uint8_t(r->blend()));
   value.interpolation = Interpolation(uint8_t(r->interpolation()));
   if (r->fill()) value.fill.assign(r->fill()->begin(), r->fill()->end());
-  if (mapped_check(key, value) != r->check()) return corrupt("checksum mismatch");
+  if (check) *check = r->check();
+  return value;
+}
+
+Result<MappedValue> parse_mapped_record(std::span<const uint8_t> key, const uint8_t* data, size_t size) {
+  uint64_t check = 0;
+  auto fields = read_mapped_fields(data, size, &check);
+  if (!fields) return fields.status();
+  MappedValue& value = *fields;
+  if (mapped_check(key, value) != check) return corrupt("checksum mismatch");
   if (uint8_t(value.blend) > uint8_t(Blend::kMax)) return corrupt("unknown blend " + std::to_string(uint8_t(value.blend)));
   if (uint8_t(value.interpolation) > uint8_t(Interpolation::kBilinear))
     return corrupt("unknown interpolation " + std::to_string(uint8_t(value.interpolation)));
@@ -132,7 +141,7 @@ Result<MappedValue> parse_mapped_record(std::span<const uint8_t> key, const uint
     Status affine = check_affine(s.transform);
     if (!affine.is_ok()) return corrupt("source '" + s.image + "': " + affine.message());
   }
-  return value;
+  return fields;
 }
 
 }  // namespace tessera::detail

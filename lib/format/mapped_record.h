@@ -35,6 +35,10 @@ Status check_affine(const Affine& affine);
 
 // The record, with its checksum over `key` and the canonical bytes.
 std::vector<uint8_t> build_mapped_record(std::span<const uint8_t> key, const MappedValue& value);
+// The fields of a record that passes the Verifier and has 1..kMaxMappedSources sources of 6
+// coefficients and at most kMaxBands bands each (else kCorrupt), and its `check`, checked no
+// further (parse_mapped_record checks the rest).
+Result<MappedValue> read_mapped_fields(const uint8_t* data, size_t size, uint64_t* check = nullptr);
 // kCorrupt when the bytes fail the Verifier, the checksum does not match, or a field is out of
 // range: no source or more than kMaxMappedSources, a transform not of 6 finite coefficients or
 // not invertible, more than kMaxBands bands, an unknown blend or interpolation, no fill.
