@@ -61,6 +61,22 @@ Status delta_with_levels(Container& c) {
   return c.build_pyramid("smooth", levels);
 }
 
+// two_images' images and mapped images over them (format 2.4): a translation, a rotation read
+// bilinear with the mean of overlaps, and one standing on another with a band map.
+Status mapped_images(WriteTxn& t) {
+  TESSERA_RETURN_IF_ERROR(two_images(t));
+  MappedSpec moved;
+  moved.sources = {MappedSource{"rgb", 0, {}, Affine::translation(-20, 12)},
+                   MappedSource{"rgb", 1, {}, Affine{0.94, -0.34, 30, 0.34, 0.94, -8}}};
+  moved.blend = Blend::kMean;
+  moved.interpolation = Interpolation::kBilinear;
+  TESSERA_RETURN_IF_ERROR(t.define_mapped("moved", moved));
+  MappedSpec nested;
+  nested.sources = {MappedSource{"moved", 0, {2, 0}, Affine::translation(5, 5)}};
+  nested.fill = {3};
+  return t.define_mapped("nested", nested);
+}
+
 }  // namespace
 
 int main(int argc, char** argv) {
@@ -72,7 +88,7 @@ int main(int argc, char** argv) {
   std::filesystem::create_directories(dir);
   OpenOptions options;
   options.sync = false;
-  for (const char* name : {"empty.tsr", "two_images.tsr", "delta_levels.tsr"}) {
+  for (const char* name : {"empty.tsr", "two_images.tsr", "delta_levels.tsr", "mapped.tsr"}) {
     const std::string path = dir + "/" + name;
     std::filesystem::remove(path);
     auto c = Container::create(path, options);
@@ -80,9 +96,10 @@ int main(int argc, char** argv) {
     Status made;
     if (std::string(name) == "two_images.tsr") made = c->write(two_images);
     if (std::string(name) == "delta_levels.tsr") made = delta_with_levels(*c);
+    if (std::string(name) == "mapped.tsr") made = c->write(mapped_images);
     if (!made) return fail(made);
   }
-  for (const char* name : {"empty.tsr", "two_images.tsr", "delta_levels.tsr"})
+  for (const char* name : {"empty.tsr", "two_images.tsr", "delta_levels.tsr", "mapped.tsr"})
     std::filesystem::remove(dir + "/" + std::string(name) + "-lock");
   return 0;
 }

@@ -355,6 +355,15 @@ Status WriteTxn::drop_frame(std::string_view image, uint32_t frame) {
   if (!txn_ || !txn_->active()) return finished(env_.get());
   auto info = txn_->find_image(image);
   if (!info) return info.status();
+  // Later frames move down by one: a mapped image reading one of them would show another frame.
+  for (const auto& [mapped, value] : txn_->mapped())
+    for (const MappedSource& s : value.sources)
+      if (s.image == image && s.frame >= frame && frame < (*info)->frames)
+        return env_->error(Code::kInvalidArgument,
+                           "image '" + std::string(image) + "' frame " + std::to_string(frame) +
+                               " cannot be dropped: mapped image '" + mapped + "' reads its frame " +
+                               std::to_string(s.frame) + ", which would then show another frame or none "
+                               "(define it again, or remove it, first)");
   ImageInfo updated = **info;
   std::lock_guard lock(txn_->lmdb_mutex());
   return txn_->nested([&] { return detail::drop_frame(*txn_, updated, frame); });

@@ -406,6 +406,24 @@ TEST_F(MappedTest, WritesAndBadDefinitionsAreRefusedClearly) {
   EXPECT_CODE(refused(MappedSpec{{MappedSource{"bad", 0, {}, Affine{}}}}), Code::kAlreadyExists);
 }
 
+TEST_F(MappedTest, FramesAMappedImageReadsAreNotDropped) {
+  add_source("a", DataType::kU8, 1, {0, 0, 32, 32}, Affine{}, 101);
+  ASSERT_OK(container_->write([&](WriteTxn& txn) -> Status {
+    TESSERA_RETURN_IF_ERROR(txn.add_frame("a"));
+    return txn.add_frame("a");
+  }));
+  MappedSpec spec;
+  spec.sources = {MappedSource{"a", 1, {}, Affine{}}};
+  ASSERT_OK(container_->write([&](WriteTxn& txn) { return txn.define_mapped("m", spec); }));
+  // Dropping frame 0 or 1 would make the mapped image show frame 2 as frame 1.
+  for (uint32_t frame : {0u, 1u}) {
+    Status dropped = container_->write([&](WriteTxn& txn) { return txn.drop_frame("a", frame); });
+    EXPECT_CODE(dropped, Code::kInvalidArgument);
+    EXPECT_NE(dropped.message().find("mapped image 'm' reads its frame 1"), std::string::npos) << dropped.message();
+  }
+  EXPECT_OK(container_->write([&](WriteTxn& txn) { return txn.drop_frame("a", 2); }));  // after it: fine
+}
+
 TEST_F(MappedTest, DefinitionsPersistAndMakeTheFile24) {
   add_source("a", DataType::kU8, 1, {0, 0, 32, 32}, Affine{}, 81);
   EXPECT_EQ(container_->format_version(), (FormatVersion{2, 3}));

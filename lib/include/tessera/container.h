@@ -343,7 +343,8 @@ class TESSERA_API WriteTxn : public View {
   // Removes frame `frame` (and its attributes); later frames are renumbered down by one and
   // show what they showed, attributes included.
   // Chunks only the dropped frame used are released in this transaction. An image keeps at
-  // least one frame. Cost: one pass over the image's tile index.
+  // least one frame; a frame is not dropped while a mapped image reads it or a later frame
+  // (kInvalidArgument naming it). Cost: one pass over the image's tile index.
   Status drop_frame(std::string_view image, uint32_t frame);
 
   // Makes every change durable and visible at once. The transaction is finished afterwards
