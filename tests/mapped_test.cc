@@ -6,6 +6,7 @@
 
 #include "format/mapped_record.h"
 #include "test_util.h"
+#include "tessera/iterator.h"
 #include "tessera/verify.h"
 
 namespace tessera::test {
@@ -404,6 +405,33 @@ TEST_F(MappedTest, WritesAndBadDefinitionsAreRefusedClearly) {
   EXPECT_CODE(refused(MappedSpec{{MappedSource{"a", 0, {}, Affine{}}}}), Code::kOk);
   EXPECT_CODE(refused(MappedSpec{{MappedSource{"a", 0, {}, Affine{}}}}), Code::kAlreadyExists);
   EXPECT_CODE(refused(MappedSpec{{MappedSource{"bad", 0, {}, Affine{}}}}), Code::kAlreadyExists);
+}
+
+TEST_F(MappedTest, TheBlockIteratorWalksAMappedImage) {
+  std::vector<RefSource> sources = {
+      add_source("a", DataType::kU16, 2, {-20, -20, 50, 40}, Affine{0.9, 0.3, 4, -0.3, 0.9, 2}, 111)};
+  ASSERT_OK(define("m", sources, Blend::kFirst, Interpolation::kBilinear));
+  ASSERT_OK_AND_ASSIGN(auto snap, container_->snapshot());
+  const Region region{-30, -25, 70, 60};
+  std::vector<uint16_t> whole(size_t(region.pixel_count()) * 2);
+  ASSERT_OK(snap.read("m", region, {}, whole.data(), whole.size() * 2));
+  ASSERT_OK_AND_ASSIGN(BlockIterator it, BlockIterator::create(snap, "m", region, {}, IterationMode::kSpatial));
+  uint64_t samples = 0;
+  for (;;) {
+    ASSERT_OK_AND_ASSIGN(bool more, it.next());
+    if (!more) break;
+    const tessera::Block& b = it.block();
+    const auto* data = static_cast<const uint8_t*>(b.data);
+    for (int64_t y = 0; y < b.region.height; ++y)
+      for (int64_t x = 0; x < b.region.width; ++x) {
+        uint16_t v;
+        std::memcpy(&v, data + y * b.strides.line + x * b.strides.pixel, 2);
+        const size_t at = size_t((b.region.y - region.y + y) * region.width + (b.region.x - region.x + x)) * 2 + b.bands[0];
+        ASSERT_EQ(v, whole[at]) << "block " << to_string(b.region) << " band " << b.bands[0];
+        ++samples;
+      }
+  }
+  EXPECT_EQ(samples, uint64_t(region.pixel_count()) * 2);
 }
 
 TEST_F(MappedTest, FramesAMappedImageReadsAreNotDropped) {
