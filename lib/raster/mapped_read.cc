@@ -401,9 +401,9 @@ Status read_mapped(Txn& txn, Runtime& runtime, const MappedImage& image, const R
   block.pixel_bytes = image.info.pixel_bytes();
   // The last source with data is the first of the sources in reverse: either way a block whose
   // every pixel has data needs no more sources.
-  block.blend = image.value.blend == Blend::kLast ? Blend::kFirst : image.value.blend;
+  const Blend blend = image.value.blend == Blend::kLast ? Blend::kFirst : image.value.blend;
   if (image.value.blend == Blend::kLast) std::reverse(plans->begin(), plans->end());
-  const bool stops_when_full = block.blend == Blend::kFirst;
+  block.blend = blend;
   const int64_t edge = block_edge(block);
   constexpr int64_t kRowsPerTask = 16;
   std::vector<uint8_t> scratch;
@@ -440,10 +440,12 @@ Status read_mapped(Txn& txn, Runtime& runtime, const MappedImage& image, const R
             read_source(txn, runtime, *only.source, shifted, sel.level, max_reduction, source_bands, here));
         continue;
       }
+      // One source alone: every rule gives its pixel where it has data, as first does (cheapest).
+      block.blend = touching.size() == 1 ? Blend::kFirst : blend;
       block.reset(box, image.info.fill_pixel);
       for (const auto& [plan_of, window] : touching) {
         const SourcePlan& plan = *plan_of;
-        if (stops_when_full && missing(block) == 0) break;
+        if (block.blend == Blend::kFirst && missing(block) == 0) break;
         if (window.pixel_count() > kMaxMappedWindowBytes / block.pixel_bytes)
           return Status(Code::kInvalidArgument,
                         who(txn, image) + ": source '" + plan.source->image.name + "' needs a " +
