@@ -6,7 +6,7 @@
 #include <cstring>
 #include <span>
 
-#include "format/fb_vectors.h"
+#include "format/flatbuffer_read.h"
 #include "format/names.h"
 #include "tessera_generated.h"
 #include "util/bytes.h"
@@ -125,11 +125,8 @@ std::vector<uint8_t> build_attribute_record(std::span<const uint8_t> key, const 
 
 Result<AttributeValue> parse_attribute_record(std::span<const uint8_t> key, const uint8_t* data,
                                               size_t size) {
-  AlignedBuffer buffer(size);
-  if (size) std::memcpy(buffer.data(), data, size);
-  flatbuffers::Verifier verifier(buffer.data(), size);
-  if (!verifier.VerifyBuffer<fb::Attribute>(nullptr)) return corrupt("fails verification");
-  const fb::Attribute* r = flatbuffers::GetRoot<fb::Attribute>(buffer.data());
+  const fb::Attribute* r = verified_root<fb::Attribute>(data, size);
+  if (!r) return corrupt("fails verification");
   const unsigned type = unsigned(r->type());
   // Exactly the field of the type is present.
   const bool text = r->text(), integers = r->integers(), reals = r->reals(), texts = r->texts();

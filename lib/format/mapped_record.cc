@@ -6,7 +6,7 @@
 #include <cmath>
 #include <cstring>
 
-#include "format/fb_vectors.h"
+#include "format/flatbuffer_read.h"
 #include "format/names.h"
 #include "format/records.h"
 #include "tessera_generated.h"
@@ -93,12 +93,8 @@ std::vector<uint8_t> build_mapped_record(std::span<const uint8_t> key, const Map
 }
 
 Result<MappedValue> read_mapped_fields(const uint8_t* data, size_t size, uint64_t* check) {
-  thread_local AlignedBuffer buf;  // FlatBuffers wants its buffer aligned; LMDB values are not
-  buf.resize(size ? size : 1);
-  if (size) std::memcpy(buf.data(), data, size);
-  flatbuffers::Verifier verifier(buf.data(), size);
-  if (!verifier.VerifyBuffer<fb::MappedImage>(nullptr)) return corrupt("fails verification");
-  const fb::MappedImage* r = flatbuffers::GetRoot<fb::MappedImage>(buf.data());
+  const fb::MappedImage* r = verified_root<fb::MappedImage>(data, size);
+  if (!r) return corrupt("fails verification");
   MappedValue value;
   const auto* sources = r->sources();
   if (sources->size() == 0 || sources->size() > kMaxMappedSources)

@@ -5,6 +5,7 @@
 
 #include <cstring>
 
+#include "format/flatbuffer_read.h"
 #include "format/names.h"
 #include "tessera_generated.h"
 #include "util/bytes.h"
@@ -48,12 +49,8 @@ std::vector<uint8_t> build_pyramid_record(std::span<const uint8_t> key, const Py
 }
 
 Result<PyramidValue> parse_pyramid_record(std::span<const uint8_t> key, const uint8_t* data, size_t size) {
-  thread_local AlignedBuffer buf;  // FlatBuffers wants its buffer aligned; LMDB values are not
-  buf.resize(size ? size : 1);
-  if (size) std::memcpy(buf.data(), data, size);
-  flatbuffers::Verifier verifier(buf.data(), size);
-  if (!verifier.VerifyBuffer<fb::PyramidRecord>(nullptr)) return corrupt("fails verification");
-  const fb::PyramidRecord* r = flatbuffers::GetRoot<fb::PyramidRecord>(buf.data());
+  const fb::PyramidRecord* r = verified_root<fb::PyramidRecord>(data, size);
+  if (!r) return corrupt("fails verification");
   const uint8_t resampling = uint8_t(r->resampling());
   if (pyramid_check(key, r->levels(), resampling, r->target(), r->next_hi(), r->next_lo()) != r->check())
     return corrupt("checksum mismatch");

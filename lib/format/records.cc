@@ -7,6 +7,7 @@
 #include <cmath>
 #include <cstring>
 
+#include "format/flatbuffer_read.h"
 #include "tessera_generated.h"
 #include "util/bytes.h"
 
@@ -14,14 +15,6 @@ namespace tessera::detail {
 namespace {
 
 Status corrupt(std::string what) { return Status(Code::kCorrupt, std::move(what)); }
-
-// FlatBuffers needs its buffer aligned; LMDB values are only 2-byte aligned.
-AlignedBuffer& aligned_copy(const uint8_t* data, size_t size) {
-  thread_local AlignedBuffer buffer;
-  buffer.resize(size ? size : 1);
-  if (size) std::memcpy(buffer.data(), data, size);
-  return buffer;
-}
 
 template <typename T>
 std::vector<uint8_t> finish(flatbuffers::FlatBufferBuilder& fbb, flatbuffers::Offset<T> root) {
@@ -101,10 +94,8 @@ std::vector<uint8_t> build_format_header(const FormatHeader& header) {
 }
 
 Result<FormatHeader> read_format_header(const uint8_t* data, size_t size) {
-  auto& buf = aligned_copy(data, size);
-  flatbuffers::Verifier verifier(buf.data(), size);
-  if (!verifier.VerifyBuffer<fb::FormatHeader>(nullptr)) return corrupt("format header fails verification");
-  const auto* h = flatbuffers::GetRoot<fb::FormatHeader>(buf.data());
+  const fb::FormatHeader* h = verified_root<fb::FormatHeader>(data, size);
+  if (!h) return corrupt("format header fails verification");
   FormatHeader out;
   out.magic = h->magic() ? h->magic()->str() : "";
   out.major = h->major();
@@ -236,10 +227,8 @@ std::vector<uint8_t> build_image_record(const ImageInfo& info) {
 }
 
 Result<ImageInfo> parse_image_record(const uint8_t* data, size_t size, bool check_required) {
-  auto& buf = aligned_copy(data, size);
-  flatbuffers::Verifier verifier(buf.data(), size);
-  if (!verifier.VerifyBuffer<fb::Image>(nullptr)) return corrupt("image record fails verification");
-  const fb::Image* r = flatbuffers::GetRoot<fb::Image>(buf.data());
+  const fb::Image* r = verified_root<fb::Image>(data, size);
+  if (!r) return corrupt("image record fails verification");
   ImageInfo info;
   info.id = r->id();
   info.name = r->name()->str();
@@ -316,10 +305,8 @@ std::vector<uint8_t> build_tile_record(const TileKeyBytes& key, const TileValue&
 }
 
 Result<TileRecordFields> read_tile_record(const uint8_t* data, size_t size) {
-  auto& buf = aligned_copy(data, size);
-  flatbuffers::Verifier verifier(buf.data(), size);
-  if (!verifier.VerifyBuffer<fb::TileRecord>(nullptr)) return corrupt("tile record fails verification");
-  const fb::TileRecord* r = flatbuffers::GetRoot<fb::TileRecord>(buf.data());
+  const fb::TileRecord* r = verified_root<fb::TileRecord>(data, size);
+  if (!r) return corrupt("tile record fails verification");
   TileRecordFields fields;
   fields.kind = static_cast<uint8_t>(r->kind());
   if (const auto* u = r->uniform()) fields.uniform.assign(u->begin(), u->end());
@@ -387,11 +374,9 @@ std::vector<uint8_t> build_geometry_record(const GeometryKey& key, const Geometr
 }
 
 Result<GeometryValue> parse_geometry_record(const GeometryKey& key, const uint8_t* data, size_t size) {
-  auto& buf = aligned_copy(data, size);
-  flatbuffers::Verifier verifier(buf.data(), size);
-  if (!verifier.VerifyBuffer<fb::GeometryRecord>(nullptr))
+  const fb::GeometryRecord* r = verified_root<fb::GeometryRecord>(data, size);
+  if (!r)
     return corrupt("geometry record fails verification");
-  const fb::GeometryRecord* r = flatbuffers::GetRoot<fb::GeometryRecord>(buf.data());
   if (geometry_check(key, r->generation(), r->empty(), r->x(), r->y(), r->width(), r->height()) !=
       r->check())
     return corrupt("geometry record checksum mismatch");
@@ -422,10 +407,8 @@ std::vector<uint8_t> build_import_record(const ImportProgress& p) {
 }
 
 Result<ImportProgress> parse_import_record(const uint8_t* data, size_t size) {
-  auto& buf = aligned_copy(data, size);
-  flatbuffers::Verifier verifier(buf.data(), size);
-  if (!verifier.VerifyBuffer<fb::ImportRecord>(nullptr)) return corrupt("import record fails verification");
-  const auto* r = flatbuffers::GetRoot<fb::ImportRecord>(buf.data());
+  const fb::ImportRecord* r = verified_root<fb::ImportRecord>(data, size);
+  if (!r) return corrupt("import record fails verification");
   ImportProgress p;
   p.source = r->source() ? r->source()->str() : "";
   p.source_size = r->source_size();
