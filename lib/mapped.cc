@@ -35,42 +35,25 @@ Status WriteTxn::define_mapped(std::string_view name, const MappedSpec& spec, bo
   if (uint8_t(spec.blend) > uint8_t(Blend::kMax) || uint8_t(spec.interpolation) > uint8_t(Interpolation::kBilinear))
     return env_->error(Code::kInvalidArgument, "mapped image '" + std::string(name) + "': unknown blend or resampling");
   std::lock_guard lock(txn_->lmdb_mutex());
-  // Resolved once with the first source's fill, to learn the sample type and bands; then the fill.
-  if (!spec.sources.empty()) {
-    auto first = txn_->find_image(spec.sources.front().image);
-    const detail::MappedValue* nested = txn_->find_mapped(spec.sources.front().image);
-    ImageInfo info;  // when the first source is missing, resolving the definition says so below
-    if (first) {
-      info = **first;
-    } else if (nested) {
-      auto resolved = detail::resolve_mapped(*txn_, spec.sources.front().image);
-      if (!resolved) return resolved.status();
-      info = (*resolved)->info;
-    }
-    const std::vector<uint32_t>& bands = spec.sources.front().bands;
-    const size_t s = sample_size(info.spec.type);
-    if (spec.fill.empty()) {
-      for (size_t k = 0; k < (bands.empty() ? info.spec.bands : bands.size()); ++k) {
-        const size_t b = bands.empty() ? k : bands[k];
-        if ((b + 1) * s <= info.fill_pixel.size())
-          value.fill.insert(value.fill.end(), info.fill_pixel.begin() + b * s, info.fill_pixel.begin() + (b + 1) * s);
-      }
-    } else {
-      ImageSpec as{};
-      as.type = info.spec.type;
-      as.bands = uint32_t(bands.empty() ? info.spec.bands : bands.size());
-      as.fill = spec.fill;
-      if (as.fill.size() != 1 && as.fill.size() != as.bands)
-        return env_->error(Code::kInvalidArgument, "mapped image '" + std::string(name) + "': fill has " +
-                                                       std::to_string(as.fill.size()) + " values; expected 1 or " +
-                                                       std::to_string(as.bands));
-      auto fill = detail::fill_pixel(as);
-      if (!fill) return fill.status().with_context(env_->path() + ": mapped image '" + std::string(name) + "'");
-      value.fill = std::move(*fill);
-    }
-  }
+  // Resolved without a fill first (it then takes the first source's): the sample type and bands
+  // a given fill must fit.
   auto resolved = detail::resolve_mapped(*txn_, name, value);
   if (!resolved) return resolved.status();
+  const ImageInfo& info = (*resolved)->info;
+  value.fill = info.fill_pixel;
+  if (!spec.fill.empty()) {
+    ImageSpec as{};
+    as.type = info.spec.type;
+    as.bands = info.spec.bands;
+    as.fill = spec.fill;
+    if (as.fill.size() != 1 && as.fill.size() != as.bands)
+      return env_->error(Code::kInvalidArgument, "mapped image '" + std::string(name) + "': fill has " +
+                                                     std::to_string(as.fill.size()) + " values; expected 1 or " +
+                                                     std::to_string(as.bands));
+    auto fill = detail::fill_pixel(as);
+    if (!fill) return fill.status().with_context(env_->path() + ": mapped image '" + std::string(name) + "'");
+    value.fill = std::move(*fill);
+  }
   return txn_->put_mapped(name, value);
 }
 

@@ -105,7 +105,7 @@ Result<std::shared_ptr<const MappedImage>> resolve(const Txn& txn, std::string_v
   info.spec = first.image.spec;
   info.spec.bands = uint32_t(first.bands.size());
   info.spec.storage = StorageLayout::kChunky;
-  info.fill_pixel = value.fill;
+  info.fill_pixel = value.fill.empty() ? first.nodata : value.fill;  // empty: a definition not stored yet
   if (info.fill_pixel.size() != info.pixel_bytes())
     return invalid(txn, name, "its fill is " + std::to_string(info.fill_pixel.size()) + " bytes, not one pixel (" +
                                   std::to_string(info.pixel_bytes()) + " bytes)");

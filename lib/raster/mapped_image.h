@@ -35,7 +35,8 @@ struct MappedImage {
 // transaction's LMDB mutex (pyramid records are read).
 Result<std::shared_ptr<const MappedImage>> resolve_mapped(const Txn& txn, std::string_view name);
 
-// resolve_mapped of a definition not stored yet (WriteTxn::define_mapped checks it so).
+// resolve_mapped of a definition not stored yet (WriteTxn::define_mapped checks it so); without a
+// fill it takes the first source's no-data pixel.
 Result<std::shared_ptr<const MappedImage>> resolve_mapped(const Txn& txn, std::string_view name,
                                                           const MappedValue& value);
 
