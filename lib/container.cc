@@ -108,12 +108,29 @@ Result<ImageInfo> View::image_or_only(std::string_view name) const {
                                             " images (" + names + "); name one");
 }
 
+namespace {
+
+// View::read of an image found.
+Status read_found(detail::Txn& txn, detail::Runtime& runtime, const Found& found, const Region& region,
+                  const Selection& sel, const CallerBuffer& buffer) {
+  if (found.mapped) return detail::read_mapped(txn, runtime, *found.mapped, region, sel, std::nullopt, buffer);
+  if (sel.level != detail::kFullResolution) {  // level 0 needs no record: the read path stays as it was
+    std::lock_guard lock(txn.lmdb_mutex());
+    TESSERA_RETURN_IF_ERROR(detail::check_level(txn, *found.ordinary, sel, Access::kRead));
+  }
+  return detail::read_region(txn, runtime, *found.ordinary, region, sel, buffer);
+}
+
+}  // namespace
+
 Status View::read(std::string_view image, const Region& region, const Selection& sel, void* dst,
                   size_t dst_size, Interleave interleave) const {
   if (!txn_ || !txn_->active()) return finished(env_.get());
   auto found = find_any(*txn_, image);
   if (!found) return found.status();
-  return read(image, region, sel, dst, dst_size, packed_strides(found->info(), region, sel, interleave));
+  return read_found(*txn_, *runtime_, *found, region, sel,
+                    CallerBuffer{static_cast<uint8_t*>(dst), dst_size,
+                                 packed_strides(found->info(), region, sel, interleave)});
 }
 
 Status View::read(std::string_view image, const Region& region, const Selection& sel, void* dst,
@@ -121,13 +138,7 @@ Status View::read(std::string_view image, const Region& region, const Selection&
   if (!txn_ || !txn_->active()) return finished(env_.get());
   auto found = find_any(*txn_, image);
   if (!found) return found.status();
-  const CallerBuffer buffer{static_cast<uint8_t*>(dst), dst_size, strides};
-  if (found->mapped) return detail::read_mapped(*txn_, *runtime_, *found->mapped, region, sel, std::nullopt, buffer);
-  if (sel.level != detail::kFullResolution) {  // level 0 needs no record: the read path stays as it was
-    std::lock_guard lock(txn_->lmdb_mutex());
-    TESSERA_RETURN_IF_ERROR(detail::check_level(*txn_, *found->ordinary, sel, Access::kRead));
-  }
-  return detail::read_region(*txn_, *runtime_, *found->ordinary, region, sel, buffer);
+  return read_found(*txn_, *runtime_, *found, region, sel, CallerBuffer{static_cast<uint8_t*>(dst), dst_size, strides});
 }
 
 Status View::read_reduced(std::string_view image, const Region& region, const Selection& sel,
