@@ -41,13 +41,6 @@ bool store_exact(double v, uint8_t* out) {
   return true;
 }
 
-template <typename T>
-double load_sample(const uint8_t* p) {
-  T t;
-  std::memcpy(&t, p, sizeof t);
-  return double(t);
-}
-
 double sample_to_double(DataType type, const uint8_t* p) {
   switch (type) {
     case DataType::kU8: return load_sample<uint8_t>(p);

@@ -5,19 +5,11 @@
 #include <cstring>
 #include <type_traits>
 
+#include "util/bytes.h"
+
 namespace tessera::detail {
 namespace {
 
-template <typename T>
-T load(const uint8_t* p) {
-  T v;
-  std::memcpy(&v, p, sizeof v);
-  return v;
-}
-template <typename T>
-void store(uint8_t* p, T v) {
-  std::memcpy(p, &v, sizeof v);
-}
 
 // Each band's mean of the n pixels: integers rounded to nearest with halves away from zero
 // (exact: the sum of four 64-bit samples fits 128 bits), floats summed in order in double.
@@ -27,14 +19,14 @@ void mean(const uint8_t* const* px, int n, uint32_t bands, uint8_t* out) {
     const size_t at = b * sizeof(T);
     if constexpr (std::is_floating_point_v<T>) {
       double sum = 0;
-      for (int i = 0; i < n; ++i) sum += double(load<T>(px[i] + at));
-      store(out + at, T(sum / n));
+      for (int i = 0; i < n; ++i) sum += double(load_sample<T>(px[i] + at));
+      store_sample(out + at, T(sum / n));
     } else {
       __int128 sum = 0;
-      for (int i = 0; i < n; ++i) sum += load<T>(px[i] + at);
+      for (int i = 0; i < n; ++i) sum += load_sample<T>(px[i] + at);
       const __int128 twice = 2 * sum;
       const __int128 q = twice >= 0 ? (twice + n) / (2 * n) : -((-twice + n) / (2 * n));
-      store(out + at, T(q));
+      store_sample(out + at, T(q));
     }
   }
 }
@@ -44,14 +36,14 @@ template <typename T, bool kMax>
 void extreme(const uint8_t* const* px, int n, uint32_t bands, uint8_t* out) {
   for (uint32_t b = 0; b < bands; ++b) {
     const size_t at = b * sizeof(T);
-    T best = load<T>(px[0] + at);
+    T best = load_sample<T>(px[0] + at);
     for (int i = 1; i < n; ++i) {
-      const T v = load<T>(px[i] + at);
+      const T v = load_sample<T>(px[i] + at);
       bool better = kMax ? v > best : v < best;
       if constexpr (std::is_floating_point_v<T>) better = better || (std::isnan(best) && !std::isnan(v));
       if (better) best = v;
     }
-    store(out + at, best);
+    store_sample(out + at, best);
   }
 }
 

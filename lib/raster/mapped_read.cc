@@ -17,6 +17,7 @@
 #include "raster/region_read.h"
 #include "store/attribute_table.h"
 #include "tessera/attributes.h"
+#include "util/bytes.h"
 
 namespace tessera::detail {
 namespace {
@@ -57,13 +58,6 @@ std::optional<Region> unite(std::optional<Region> a, const std::optional<Region>
   if (!b) return a;
   if (!a) return b;
   return a->unite(*b);
-}
-
-template <typename T>
-T load(const uint8_t* p) {
-  T v;
-  std::memcpy(&v, p, sizeof v);
-  return v;
 }
 
 // A double as a sample: integers rounded to nearest (halves away from zero) and clamped to the
@@ -154,7 +148,7 @@ void contribute_pixel(Block& b, size_t i, const uint8_t* px) {
       std::memcpy(o, px, b.pixel_bytes);
       break;
     case Blend::kMean:
-      for (uint32_t k = 0; k < b.bands; ++k) b.sum[i * b.bands + k] += double(load<T>(px + k * sizeof(T)));
+      for (uint32_t k = 0; k < b.bands; ++k) b.sum[i * b.bands + k] += double(load_sample<T>(px + k * sizeof(T)));
       ++b.count[i];
       break;
     case Blend::kMax:
@@ -163,7 +157,7 @@ void contribute_pixel(Block& b, size_t i, const uint8_t* px) {
         break;
       }
       for (uint32_t k = 0; k < b.bands; ++k) {
-        const T v = load<T>(px + k * sizeof(T)), cur = load<T>(o + k * sizeof(T));
+        const T v = load_sample<T>(px + k * sizeof(T)), cur = load_sample<T>(o + k * sizeof(T));
         bool greater = v > cur;
         if constexpr (std::is_floating_point_v<T>) greater = greater || (std::isnan(cur) && !std::isnan(v));
         if (greater) std::memcpy(o + k * sizeof(T), &v, sizeof v);
@@ -265,7 +259,7 @@ void sample_rows(Block& b, const Window& w, const Affine& inverse, Interpolation
       for (int n = 0; n < 4; ++n)
         if (px[n]) {
           const double share = weight[n] / total;
-          for (uint32_t k = 0; k < b.bands; ++k) acc[k] += share * double(load<T>(px[n] + k * sizeof(T)));
+          for (uint32_t k = 0; k < b.bands; ++k) acc[k] += share * double(load_sample<T>(px[n] + k * sizeof(T)));
         }
       contribute_values<T>(b, at, acc);
     }

@@ -45,6 +45,19 @@ inline uint64_t get_le64(const uint8_t* p) {
   return v;
 }
 
+// A sample of type T at `p` (any alignment), and one stored there: samples are little-endian,
+// as is every host Tessera builds for.
+template <typename T>
+T load_sample(const uint8_t* p) {
+  T v;
+  std::memcpy(&v, p, sizeof v);
+  return v;
+}
+template <typename T>
+void store_sample(uint8_t* p, T v) {
+  std::memcpy(p, &v, sizeof v);
+}
+
 // A heap buffer aligned for any sample type and SIMD loads (64 bytes), grown on demand.
 class AlignedBuffer {
  public:
