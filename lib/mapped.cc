@@ -14,7 +14,7 @@
 namespace tessera {
 
 Result<MappedSpec> View::mapped(std::string_view name) const {
-  if (!txn_ || !txn_->active()) return Status(Code::kInvalidArgument, env_->path() + ": the transaction has finished");
+  if (!txn_ || !txn_->active()) return env_->error(Code::kInvalidArgument, "the transaction has finished");
   const detail::MappedValue* value = txn_->find_mapped(name);
   if (!value) return env_->error(Code::kNotFound, "no mapped image named '" + std::string(name) + "'");
   MappedSpec spec{value->sources, value->blend, value->interpolation, {}};
@@ -24,7 +24,7 @@ Result<MappedSpec> View::mapped(std::string_view name) const {
 }
 
 Status WriteTxn::define_mapped(std::string_view name, const MappedSpec& spec, bool replace) {
-  if (!txn_ || !txn_->active()) return Status(Code::kInvalidArgument, env_->path() + ": the transaction has finished");
+  if (!txn_ || !txn_->active()) return env_->error(Code::kInvalidArgument, "the transaction has finished");
   TESSERA_RETURN_IF_ERROR(check_image_name(name).with_context(env_->path()));
   if (txn_->find_image(name))
     return env_->error(Code::kAlreadyExists, "an image named '" + std::string(name) + "' exists");
@@ -58,7 +58,7 @@ Status WriteTxn::define_mapped(std::string_view name, const MappedSpec& spec, bo
 }
 
 Status WriteTxn::remove_mapped(std::string_view name) {
-  if (!txn_ || !txn_->active()) return Status(Code::kInvalidArgument, env_->path() + ": the transaction has finished");
+  if (!txn_ || !txn_->active()) return env_->error(Code::kInvalidArgument, "the transaction has finished");
   if (!txn_->find_mapped(name)) return env_->error(Code::kNotFound, "no mapped image named '" + std::string(name) + "'");
   for (const auto& [other, value] : txn_->mapped())
     for (const MappedSource& s : value.sources)
@@ -100,9 +100,9 @@ Status Container::materialize(std::string_view mapped, std::string_view image, c
   const int64_t rows = std::max<int64_t>(tile, int64_t((uint64_t(64) << 20) / std::max<uint64_t>(line_bytes, 1)) / tile * tile);
   std::vector<uint8_t> strip;
   for (int64_t y = region->y; y < region->y_end();) {
-    // The strip ends on a tile row of the new image (floor division, for negative y too).
-    const int64_t start_row = y >= 0 ? y / tile : -((-y + tile - 1) / tile);
-    const int64_t end = std::min(region->y_end(), (start_row * tile) + rows);
+    // The strip ends on a tile row of the new image (tiles are a power of two: masking floors,
+    // negative y too).
+    const int64_t end = std::min(region->y_end(), (y & ~(tile - 1)) + rows);
     const Region part{region->x, y, region->width, end - y};
     strip.resize(size_t(part.pixel_count()) * info.pixel_bytes());
     TESSERA_RETURN_IF_ERROR(write([&](WriteTxn& txn) -> Status {

@@ -842,15 +842,13 @@ Status Txn::delete_mapped(std::string_view name) {
 
 // The mapped image records: the meta keys "mapped/" | name, in key order.
 Status Txn::load_mapped(ImageTable& table) {
-  const std::vector<uint8_t> prefix(kMappedKeyPrefix.begin(), kMappedKeyPrefix.end());
   Cursor cursor(*this, env_->meta);
   TESSERA_RETURN_IF_ERROR(cursor.status());
-  MDB_val k = to_val(prefix), v;
+  MDB_val k{kMappedKeyPrefix.size(), const_cast<char*>(kMappedKeyPrefix.data())}, v;
   for (auto r = cursor.get(&k, &v, MDB_SET_RANGE);; r = cursor.get(&k, &v, MDB_NEXT)) {
     if (!r) return r.status();
-    if (!*r) break;
+    if (!*r || !std::string_view(static_cast<const char*>(k.mv_data), k.mv_size).starts_with(kMappedKeyPrefix)) break;
     const std::span<const uint8_t> key(bytes_of(k), k.mv_size);
-    if (key.size() < prefix.size() || !std::equal(prefix.begin(), prefix.end(), key.begin())) break;
     auto name = mapped_name_of_key(key);
     if (!name) return env_->error(Code::kCorrupt, "a mapped image record has an empty name");
     auto value = parse_mapped_record(key, bytes_of(v), v.mv_size);
