@@ -104,14 +104,6 @@ void RawTiles::decode(int64_t tx, int64_t ty) {
   if (shuffle_) unshuffle(shuffled_.data(), tile_.data(), tile_.size() / shape_.sample_bytes, shape_.sample_bytes);
 }
 
-double RawTiles::decode_all() {
-  const auto t0 = Clock::now();
-  const int64_t tiles_y = int64_t(packed_.size()) / tiles_x_;
-  for (int64_t ty = 0; ty < tiles_y; ++ty)
-    for (int64_t tx = 0; tx < tiles_x_; ++tx) decode(tx, ty);
-  return since(t0);
-}
-
 template <typename F>
 double RawTiles::for_tiles(const std::vector<Region>& regions, F&& f) {
   const int64_t T = shape_.tile;

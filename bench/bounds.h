@@ -26,7 +26,6 @@ class RawTiles {
   uint64_t compressed_bytes() const { return compressed_bytes_; }
 
   // One pass of each workload; returns its seconds.
-  double decode_all();                                                  // every tile once
   double read_regions(const std::vector<Region>& regions, uint8_t* dst);  // BIP
   double read_bands(const std::vector<Region>& regions, uint32_t band, uint8_t* dst);
   double read_bsq(const std::vector<Region>& regions, uint8_t* dst);
