@@ -4,9 +4,6 @@
 #include <algorithm>
 #include <random>
 
-#include <lz4.h>
-#include <xxhash.h>
-
 #include "format/chunk_codec.h"
 
 namespace tessera::detail {
@@ -249,54 +246,6 @@ TEST(ChunkCodecTest, DeltaDistanceIsRecordedAndChecked) {
   std::vector<uint8_t> odd(value.data(), value.data() + value.size());
   odd[3] = 3;
   EXPECT_EQ(parse_chunk_header(odd.data(), odd.size()).status().code(), Code::kCorrupt);
-}
-
-// A read of a tile's top lines decodes only that far where the codec can stop (LZ4 without
-// shuffle), and gets exactly the raw bytes there; other chunks decode whole.
-TEST(ChunkCodecTest, DecodeFrontGivesTheTilesFirstBytes) {
-  for (const CodecCase c : {CodecCase{{Codec::kLz4, 0}, Filter::kNone, 1}, CodecCase{{Codec::kLz4, 0}, Filter::kDelta, 1},
-                            CodecCase{{Codec::kLz4, 0}, Filter::kDelta, 2},
-                            CodecCase{{Codec::kLz4, 0}, Filter::kShuffle, 2}, CodecCase{{Codec::kZstd, 1}, Filter::kNone, 1},
-                            CodecCase{{Codec::kNone, 0}, Filter::kNone, 1}})
-    for (uint32_t blocks : {1u, 3u}) {
-      auto raw = smooth_samples(64 * 64 * 3 * c.sample, 11);
-      AlignedBuffer value;
-      encode_chunk(raw.data(), raw.size(), {c.codec, c.filter, c.sample, blocks, 3}, value);
-      auto located = ChunkBlocks::open(value.data(), value.size(), raw.size());
-      ASSERT_TRUE(located.is_ok()) << located.status().to_string();
-      for (size_t wanted : {size_t(0), size_t(64 * 3 * c.sample), raw.size() / 2, raw.size()}) {
-        std::vector<uint8_t> back(raw.size(), 0xA5);
-        ASSERT_TRUE(located->decode_front(back.data(), back.size(), wanted).is_ok()) << wanted;
-        EXPECT_TRUE(std::equal(raw.begin(), raw.begin() + ptrdiff_t(wanted), back.begin())) << wanted;
-      }
-      std::vector<uint8_t> small(raw.size() - 1);
-      EXPECT_EQ(located->decode_front(small.data(), small.size(), 8).code(), Code::kCorrupt);
-    }
-}
-
-// An LZ4 stream (behind a good checksum) that holds fewer bytes than the tile: a front
-// within them decodes, one past them is corrupt, as is the whole tile.
-TEST(ChunkCodecTest, DecodeFrontPastTheStreamIsCorrupt) {
-  auto raw = smooth_samples(4096, 12);
-  std::string payload(size_t(LZ4_compressBound(2048)), '\0');
-  payload.resize(size_t(LZ4_compress_default(reinterpret_cast<const char*>(raw.data()), payload.data(), 2048,
-                                             int(payload.size()))));
-  // Header (spec/FORMAT.md 4.4.2): version 1, LZ4, no filter, 1-byte samples, raw 4096 bytes.
-  std::vector<uint8_t> value(kChunkHeaderSize, 0);
-  value[0] = 1, value[1] = uint8_t(Codec::kLz4), value[3] = 1;
-  put_le32(value.data() + 4, 4096);
-  put_le32(value.data() + 8, uint32_t(payload.size()));
-  put_le64(value.data() + 16, XXH3_64bits_withSeed(payload.data(), payload.size(), XXH3_64bits(value.data(), 16)));
-  value.insert(value.end(), payload.begin(), payload.end());
-  auto located = ChunkBlocks::open(value.data(), value.size(), 4096);
-  ASSERT_TRUE(located.is_ok()) << located.status().to_string();
-  std::vector<uint8_t> back(4096);
-  ASSERT_TRUE(located->decode_front(back.data(), back.size(), 1024).is_ok());
-  EXPECT_TRUE(std::equal(raw.begin(), raw.begin() + 1024, back.begin()));
-  const Status past = located->decode_front(back.data(), back.size(), 3072);
-  EXPECT_EQ(past.code(), Code::kCorrupt);
-  EXPECT_NE(past.message().find("first 3072 of 4096"), std::string::npos) << past.message();
-  EXPECT_EQ(located->decode_front(back.data(), back.size(), 4096).code(), Code::kCorrupt);
 }
 
 }  // namespace

@@ -177,12 +177,9 @@ size_t compress_block(const uint8_t* in, size_t n, const ChunkEncoding& e, Filte
   return stored < n ? stored : 0;
 }
 
-// Decodes `stored` bytes of one block of `n` raw bytes into dst (room for n): all of them,
-// or with `wanted` < n only the first `wanted` where the codec and filter can stop early
-// (LZ4, unfiltered or the delta of 1-byte samples, which runs front to back; wider samples'
-// delta is shuffled too); the rest of dst is then unspecified.
+// Decodes `stored` bytes of one block into exactly `n` bytes at dst.
 Status decode_block(const uint8_t* src, size_t stored, Codec codec, Filter filter, size_t sample_size,
-                    uint32_t distance, uint8_t* dst, size_t n, size_t wanted) {
+                    uint32_t distance, uint8_t* dst, size_t n) {
   if (stored > size_t(INT32_MAX) || n > size_t(INT32_MAX))  // LZ4 takes int sizes
     return corrupt("chunk block of " + std::to_string(stored) + " stored bytes is too large");
   const bool filtered = filter != Filter::kNone;
@@ -193,17 +190,6 @@ Status decode_block(const uint8_t* src, size_t stored, Codec codec, Filter filte
       if (stored == n) std::memcpy(out, src, n), produced = n;
       break;
     case Codec::kLz4: {
-      if (wanted < n && (filter == Filter::kNone || (filter == Filter::kDelta && sample_size == 1))) {
-        // Stops at `wanted` bytes (fewer only when the block holds fewer: corrupt, since n > wanted).
-        const int r = LZ4_decompress_safe_partial(reinterpret_cast<const char*>(src), reinterpret_cast<char*>(out),
-                                                  int(stored), int(wanted), int(n));
-        if (r >= 0 && size_t(r) == wanted) {
-          if (filtered) unfilter_bytes(out, dst, wanted, sample_size, filter, distance);
-          return Status::ok();
-        }
-        return corrupt("chunk payload does not decode to its first " + std::to_string(wanted) + " of " +
-                       std::to_string(n) + " raw bytes");
-      }
       const int r = LZ4_decompress_safe(reinterpret_cast<const char*>(src), reinterpret_cast<char*>(out),
                                         int(stored), int(n));
       produced = r < 0 ? SIZE_MAX : size_t(r);
@@ -428,19 +414,13 @@ Status ChunkBlocks::decode(uint32_t i, uint8_t* dst, size_t dst_size) const {
   // A version 2 block stored at its raw size is its raw bytes, unfiltered.
   const bool raw = info_.version == kChunkVersionBlocked && stored_raw(i);
   return decode_block(value_ + offsets_[i], offsets_[i + 1] - offsets_[i], raw ? Codec::kNone : info_.codec,
-                      raw ? Filter::kNone : info_.filter, info_.sample_size, info_.delta_distance, dst, dst_size,
-                      dst_size);
+                      raw ? Filter::kNone : info_.filter, info_.sample_size, info_.delta_distance, dst, dst_size);
 }
 
-Status ChunkBlocks::decode_front(uint8_t* dst, size_t dst_size, size_t wanted) const {
+Status ChunkBlocks::decode_all(uint8_t* dst, size_t dst_size) const {
   if (dst_size != info_.raw_size)
     return corrupt("chunk raw size " + std::to_string(info_.raw_size) + " does not fit a buffer of " +
                    std::to_string(dst_size));
-  if (info_.version == kChunkVersionWhole && wanted < dst_size) {
-    TESSERA_RETURN_IF_ERROR(check(0));
-    return decode_block(value_ + offsets_[0], offsets_[1] - offsets_[0], info_.codec, info_.filter,
-                        info_.sample_size, info_.delta_distance, dst, dst_size, wanted);
-  }
   const size_t n = info_.block_raw_size();
   for (uint32_t i = 0; i < count(); ++i) TESSERA_RETURN_IF_ERROR(decode(i, dst + i * n, n));
   return Status::ok();
@@ -478,7 +458,7 @@ Status check_chunk_checksums(const uint8_t* value, const ChunkInfo& info) {
 Status decode_chunk(const uint8_t* value, size_t value_size, uint8_t* dst, size_t dst_size) {
   auto blocks = ChunkBlocks::open(value, value_size, dst_size);
   if (!blocks) return blocks.status();
-  return blocks->decode_front(dst, dst_size, dst_size);
+  return blocks->decode_all(dst, dst_size);
 }
 
 }  // namespace tessera::detail

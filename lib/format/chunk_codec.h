@@ -82,11 +82,8 @@ class ChunkBlocks {
   Status check(uint32_t i) const;
   // Decodes block i (after checking it) into dst, exactly info().block_raw_size() bytes.
   Status decode(uint32_t i, uint8_t* dst, size_t dst_size) const;
-  // Decodes the tile (after checking every block it uses) into dst, exactly info().raw_size
-  // bytes: all of it, or at least its first `wanted` bytes when the codec can stop there (a
-  // version 1 chunk of LZ4, unfiltered or the delta of 1-byte samples). A read that needs only the top lines of a tile
-  // decodes that much; the rest of dst is then unspecified.
-  Status decode_front(uint8_t* dst, size_t dst_size, size_t wanted) const;
+  // Decodes every block (after checking each) into dst, exactly info().raw_size bytes.
+  Status decode_all(uint8_t* dst, size_t dst_size) const;
   // Block i as it lies in the value when it is stored raw and unfiltered (codec none, or an
   // incompressible block): its decoded bytes, after checking it. nullptr when it must be
   // decoded. The caller checks that raw_size is what it expects before reading that far.

@@ -165,18 +165,10 @@ Status TileFetcher::samples(const LocatedTile& located, TileSamples& out,
   }
   if (!tile) {
     scratch.resize(t_.tile_bytes());
-    // With no cache to keep the tile, decoding stops after the last line asked for of the
-    // last band fetched (a read whose region ends inside a row of tiles needs their top lines).
-    size_t wanted = t_.tile_bytes();
-    if (!runtime_.tile_cache() && !runtime_.shared_cache()) {
-      const uint32_t last_band = *std::max_element(bands_.begin(), bands_.end());
-      wanted = std::min(wanted, t_.band_offset(last_band) + size_t(std::min(lines.second, t_.tile_size)) *
-                                                                size_t(t_.line_stride()));
-    }
     TileCache::Tile held;
     status = obtain(
         located.chunk, t_.tile_bytes(), scratch.data(), false,
-        [&](uint8_t* buffer) { return blocks->decode_front(buffer, t_.tile_bytes(), wanted); }, tile, held);
+        [&](uint8_t* buffer) { return blocks->decode_all(buffer, t_.tile_bytes()); }, tile, held);
     if (!status.is_ok()) return in_context(located, status);
     if (held) out.held.push_back(std::move(held));
   }
@@ -210,7 +202,7 @@ Status TileFetcher::decode_into(const LocatedTile& located, uint8_t* tile) const
   }
   return in_context(located, obtain(
                                  located.chunk, t_.tile_bytes(), tile, true,
-                                 [&](uint8_t* buffer) { return blocks->decode_front(buffer, t_.tile_bytes(), t_.tile_bytes()); },
+                                 [&](uint8_t* buffer) { return blocks->decode_all(buffer, t_.tile_bytes()); },
                                  data, held));
 }
 
