@@ -1,6 +1,6 @@
 #include "cache/cache_keys.h"
 
-#include <xxhash.h>
+#include "util/xxhash.h"
 
 namespace tessera::detail {
 

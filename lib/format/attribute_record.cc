@@ -1,7 +1,6 @@
 #include "format/attribute_record.h"
 
 #include <flatbuffers/flatbuffers.h>
-#include <xxhash.h>
 
 #include <cstring>
 #include <span>
@@ -10,6 +9,7 @@
 #include "format/names.h"
 #include "tessera_generated.h"
 #include "util/bytes.h"
+#include "util/xxhash.h"
 
 namespace tessera::detail {
 namespace {

@@ -1,7 +1,6 @@
 #include "format/chunk_codec.h"
 
 #include <lz4.h>
-#include <xxhash.h>
 #include <zstd.h>
 
 #include <algorithm>
@@ -10,6 +9,7 @@
 #include <memory>
 
 #include "tessera_generated.h"
+#include "util/xxhash.h"
 
 namespace tessera::detail {
 namespace {

@@ -1,7 +1,6 @@
 #include "format/mapped_record.h"
 
 #include <flatbuffers/flatbuffers.h>
-#include <xxhash.h>
 
 #include <cmath>
 #include <cstring>
@@ -11,6 +10,7 @@
 #include "format/records.h"
 #include "tessera_generated.h"
 #include "util/bytes.h"
+#include "util/xxhash.h"
 
 namespace tessera::detail {
 namespace {

@@ -1,7 +1,6 @@
 #include "format/pyramid_record.h"
 
 #include <flatbuffers/flatbuffers.h>
-#include <xxhash.h>
 
 #include <cstring>
 
@@ -9,6 +8,7 @@
 #include "format/names.h"
 #include "tessera_generated.h"
 #include "util/bytes.h"
+#include "util/xxhash.h"
 
 namespace tessera::detail {
 namespace {

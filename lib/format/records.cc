@@ -1,7 +1,6 @@
 #include "format/records.h"
 
 #include <flatbuffers/flatbuffers.h>
-#include <xxhash.h>
 
 #include <bit>
 #include <cmath>
@@ -10,6 +9,7 @@
 #include "format/flatbuffer_read.h"
 #include "tessera_generated.h"
 #include "util/bytes.h"
+#include "util/xxhash.h"
 
 namespace tessera::detail {
 namespace {

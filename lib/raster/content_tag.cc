@@ -1,13 +1,12 @@
 #include "raster/content_tag.h"
 
-#include <xxhash.h>
-
 #include <cstdio>
 #include <memory>
 #include <mutex>
 
 #include "raster/reduced_read.h"
 #include "raster/tile_index.h"
+#include "util/xxhash.h"
 
 namespace tessera::detail {
 

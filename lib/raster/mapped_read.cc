@@ -1,7 +1,5 @@
 #include "raster/mapped_read.h"
 
-#include <xxhash.h>
-
 #include <algorithm>
 #include <cmath>
 #include <cstring>
@@ -18,6 +16,7 @@
 #include "store/attribute_table.h"
 #include "tessera/attributes.h"
 #include "util/bytes.h"
+#include "util/xxhash.h"
 
 namespace tessera::detail {
 namespace {
