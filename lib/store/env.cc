@@ -322,10 +322,25 @@ Status Env::check_length() const {
   if (mdb_env_info(env_, &info) != 0 || mdb_env_get_fd(env_, &fd) != 0 || ::fstat(fd, &file) != 0)
     return os_error(path_, "cannot stat the open file", errno);
   const uint64_t needed = (uint64_t(info.me_last_pgno) + 1) * page_size_;
-  if (uint64_t(file.st_size) < needed)
+  // A commit may end the file before its last page: liblmdb does not write the pages it took
+  // and gave back (free ones, never read). Writers extend the file after such a commit
+  // (cover_last_page), so this is rare; a file cut short in pages in use is refused.
+  if (uint64_t(file.st_size) < needed && !pages_past_end_are_free(fd))
     return error(Code::kCorrupt, "damaged: truncated: the file has " + std::to_string(file.st_size) +
-                                     " bytes, its last commit needs " + std::to_string(needed));
+                                     " bytes, its last commit needs " + std::to_string(needed) +
+                                     " (pages past the end that are not free)");
   return Status::ok();
+}
+
+void Env::cover_last_page() const {
+  MDB_envinfo info;
+  mdb_filehandle_t fd = -1;
+  struct stat file;
+  if (mdb_env_info(env_, &info) != 0 || mdb_env_get_fd(env_, &fd) != 0 || ::fstat(fd, &file) != 0) return;
+  const uint64_t needed = (uint64_t(info.me_last_pgno) + 1) * page_size_;
+  // posix_fallocate never shrinks the file, whatever a later writer did meanwhile. Best effort:
+  // a file left short is still sound (check_length).
+  if (uint64_t(file.st_size) < needed) (void)::posix_fallocate(fd, file.st_size, off_t(needed - file.st_size));
 }
 
 Result<Env::FileId> Env::file_id() const {
@@ -708,6 +723,7 @@ Status Txn::commit() {
   }
   int rc = mdb_txn_commit(txn_);
   txn_ = nullptr;
+  if (rc == 0 && write_) env_->cover_last_page();
   if (rc == 0 && raised) env_->format_version = *raised;
   // The table this write leaves is the committed one: the next snapshot need not parse it.
   if (rc == 0 && write_) env_->remember_image_table(commit, images_);

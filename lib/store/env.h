@@ -41,8 +41,11 @@ class Env {
     uint64_t device = 0, inode = 0;
   };
   Result<FileId> file_id() const;
-  // kCorrupt when the file is shorter than its last commit needs (it was cut short).
+  // kCorrupt when the file is shorter than its last commit needs (it was cut short): when it
+  // ends before pages that are not all free.
   Status check_length() const;
+  // After a commit: extends the file to its last page when the commit left it shorter.
+  void cover_last_page() const;
 
   MDB_dbi meta = 0, images = 0, tiles = 0, chunks = 0, refs = 0, geometry = 0, attributes = 0, ref_checks = 0;
   // False only for a format 1.0 file opened read-only (1.1 added the geometry caches; a

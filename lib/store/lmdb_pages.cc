@@ -105,21 +105,32 @@ struct Tally {
 
 class PageWalker {
  public:
-  PageWalker(int fd, uint32_t page_size, uint64_t last_page, bool overflow_headers, FaultSink& sink)
-      : fd_(fd), page_size_(page_size), last_page_(last_page), overflow_headers_(overflow_headers), sink_(sink),
-        reached_((last_page + 64) / 64, 0), levels_(kMaxDepth + 2) {}
+  PageWalker(int fd, uint32_t page_size, uint64_t last_page, uint64_t file_pages, bool overflow_headers,
+             FaultSink& sink)
+      : fd_(fd), page_size_(page_size), last_page_(last_page), file_pages_(file_pages),
+        overflow_headers_(overflow_headers), sink_(sink), reached_((last_page + 64) / 64, 0),
+        levels_(kMaxDepth + 2) {}
 
   void fault(const std::string& message) { sink_.add("LMDB_PAGE_VALID", message); }
 
   // Marks pages first .. first+count-1 as reached; false (and a fault) when one lies past
-  // last_pg or was reached before. `what()` names them, only for a fault: the walk runs at
-  // every open and must not build strings for pages that pass.
+  // last_pg or was reached before, or is in use (not free) and lies past the end of the file.
+  // `what()` names them, only for a fault: the walk runs at every open and must not build
+  // strings for pages that pass.
   template <typename What>
   bool mark(uint64_t first, uint64_t count, const What& what, uint64_t* counter) {
     if (count == 0 || first > last_page_ || count - 1 > last_page_ - first) {
       fault(what() + ": page " + std::to_string(first) +
             (count > 1 ? " (+" + std::to_string(count - 1) + ")" : "") + " lies beyond last_pg " +
             std::to_string(last_page_));
+      return false;
+    }
+    // liblmdb does not write the pages a commit took and gave back (they go on the free list),
+    // so last_pg may lie past the end of the file: only pages in use must lie within it.
+    if (counter != &free_pages && first + count > file_pages_) {
+      fault(what() + ": page " + std::to_string(first) +
+            (count > 1 ? " (+" + std::to_string(count - 1) + ")" : "") + " lies beyond the end of the file (" +
+            std::to_string(file_pages_) + " pages): the file was cut short");
       return false;
     }
     for (uint64_t p = first; p < first + count; ++p) {
@@ -166,6 +177,7 @@ class PageWalker {
   }
 
   uint64_t tree_pages = 0, free_pages = 0;
+  bool reached(uint64_t page) const { return page <= last_page_ && (reached_[page / 64] >> (page % 64)) & 1; }
 
  private:
   struct Context {
@@ -212,7 +224,6 @@ class PageWalker {
             std::to_string(le16(header + 10)) + ", pages " + std::to_string(pages) + ")");
       return false;
     }
-    // Every page up to last_pg lies within the file (checked before the walk began).
     if (!mark(page, pages, what, &tree_pages)) return false;
     ctx.tally.overflow_pages += pages;
     return true;
@@ -334,6 +345,7 @@ class PageWalker {
   int fd_;
   uint64_t page_size_;
   uint64_t last_page_;
+  uint64_t file_pages_;  // whole pages the file holds
   bool overflow_headers_;
   FaultSink& sink_;
   std::vector<uint64_t> reached_;             // one bit per page
@@ -382,6 +394,7 @@ bool power_of_two(uint64_t v) { return v && !(v & (v - 1)); }
 struct ChosenMeta {
   Meta meta;
   uint64_t page_size = 0;
+  uint64_t file_pages = 0;  // whole pages the file holds
 };
 std::optional<ChosenMeta> read_metas(int fd, FaultSink& sink) {
   const uint64_t faults_before = sink.count();
@@ -454,10 +467,10 @@ std::optional<ChosenMeta> read_metas(int fd, FaultSink& sink) {
     meta_fault(name + ": last_pg " + std::to_string(meta.last_page) + " leaves no page for data");
     return std::nullopt;
   }
-  if (meta.last_page >= file_size / page_size) {
-    const uint64_t needed = meta.last_page > UINT64_MAX / page_size - 1 ? UINT64_MAX : (meta.last_page + 1) * page_size;
-    meta_fault("truncated: the file has " + std::to_string(file_size) + " bytes, its last commit (" + name +
-               ") needs " + std::to_string(needed));
+  // A last_pg past the end of the file is fine when the pages past it are not in use (the walk
+  // checks); one no file could reach is damage, and would size the walk's map of pages.
+  if (meta.last_page > UINT64_MAX / page_size - 1 || (meta.last_page + 1) * page_size > (uint64_t(1) << 52)) {
+    meta_fault(name + ": last_pg " + std::to_string(meta.last_page) + " lies past any file");
     return std::nullopt;
   }
   for (const DbRecord* db : {&meta.free_db, &meta.main_db})
@@ -467,12 +480,26 @@ std::optional<ChosenMeta> read_metas(int fd, FaultSink& sink) {
       return std::nullopt;
     }
 
-  return ChosenMeta{meta, page_size};
+  return ChosenMeta{meta, page_size, file_size / page_size};
 }
 
 }  // namespace
 
 bool check_lmdb_metas(int fd, FaultSink& sink) { return read_metas(fd, sink).has_value(); }
+
+bool pages_past_end_are_free(int fd) {
+  VerifyReport report;
+  FaultSink sink(report, 1);
+  const std::optional<ChosenMeta> chosen = read_metas(fd, sink);
+  if (!chosen) return false;
+  const Meta& meta = chosen->meta;
+  PageWalker walker(fd, uint32_t(chosen->page_size), meta.last_page, chosen->file_pages, false, sink);
+  walker.walk_tree("(free list)", meta.free_db, true, [&](const LeafNode& leaf) { mark_free_pages(walker, leaf); });
+  if (sink.count() != 0) return false;
+  for (uint64_t page = chosen->file_pages; page <= meta.last_page; ++page)
+    if (!walker.reached(page)) return false;
+  return true;
+}
 
 LmdbWalk walk_lmdb_file(int fd, FaultSink& sink, bool overflow_headers, std::span<const EntryCheck> entry_checks) {
   LmdbWalk result;
@@ -481,7 +508,7 @@ LmdbWalk walk_lmdb_file(int fd, FaultSink& sink, bool overflow_headers, std::spa
   if (!chosen) return result;
   const Meta& meta = chosen->meta;
   const uint64_t page_size = chosen->page_size;
-  PageWalker walker(fd, uint32_t(page_size), meta.last_page, overflow_headers, sink);
+  PageWalker walker(fd, uint32_t(page_size), meta.last_page, chosen->file_pages, overflow_headers, sink);
   (void)walker.mark(0, 2, [] { return std::string("meta pages"); }, &walker.tree_pages);
   // The free list: its tree, and the pages it lists (marked now, so that a page both free
   // and in a tree is reported as reached twice whichever comes second).

@@ -28,6 +28,12 @@ struct LmdbWalk {
 // the file and its roots within last_pg. True when sound.
 bool check_lmdb_metas(int fd, FaultSink& sink);
 
+// Whether every page from the end of the file (open for reading at `fd`) up to the chosen meta
+// page's last_pg is on the free list, read with pread. liblmdb does not write the pages a
+// commit took and gave back, so a sound file can end before last_pg; such pages are never
+// read.
+bool pages_past_end_are_free(int fd);
+
 // Walks the file open for reading at `fd`. With `overflow_headers` off, a value on overflow
 // pages is checked from its node alone (its pages lie within last_pg and no other page claims
 // them) and the runs' headers are not read: what a reader needs, since liblmdb reads a value
