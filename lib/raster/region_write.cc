@@ -29,18 +29,27 @@ bool same_content(const std::optional<TileVersion>& before, const TileValue& aft
 void prepare_tile(const TileFetcher& fetcher, const ImageInfo& image, const std::vector<uint32_t>& bands,
                   const Region& region, const CallerBuffer& src, WriteJob& job) {
   const TileLayout& t = fetcher.layout();
-  const std::vector<uint8_t>& fill = image.fill_pixel;
   job.raw.resize(t.tile_bytes());
-  uint8_t* tile = job.raw.data();
   if (job.partial) {
     const TileValue* old = job.visible ? &job.visible->value : nullptr;
     if (old && old->kind == TileKind::kChunk) {
-      job.status = fetcher.decode_into(job.old, tile);
+      job.status = fetcher.decode_into(job.old, job.raw.data());
       if (!job.status.is_ok()) return;
     } else {
-      fill_tile_with(t, old && old->kind == TileKind::kUniform ? old->uniform.data() : fill.data(), tile);
+      fill_tile_with(t, old && old->kind == TileKind::kUniform ? old->uniform.data() : image.fill_pixel.data(),
+                     job.raw.data());
     }
   }
+  encode_tile(t, image, bands, region, src, job);
+}
+
+}  // namespace
+
+void encode_tile(const TileLayout& t, const ImageInfo& image, const std::vector<uint32_t>& bands,
+                 const Region& region, const CallerBuffer& src, WriteJob& job) {
+  const std::vector<uint8_t>& fill = image.fill_pixel;
+  job.raw.resize(t.tile_bytes());
+  uint8_t* tile = job.raw.data();
   const int64_t x = job.part.x - job.tile.x * int64_t(t.tile_size);
   const int64_t y = job.part.y - job.tile.y * int64_t(t.tile_size);
   std::vector<const uint8_t*> in(bands.size());
@@ -64,6 +73,8 @@ void prepare_tile(const TileFetcher& fetcher, const ImageInfo& image, const std:
   encode_chunk(tile, t.tile_bytes(), {image.spec.codec, image.spec.filter, t.sample, t.chunk_blocks(), t.bands},
                job.encoded);
 }
+
+namespace {
 
 // Puts `value` as the record of `tile` in `frame`, keeping chunk references right: the new
 // value's chunk reference is owned by the caller already; the replaced record's is dropped.

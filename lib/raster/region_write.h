@@ -45,6 +45,13 @@ class TileProducer {
   virtual void prepare(WriteJob& job) const = 0;
 };
 
+// The new content of job.tile from the part of the caller's buffer `src` (holding `region`,
+// bands `bands`) that job.part covers, copied over what job.raw holds (the tile's old content
+// when job.partial; resized to the tile), then classified (fill, uniform or chunk: job.next),
+// hashed and encoded. Needs no transaction; runs on any thread.
+void encode_tile(const TileLayout& t, const ImageInfo& image, const std::vector<uint32_t>& bands,
+                 const Region& region, const CallerBuffer& src, WriteJob& job);
+
 // Writes the tiles `producer` makes into frame sel.frame, level sel.level of `image` (which
 // is updated when the write appends a frame: sel.frame == frames). `changed`, when given, gets
 // the tiles whose content changed. A write of a pyramid level (sel.level > 0: the pyramid's

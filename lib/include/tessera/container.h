@@ -54,7 +54,27 @@ namespace detail {
 class Env;
 class Runtime;
 class Txn;
+struct PreparedTiles;
 }  // namespace detail
+
+// Writes made ahead of their transaction (Container::prepare_write): the tiles of each region
+// added copied from the caller's buffer (which may be reused at once), classified, hashed and
+// compressed on the worker pool with no transaction open, for instance while the last batch
+// of an import commits; WriteTxn::write applies them. Keeps its buffers from use to use.
+class TESSERA_API PreparedWrite {
+ public:
+  PreparedWrite();
+  PreparedWrite(PreparedWrite&&) noexcept;
+  PreparedWrite& operator=(PreparedWrite&&) noexcept;
+  ~PreparedWrite();
+  bool empty() const;
+  void clear();  // drops what it holds, keeping the buffers
+
+ private:
+  friend class Container;
+  friend class WriteTxn;
+  std::unique_ptr<detail::PreparedTiles> tiles_;
+};
 
 // One open snapshot (an LMDB reader slot) of any process.
 struct OpenReader {
@@ -300,6 +320,11 @@ class TESSERA_API WriteTxn : public View {
                const void* src, size_t src_size, Interleave interleave = Interleave::kBIP);
   Status write(std::string_view image, const Region& region, const Selection& sel,
                const void* src, size_t src_size, const Strides& strides);
+  // Writes what `prepared` holds into frame sel.frame of `image` (sel.level 0 and sel.bands
+  // empty: a prepared write is of every band), as write() of each region it was given would,
+  // and empties it, whether or not the write succeeds. kInvalidArgument naming the change when
+  // the image is not as it was prepared for (another image of that name, another spec or fill).
+  Status write(std::string_view image, const Selection& sel, PreparedWrite& prepared);
 
   // Adopts the tiles that frame `source_frame` of `source_image` in `source` (a view of another
   // container, e.g. a shard a worker process wrote) shows into frame `frame` of `image`, at the
@@ -441,6 +466,14 @@ class TESSERA_API Container {
   // aborted, the map is grown and `body` runs again, so `body` must be repeatable. When the
   // map cannot grow (OpenOptions::max_map_size) the result is kNoSpace naming the limit.
   Status write(const std::function<Status(WriteTxn&)>& body);
+  // Adds a write of `region` of every band from `src` (`src_size` bytes laid out with `strides`)
+  // to `out`, made for `image` as a snapshot or a transaction showed it (View::image): the
+  // tiles the region covers whole are encoded here, on the worker pool, without a transaction;
+  // the samples of tiles it covers in part are kept, read-modified-written when applied. Holds
+  // one image's regions, none sharing a tile with another. Errors: kInvalidArgument (as write()
+  // checks region, buffer and image; a region sharing a tile; `out` made for another image).
+  Status prepare_write(const ImageInfo& image, const Region& region, const void* src, size_t src_size,
+                       const Strides& strides, PreparedWrite& out) const;
   // Builds pyramid levels 1 .. options.levels of a frame of `image` (spec/FORMAT.md 5.6): each
   // level tile the reduction of the 2 x 2 tiles below it by options.resampling, stored as
   // ordinary tiles (deduplicated, uniform tiles inline). Runs in batches of about 256 MiB of
