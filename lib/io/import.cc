@@ -3,8 +3,10 @@
 //
 // Over the public API only (Container, WriteTxn, Snapshot), like the tools.
 #include <algorithm>
+#include <atomic>
 #include <memory>
 #include <optional>
+#include <span>
 #include <string>
 #include <utility>
 #include <vector>
@@ -90,59 +92,119 @@ class Importer {
     progress_ = std::move(progress);
     progress_.blocks_done = progress_.bytes_done = 0;
     uint64_t index = 0;
+    std::vector<Batch> batches(1);
     TESSERA_RETURN_IF_ERROR(for_each_block(area_, tile_size_, pixel_bytes_, [&](const Region& b) {
       const uint64_t bytes = b.pixel_count() * pixel_bytes_;
       if (index++ < skip) {
         ++progress_.blocks_done, progress_.bytes_done += bytes;
         return Status::ok();
       }
-      batch_.push_back(b);
-      batch_bytes_ += bytes;
-      return batch_bytes_ >= std::max<uint64_t>(options_.batch_bytes, 1) ? flush() : Status::ok();
+      if (batches.back().bytes >= std::max<uint64_t>(options_.batch_bytes, 1)) batches.emplace_back();
+      batches.back().blocks.push_back(b);
+      batches.back().bytes += b.pixel_count() * pixel_bytes_;
+      return Status::ok();
     }));
-    if (!batch_.empty() || skip == 0) TESSERA_RETURN_IF_ERROR(flush());
+    // Nothing left: a resumed import that had committed every block writes nothing; one of an
+    // empty raster still records itself.
+    if (batches.back().blocks.empty() && skip != 0) return ImportResult{progress_, skip, false};
+    for (size_t k = 0; k < batches.size(); ++k) {
+      const Status flushed = flush(batches, k);
+      if (!flushed.is_ok()) {
+        (void)preparer_.wait();  // it reads `batches`
+        return flushed;
+      }
+    }
     return ImportResult{progress_, skip, false};
   }
 
  private:
-  Status flush() {
+  struct Batch {
+    std::vector<Region> blocks;
+    uint64_t bytes = 0;
+  };
+
+  // Commits batch k. Its first blocks were encoded while batch k - 1 committed (prepared_[k %
+  // 2]); the rest are read and encoded in its transaction, and once they are there the next
+  // batch's first blocks are encoded on the side thread until this commit returns.
+  Status flush(const std::vector<Batch>& batches, size_t k) {
+    const Batch& batch = batches[k];
     ImportProgress next = progress_;
-    next.blocks_done += batch_.size();
-    next.bytes_done += batch_bytes_;
+    next.blocks_done += batch.blocks.size();
+    next.bytes_done += batch.bytes;
     const bool first = progress_.blocks_done == 0;
     TESSERA_RETURN_IF_ERROR(container_.write([&](WriteTxn& txn) {
-      TESSERA_RETURN_IF_ERROR(write_batch(txn));
+      // The source is read by one thread at a time: a retried transaction waits for the
+      // encoding started by the attempt before (which then runs to the batch's end).
+      TESSERA_RETURN_IF_ERROR(preparer_.wait());
+      PreparedWrite& prepared = prepared_[k % 2];
+      const size_t done = std::exchange(prepared_blocks_[k % 2], 0);
+      if (done > 0)
+        TESSERA_RETURN_IF_ERROR(
+            txn.write(image_, Selection{options_.frame, 0, {}}, prepared).with_context(source_.name()));
+      TESSERA_RETURN_IF_ERROR(write_batch(txn, std::span(batch.blocks).subspan(done)));
       if (first) TESSERA_RETURN_IF_ERROR(set_attributes(txn));
-      return txn.record_import(image_, next);
+      TESSERA_RETURN_IF_ERROR(txn.record_import(image_, next));
+      if (k + 1 < batches.size()) {
+        auto info = txn.image(image_);
+        if (!info) return info.status();
+        committed_ = false;
+        preparer_.start([this, &batches, k, info = *info] { return prepare(info, batches[k + 1].blocks, (k + 1) % 2); });
+      }
+      return Status::ok();
     }));
+    committed_ = true;
     progress_ = next;
-    batch_.clear();
-    batch_bytes_ = 0;
     if (options_.progress) options_.progress(progress_.bytes_done, progress_.bytes_total);
     return Status::ok();
   }
 
-  // Block i + 1 of the batch is read from the source on a side thread while block i is
-  // written (compressed), in two buffers.
-  Status write_batch(WriteTxn& txn) {
+  // Reads blocks of `blocks` from the source and encodes their tiles into prepared_[slot],
+  // outside any transaction, until the commit under way returns (the rest are written in the
+  // next transaction as usual): the commit's disk time is spent encoding, and no more memory
+  // is held than that time fills.
+  Status prepare(const ImageInfo& info, const std::vector<Region>& blocks, size_t slot) {
+    PreparedWrite& out = prepared_[slot];
+    out.clear();
+    prepared_blocks_[slot] = 0;
+    for (const Region& block : blocks) {
+      if (committed_) break;
+      TESSERA_RETURN_IF_ERROR(read_block(block, prepare_buffer_));
+      TESSERA_RETURN_IF_ERROR(container_
+                                  .prepare_write(info, block, prepare_buffer_.data.get(),
+                                                 block.pixel_count() * pixel_bytes_, strides_of(block), out)
+                                  .with_context(source_.name()));
+      ++prepared_blocks_[slot];
+    }
+    return Status::ok();
+  }
+
+  struct Buffer {
+    std::unique_ptr<uint8_t[]> data;
+    uint64_t size = 0;
+  };
+
+  // Reads `block` (in the image's coordinates) from the source into `buffer`.
+  Status read_block(const Region& block, Buffer& buffer) {
+    // The block in the source's own coordinates.
+    const Region raw{block.x - area_.x, block.y - area_.y, block.width, block.height};
+    const uint64_t size = block.pixel_count() * pixel_bytes_;
+    if (size > buffer.size) {
+      buffer.data = std::make_unique_for_overwrite<uint8_t[]>(size);
+      buffer.size = size;
+    }
+    return source_.read(raw, buffer.data.get(), size, strides_of(block));
+  }
+
+  // The blocks of a batch written in the transaction: block i + 1 is read from the source on a
+  // side thread while block i is written (compressed), in two buffers.
+  Status write_batch(WriteTxn& txn, std::span<const Region> blocks) {
     TESSERA_RETURN_IF_ERROR(ensure_image(txn));
-    auto read = [this](size_t i) {
-      const Region& block = batch_[i];
-      // The block in the source's own coordinates.
-      const Region raw{block.x - area_.x, block.y - area_.y, block.width, block.height};
-      Buffer& buffer = buffers_[i % 2];
-      const uint64_t size = block.pixel_count() * pixel_bytes_;
-      if (size > buffer.size) {
-        buffer.data = std::make_unique_for_overwrite<uint8_t[]>(size);
-        buffer.size = size;
-      }
-      return source_.read(raw, buffer.data.get(), size, strides_of(block));
-    };
     SideThread reader;  // declared after what its reads use: it finishes before they go
-    if (!batch_.empty()) TESSERA_RETURN_IF_ERROR(read(0));
-    for (size_t i = 0; i < batch_.size(); ++i) {
-      if (i + 1 < batch_.size()) reader.start([&read, i] { return read(i + 1); });
-      const Region& block = batch_[i];
+    if (!blocks.empty()) TESSERA_RETURN_IF_ERROR(read_block(blocks[0], buffers_[0]));
+    for (size_t i = 0; i < blocks.size(); ++i) {
+      if (i + 1 < blocks.size())
+        reader.start([this, &blocks, i] { return read_block(blocks[i + 1], buffers_[(i + 1) % 2]); });
+      const Region& block = blocks[i];
       const uint64_t size = block.pixel_count() * pixel_bytes_;
       TESSERA_RETURN_IF_ERROR(txn.write(image_, block, Selection{options_.frame, 0, {}},
                                         buffers_[i % 2].data.get(), size, strides_of(block))
@@ -198,14 +260,13 @@ class Importer {
   const size_t sample_bytes_;
   const uint64_t pixel_bytes_;
   const Interleave interleave_;
-  std::vector<Region> batch_;
-  uint64_t batch_bytes_ = 0;
   ImportProgress progress_;
-  struct Buffer {
-    std::unique_ptr<uint8_t[]> data;
-    uint64_t size = 0;
-  };
-  Buffer buffers_[2];
+  Buffer buffers_[2], prepare_buffer_;
+  PreparedWrite prepared_[2];
+  size_t prepared_blocks_[2] = {0, 0};  // the first blocks of a batch prepared_ holds
+  std::atomic<bool> committed_{true};  // the commit the side thread encodes beside returned
+  // Encodes the next batch (declared after what it uses: it finishes before they go).
+  SideThread preparer_;
 };
 
 }  // namespace

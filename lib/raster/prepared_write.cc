@@ -22,7 +22,7 @@ std::string difference(const ImageInfo& made_for, const ImageInfo& now) {
   return {};
 }
 
-// The prepared whole tiles, handed to write_tiles: their buffers trade places with the
+// The prepared whole tiles, handed to write_tiles: their chunk buffers trade places with the
 // writer's own, so both keep theirs for the next use.
 class PreparedProducer : public TileProducer {
  public:
@@ -40,7 +40,7 @@ class PreparedProducer : public TileProducer {
     WriteJob& p = prepared_.jobs[job.item];
     job.next = std::move(p.next);
     job.hash = p.hash;
-    std::swap(job.raw, p.raw);
+    job.raw.resize(0);  // not kept (raster/region_write.h)
     std::swap(job.encoded, p.encoded);
   }
 
@@ -104,8 +104,15 @@ Status prepare_tiles(Runtime& runtime, const std::string& path, const ImageInfo&
                  MutableBandPlanes{to, int64_t(pixel), int64_t(pixel) * part.width}, part.width, part.height,
                  t.sample);
     }
-  runtime.pool().parallel_for(out.tiles - first,
-                              [&](size_t i) { encode_tile(t, image, *bands, region, src, out.jobs[first + i]); });
+  // A tile's raw bytes live in its thread's scratch while it is encoded: only the chunk is
+  // kept (a batch of raw tiles would be as much fresh memory again, touched once).
+  runtime.pool().parallel_for(out.tiles - first, [&](size_t i) {
+    thread_local AlignedBuffer raw;
+    WriteJob& job = out.jobs[first + i];
+    std::swap(job.raw, raw);
+    encode_tile(t, image, *bands, region, src, job);
+    std::swap(job.raw, raw);
+  });
   out.regions.push_back(region);
   return Status::ok();
 }

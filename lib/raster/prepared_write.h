@@ -18,8 +18,8 @@ namespace tessera::detail {
 struct PreparedTiles {
   ImageInfo image;               // as the tiles were made for: its layout, codec and fill
   std::vector<Region> regions;   // what was added, in order; none share a tile
-  std::vector<WriteJob> jobs;    // whole tiles; the first `tiles` hold this use's, the rest
-  size_t tiles = 0;              // keep their buffers for the next (no fresh pages per batch)
+  std::vector<WriteJob> jobs;    // whole tiles, encoded (raw empty): the first `tiles` hold
+  size_t tiles = 0;              // this use's, the rest keep their buffers for the next
   struct Part {
     Region region;               // within one tile
     AlignedBuffer samples;       // every band, packed BIP

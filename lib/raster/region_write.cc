@@ -105,14 +105,20 @@ Status apply_tile(Txn& txn, TileLookup& here, TileLookup* following, ChunkPool& 
     // Dedup first: rewriting a tile with the content it has must change nothing. A stored
     // chunk of the same hash is shared only when it holds the same bytes.
     auto same_bytes = [&](const ChunkKey& key, std::span<const uint8_t> stored) -> Result<bool> {
-      thread_local AlignedBuffer existing;
-      existing.resize(job.raw.size());
+      thread_local AlignedBuffer existing, ours;
+      existing.resize(t.tile_bytes());
       LocatedTile candidate;
       fetcher.locate_stored(key, stored, candidate);
       TESSERA_RETURN_IF_ERROR(fetcher.decode_into(candidate, existing.data()));
-      return std::memcmp(existing.data(), job.raw.data(), job.raw.size()) == 0;
+      const uint8_t* raw = job.raw.data();
+      if (job.raw.size() == 0) {  // a prepared tile: its chunk alone was kept
+        ours.resize(t.tile_bytes());
+        TESSERA_RETURN_IF_ERROR(decode_chunk(job.encoded.data(), job.encoded.size(), ours.data(), ours.size()));
+        raw = ours.data();
+      }
+      return std::memcmp(existing.data(), raw, t.tile_bytes()) == 0;
     };
-    auto key = chunks.put_deduplicated(job.raw.size(), job.hash,
+    auto key = chunks.put_deduplicated(t.tile_bytes(), job.hash,
                                        {job.encoded.data(), job.encoded.size()}, same_bytes);
     if (!key) return key.status().with_context(tile_context(image, job.tile, frame));
     job.next.chunk = *key;

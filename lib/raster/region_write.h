@@ -27,7 +27,8 @@ struct WriteJob {
   LocatedTile old;                     // the old chunk tile, when partial (a copy of it)
   TileValue next;                      // what it shows after
   ContentHash hash;                    // for a chunk: of raw
-  AlignedBuffer raw;                   // for a chunk: the raw tile (dedup compares it)
+  AlignedBuffer raw;                   // for a chunk: the raw tile (dedup compares it); empty
+                                       // for a prepared tile, whose chunk is decoded to compare
   AlignedBuffer encoded;               // for a chunk: its value
   size_t item = 0;                     // the producer's own index of the tile
   Status status;

@@ -125,7 +125,8 @@ struct ImportOptions {
   uint32_t tile_size = 256;           // for a new image
   int64_t origin_x = 0, origin_y = 0; // where the raster's pixel (0,0) lands
   // Raw bytes per committed batch. A write transaction keeps what it wrote in memory until
-  // it commits, so this bounds the import's memory (about 1 to 2 times this).
+  // it commits, and the next batch's first blocks are encoded while it commits, so this bounds
+  // the import's memory (about 2 to 3 times this).
   uint64_t batch_bytes = uint64_t(64) << 20;
   // Continue an import into this image and frame that an earlier run left unfinished (its
   // committed blocks are skipped); do nothing if it finished. Without an earlier run it starts
