@@ -101,7 +101,7 @@ class Importer {
       }
       if (batches.back().bytes >= std::max<uint64_t>(options_.batch_bytes, 1)) batches.emplace_back();
       batches.back().blocks.push_back(b);
-      batches.back().bytes += b.pixel_count() * pixel_bytes_;
+      batches.back().bytes += bytes;
       return Status::ok();
     }));
     // Nothing left: a resumed import that had committed every block writes nothing; one of an
@@ -132,7 +132,7 @@ class Importer {
     next.blocks_done += batch.blocks.size();
     next.bytes_done += batch.bytes;
     const bool first = progress_.blocks_done == 0;
-    TESSERA_RETURN_IF_ERROR(container_.write([&](WriteTxn& txn) {
+    const Status written = container_.write([&](WriteTxn& txn) {
       // The source is read by one thread at a time: a retried transaction waits for the
       // encoding started by the attempt before (which then runs to the batch's end).
       TESSERA_RETURN_IF_ERROR(preparer_.wait());
@@ -151,8 +151,9 @@ class Importer {
         preparer_.start([this, &batches, k, info = *info] { return prepare(info, batches[k + 1].blocks, (k + 1) % 2); });
       }
       return Status::ok();
-    }));
+    });
     committed_ = true;
+    TESSERA_RETURN_IF_ERROR(written);
     progress_ = next;
     if (options_.progress) options_.progress(progress_.bytes_done, progress_.bytes_total);
     return Status::ok();

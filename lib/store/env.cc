@@ -338,9 +338,12 @@ void Env::cover_last_page() const {
   struct stat file;
   if (mdb_env_info(env_, &info) != 0 || mdb_env_get_fd(env_, &fd) != 0 || ::fstat(fd, &file) != 0) return;
   const uint64_t needed = (uint64_t(info.me_last_pgno) + 1) * page_size_;
-  // posix_fallocate never shrinks the file, whatever a later writer did meanwhile. Best effort:
-  // a file left short is still sound (check_length).
-  if (uint64_t(file.st_size) < needed) (void)::posix_fallocate(fd, file.st_size, off_t(needed - file.st_size));
+  // fallocate never shrinks the file nor touches bytes written, whatever a later writer did
+  // meanwhile (posix_fallocate may instead emulate it by writing over them). Best effort: a
+  // file left short is still sound (check_length).
+#ifdef __linux__
+  if (uint64_t(file.st_size) < needed) (void)::fallocate(fd, 0, file.st_size, off_t(needed - file.st_size));
+#endif
 }
 
 Result<Env::FileId> Env::file_id() const {
