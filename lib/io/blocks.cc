@@ -1,6 +1,33 @@
 #include "io/blocks.h"
 
+#include <sys/mman.h>
+
+#include <cerrno>
+#include <cstring>
+
 namespace tessera::io_detail {
+
+BlockBuffer::~BlockBuffer() {
+  if (data_) ::munmap(data_, capacity_);
+}
+
+Status BlockBuffer::reserve(size_t size, const std::string& owner) {
+  if (size <= capacity_ && data_) return Status::ok();
+  if (data_) ::munmap(data_, capacity_);
+  data_ = nullptr;
+  capacity_ = 0;
+  const size_t bytes = size ? size : 1;
+  void* p = ::mmap(nullptr, bytes, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
+  if (p == MAP_FAILED)
+    return Status(Code::kIoError, owner + ": cannot map " + std::to_string(bytes) + " bytes for a block: " +
+                                      std::strerror(errno));
+#ifdef MADV_HUGEPAGE
+  (void)::madvise(p, bytes, MADV_HUGEPAGE);  // a hint: without it, 4 KiB pages
+#endif
+  data_ = static_cast<uint8_t*>(p);
+  capacity_ = bytes;
+  return Status::ok();
+}
 
 std::vector<Segment> block_segments(Interleave interleave, int64_t width, int64_t height,
                                     uint64_t bands, uint64_t sample_bytes, const Region& block) {

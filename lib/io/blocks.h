@@ -80,4 +80,24 @@ std::vector<Segment> block_segments(Interleave interleave, int64_t width, int64_
 Status check_read(const std::string& name, const RasterShape& shape, const Region& block,
                   size_t dst_size, const Strides& strides);
 
+// A block's buffer, grown as needed and kept for the next block. Blocks are megabytes, and
+// each first touch of a 4 KiB page is a fault (microseconds on a virtual machine): the memory
+// is mapped on its own and asked for in transparent huge pages (2 MiB each) where the kernel
+// has them.
+class BlockBuffer {
+ public:
+  BlockBuffer() = default;
+  BlockBuffer(const BlockBuffer&) = delete;
+  BlockBuffer& operator=(const BlockBuffer&) = delete;
+  ~BlockBuffer();
+  // Room for `size` bytes (contents not kept when it grows); kIoError naming `owner` when the
+  // system maps no more memory.
+  Status reserve(size_t size, const std::string& owner);
+  uint8_t* data() const { return data_; }
+
+ private:
+  uint8_t* data_ = nullptr;
+  size_t capacity_ = 0;
+};
+
 }  // namespace tessera::io_detail

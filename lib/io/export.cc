@@ -100,8 +100,8 @@ Status write_blocks(const View& view, const ExportPlan& plan, const ExportOption
   const Region& r = plan.region;
   const uint64_t pixel_bytes = plan.bands.size() * plan.sample_bytes;
   const uint64_t total = r.pixel_count() * pixel_bytes;
-  std::unique_ptr<uint8_t[]> buffers[2];
-  uint64_t buffer_sizes[2] = {0, 0}, done = 0, writing = 0;
+  io_detail::BlockBuffer buffers[2];
+  uint64_t done = 0, writing = 0;
   int current = 0;
   const Selection sel{options.frame, plan.level, plan.bands};
   SideThread writer;  // declared after the buffers: it finishes before they go
@@ -114,11 +114,8 @@ Status write_blocks(const View& view, const ExportPlan& plan, const ExportOption
   };
   TESSERA_RETURN_IF_ERROR(for_each_block(r, plan.info.spec.tile_size, pixel_bytes, [&](const Region& block) {
     const uint64_t size = block.pixel_count() * pixel_bytes;
-    if (size > buffer_sizes[current]) {
-      buffers[current] = std::make_unique_for_overwrite<uint8_t[]>(size);
-      buffer_sizes[current] = size;
-    }
-    uint8_t* buffer = buffers[current].get();
+    TESSERA_RETURN_IF_ERROR(buffers[current].reserve(size, view.path()));
+    uint8_t* buffer = buffers[current].data();
     TESSERA_RETURN_IF_ERROR(view.read(plan.image, block, sel, buffer, size, options.interleave));
     TESSERA_RETURN_IF_ERROR(written());
     const Region local{block.x - r.x, block.y - r.y, block.width, block.height};

@@ -18,6 +18,7 @@
 namespace tessera {
 namespace {
 
+using io_detail::BlockBuffer;
 using io_detail::for_each_block;
 using io_detail::mul_saturated;
 using io_detail::SideThread;
@@ -171,7 +172,7 @@ class Importer {
       if (committed_) break;
       TESSERA_RETURN_IF_ERROR(read_block(block, prepare_buffer_));
       TESSERA_RETURN_IF_ERROR(container_
-                                  .prepare_write(info, block, prepare_buffer_.data.get(),
+                                  .prepare_write(info, block, prepare_buffer_.data(),
                                                  block.pixel_count() * pixel_bytes_, strides_of(block), out)
                                   .with_context(source_.name()));
       ++prepared_blocks_[slot];
@@ -179,21 +180,13 @@ class Importer {
     return Status::ok();
   }
 
-  struct Buffer {
-    std::unique_ptr<uint8_t[]> data;
-    uint64_t size = 0;
-  };
-
   // Reads `block` (in the image's coordinates) from the source into `buffer`.
-  Status read_block(const Region& block, Buffer& buffer) {
+  Status read_block(const Region& block, BlockBuffer& buffer) {
     // The block in the source's own coordinates.
     const Region raw{block.x - area_.x, block.y - area_.y, block.width, block.height};
     const uint64_t size = block.pixel_count() * pixel_bytes_;
-    if (size > buffer.size) {
-      buffer.data = std::make_unique_for_overwrite<uint8_t[]>(size);
-      buffer.size = size;
-    }
-    return source_.read(raw, buffer.data.get(), size, strides_of(block));
+    TESSERA_RETURN_IF_ERROR(buffer.reserve(size, source_.name()));
+    return source_.read(raw, buffer.data(), size, strides_of(block));
   }
 
   // The blocks of a batch written in the transaction: block i + 1 is read from the source on a
@@ -208,7 +201,7 @@ class Importer {
       const Region& block = blocks[i];
       const uint64_t size = block.pixel_count() * pixel_bytes_;
       TESSERA_RETURN_IF_ERROR(txn.write(image_, block, Selection{options_.frame, 0, {}},
-                                        buffers_[i % 2].data.get(), size, strides_of(block))
+                                        buffers_[i % 2].data(), size, strides_of(block))
                                   .with_context(source_.name()));
       TESSERA_RETURN_IF_ERROR(reader.wait());
     }
@@ -262,7 +255,7 @@ class Importer {
   const uint64_t pixel_bytes_;
   const Interleave interleave_;
   ImportProgress progress_;
-  Buffer buffers_[2], prepare_buffer_;
+  BlockBuffer buffers_[2], prepare_buffer_;
   PreparedWrite prepared_[2];
   size_t prepared_blocks_[2] = {0, 0};  // the first blocks of a batch prepared_ holds
   std::atomic<bool> committed_{true};  // the commit the side thread encodes beside returned
