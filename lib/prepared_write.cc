@@ -26,19 +26,20 @@ Status Container::prepare_write(const ImageInfo& image, const Region& region, co
 }
 
 Status WriteTxn::write(std::string_view image, const Selection& sel, PreparedWrite& prepared) {
-  if (!txn_ || !txn_->active()) return env_->error(Code::kInvalidArgument, "the transaction has finished");
-  if (prepared.empty()) return Status::ok();
-  auto info = txn_->find_image(image);
-  Status status = info.status();
-  if (status.is_ok()) {
+  const auto apply = [&]() -> Status {
+    if (!txn_ || !txn_->active()) return env_->error(Code::kInvalidArgument, "the transaction has finished");
+    if (prepared.empty()) return Status::ok();
+    auto info = txn_->find_image(image);
+    if (!info) return info.status();
     // As write(): nested, on a copy of the image, with the frame's pyramid levels in step.
     ImageInfo updated = **info;
-    status = txn_->nested([&] {
+    return txn_->nested([&] {
       std::vector<detail::TileCoord> changed;
       TESSERA_RETURN_IF_ERROR(detail::write_prepared(*txn_, *runtime_, updated, sel, *prepared.tiles_, &changed));
       return detail::update_pyramid(*txn_, *runtime_, updated, sel.frame, std::move(changed));
     });
-  }
+  };
+  const Status status = apply();
   prepared.clear();
   return status;
 }
