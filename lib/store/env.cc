@@ -315,34 +315,38 @@ Status remove_container(const std::string& path) {
   return Status::ok();
 }
 
-Status Env::check_length() const {
+Result<Env::Length> Env::length() const {
   MDB_envinfo info;
-  mdb_filehandle_t fd = -1;
+  Length length;
   struct stat file;
-  if (mdb_env_info(env_, &info) != 0 || mdb_env_get_fd(env_, &fd) != 0 || ::fstat(fd, &file) != 0)
+  if (mdb_env_info(env_, &info) != 0 || mdb_env_get_fd(env_, &length.fd) != 0 || ::fstat(length.fd, &file) != 0)
     return os_error(path_, "cannot stat the open file", errno);
-  const uint64_t needed = (uint64_t(info.me_last_pgno) + 1) * page_size_;
+  length.size = uint64_t(file.st_size);
+  length.needed = (uint64_t(info.me_last_pgno) + 1) * page_size_;
+  return length;
+}
+
+Status Env::check_length() const {
+  auto length = this->length();
+  if (!length) return length.status();
   // A commit may end the file before its last page: liblmdb does not write the pages it took
   // and gave back (free ones, never read). Writers extend the file after such a commit
   // (cover_last_page), so this is rare; a file cut short in pages in use is refused.
-  if (uint64_t(file.st_size) < needed && !pages_past_end_are_free(fd))
-    return error(Code::kCorrupt, "damaged: truncated: the file has " + std::to_string(file.st_size) +
-                                     " bytes, its last commit needs " + std::to_string(needed) +
+  if (length->size < length->needed && !pages_past_end_are_free(length->fd))
+    return error(Code::kCorrupt, "damaged: truncated: the file has " + std::to_string(length->size) +
+                                     " bytes, its last commit needs " + std::to_string(length->needed) +
                                      " (pages past the end that are not free)");
   return Status::ok();
 }
 
 void Env::cover_last_page() const {
-  MDB_envinfo info;
-  mdb_filehandle_t fd = -1;
-  struct stat file;
-  if (mdb_env_info(env_, &info) != 0 || mdb_env_get_fd(env_, &fd) != 0 || ::fstat(fd, &file) != 0) return;
-  const uint64_t needed = (uint64_t(info.me_last_pgno) + 1) * page_size_;
+  auto length = this->length();
   // fallocate never shrinks the file nor touches bytes written, whatever a later writer did
   // meanwhile (posix_fallocate may instead emulate it by writing over them). Best effort: a
   // file left short is still sound (check_length).
 #ifdef __linux__
-  if (uint64_t(file.st_size) < needed) (void)::fallocate(fd, 0, file.st_size, off_t(needed - file.st_size));
+  if (length && length->size < length->needed)
+    (void)::fallocate(length->fd, 0, off_t(length->size), off_t(length->needed - length->size));
 #endif
 }
 

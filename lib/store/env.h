@@ -46,6 +46,12 @@ class Env {
   Status check_length() const;
   // After a commit: extends the file to its last page when the commit left it shorter.
   void cover_last_page() const;
+  // The open file's size against what its last commit needs (last_pg + 1 pages).
+  struct Length {
+    mdb_filehandle_t fd = -1;
+    uint64_t size = 0, needed = 0;
+  };
+  Result<Length> length() const;
 
   MDB_dbi meta = 0, images = 0, tiles = 0, chunks = 0, refs = 0, geometry = 0, attributes = 0, ref_checks = 0;
   // False only for a format 1.0 file opened read-only (1.1 added the geometry caches; a
